@@ -1,0 +1,71 @@
+# Everything a developer or CI needs, from a fresh clone: `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/.cache/bin
+FERRETDB_VERSION := v1.24.2
+GRPCURL_VERSION := v1.9.4
+PROTOS := proto/dnc/v1/dnc.proto
+GENERATED := dnc/v1/dnc_pb2.py dnc/v1/dnc_pb2.pyi dnc/v1/dnc_pb2_grpc.py dnc/v1/dnc_pb2_grpc.pyi
+# googleapis-common-protos ships google/api/*.proto inside site-packages.
+GOOGLEAPIS = $(shell $(PY) -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')
+PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) \
+	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
+	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
+
+.PHONY: run test check lint format proto proto-check install tools bench clean
+
+run: install tools
+	$(PY) -m devtools.run_local
+
+test: install tools proto-check lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The module proxy's copy lacks build/version/version.txt (generated in FerretDB's own
+# release builds), without which the binary panics at start: build from a copy that has it.
+$(BIN)/ferretdb:
+	@set -e; src=$$(mktemp -d); \
+	dir=$$(cd /tmp && go mod download -json github.com/FerretDB/FerretDB@$(FERRETDB_VERSION) \
+		| sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	cp -R "$$dir/." "$$src"; chmod -R u+w "$$src"; \
+	echo $(FERRETDB_VERSION) > "$$src/build/version/version.txt"; \
+	(cd "$$src" && go build -trimpath -o $(BIN)/ferretdb ./cmd/ferretdb); \
+	rm -rf "$$src"; echo "built $(BIN)/ferretdb $(FERRETDB_VERSION)"
+
+$(BIN)/grpcurl:
+	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+tools: $(BIN)/ferretdb $(BIN)/grpcurl
+
+proto: install
+	$(PROTOC) --python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+
+# Regenerates into a scratch folder and fails when the committed code differs.
+proto-check: install
+	@tmp=$$(mktemp -d) && \
+	$(PROTOC) --python_out=$$tmp --grpc_python_out=$$tmp --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) && \
+	for f in $(GENERATED); do diff -u $$f $$tmp/$$f || { echo "$$f is stale: run 'make proto'"; rm -rf $$tmp; exit 1; }; done; \
+	rm -rf $$tmp; echo "generated code is up to date"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install tools
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The DNC list gRPC service: dnc.v1.DncService over MongoDB."""

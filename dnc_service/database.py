@@ -1,0 +1,60 @@
+"""The MongoDB client, its short timeouts, and the translation of driver errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+
+from .errors import DeadlineExceeded, DncError, Unavailable
+from .settings import Settings
+
+Document = dict[str, Any]
+
+# The index every listing query walks: equality on orgId, then the sort order.
+LISTING_INDEX = [("orgId", 1), ("createdAt", -1), ("_id", -1)]
+LISTING_INDEX_NAME = "orgId_1_createdAt_-1__id_-1"
+
+
+def connect(settings: Settings) -> AsyncMongoClient[Document]:
+    """Create the one client of the process; it connects lazily, so this never blocks."""
+    return AsyncMongoClient(
+        settings.mongodb_uri,
+        tz_aware=True,
+        connect=False,
+        appname="dnc-service",
+        serverSelectionTimeoutMS=int(settings.server_selection_timeout_seconds * 1000),
+        connectTimeoutMS=int(settings.connect_timeout_seconds * 1000),
+        retryReads=True,
+    )
+
+
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    """Turn pymongo's exceptions into domain errors at the repository's edge."""
+    try:
+        yield
+    except ServerSelectionTimeoutError:
+        raise Unavailable("the database is unreachable, try again later") from None
+    except PyMongoError as error:
+        if error.timeout:
+            raise DeadlineExceeded("the database did not answer within the deadline") from None
+        if isinstance(error, ConnectionFailure):
+            raise Unavailable("the database connection failed, try again later") from None
+        raise DncError("database error") from error
+
+
+async def ping(client: AsyncMongoClient[Document]) -> None:
+    """Round trip to the server; raises Unavailable or DeadlineExceeded when it cannot."""
+    with driver_errors():
+        await client.admin.command("ping")
+
+
+async def ensure_indexes(client: AsyncMongoClient[Document], settings: Settings) -> None:
+    """Create the listing index if missing (idempotent); skipped when DNC_ENSURE_INDEXES=false."""
+    collection = client[settings.database][settings.entries_collection]
+    with driver_errors():
+        await collection.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)

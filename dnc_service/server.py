@@ -1,0 +1,115 @@
+"""Server wiring: the servicer, health and reflection on one grpc.aio server, and its lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pymongo import AsyncMongoClient
+
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+
+from . import database
+from .auth import Authenticator, OrganizationResolver, TokenVerifier
+from .database import Document
+from .errors import DncError
+from .repository import DncRepository
+from .servicer import DncServicer
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = dnc_pb2.DESCRIPTOR.services_by_name["DncService"].full_name
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class DncServer:
+    """Owns the gRPC server, the database client and the health of both."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: AsyncMongoClient[Document] = database.connect(settings)
+        db = self.client[settings.database]
+        authenticator = Authenticator(
+            TokenVerifier.from_settings(settings),
+            OrganizationResolver(db[settings.users_collection]),
+        )
+        servicer = DncServicer(
+            authenticator,
+            DncRepository(db[settings.entries_collection]),
+            settings.request_timeout_seconds,
+        )
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.server = grpc.aio.server(maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+        dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
+        )
+        self.port = self.server.add_insecure_port(settings.grpc_addr)
+        self._indexes_ensured = not settings.ensure_indexes
+        self._serving: bool | None = None
+
+    async def start(self) -> None:
+        await self._set_serving(False)
+        await self.server.start()
+        host = self.settings.grpc_addr.rsplit(":", 1)[0]
+        logger.info("listening on %s:%d", host, self.port, extra={"port": self.port})
+
+    async def watch_database(self, stop: asyncio.Event) -> None:
+        """Report SERVING only while a ping succeeds; ensure indexes on the first success."""
+        while not stop.is_set():
+            await self.check_database()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
+
+    async def check_database(self) -> None:
+        try:
+            await database.ping(self.client)
+            if not self._indexes_ensured:
+                await database.ensure_indexes(self.client, self.settings)
+                self._indexes_ensured = True
+        except DncError as error:
+            await self._set_serving(False, reason=error.message)
+        else:
+            await self._set_serving(True)
+
+    async def _set_serving(self, serving: bool, reason: str = "") -> None:
+        if serving == self._serving:
+            return
+        self._serving = serving
+        status = _SERVING if serving else _NOT_SERVING
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+        logger.log(
+            logging.INFO if serving else logging.WARNING,
+            "health %s%s", "SERVING" if serving else "NOT_SERVING", f": {reason}" if reason else "",
+        )  # fmt: skip
+
+    async def stop(self) -> None:
+        """Refuse new calls, let in-flight ones finish within the grace period, then close."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.settings.shutdown_grace_seconds)
+        await self.client.close()
+        logger.info("stopped")
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    server = DncServer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    watcher = asyncio.create_task(server.watch_database(stop))
+    await stop.wait()
+    logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    await watcher
+    await server.stop()

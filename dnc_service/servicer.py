@@ -1,0 +1,69 @@
+"""dnc.v1.DncService: authenticate, validate, read, render; errors become a status in one place."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import grpc
+import pymongo
+
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+
+from .auth import Authenticator
+from .documents import to_entry
+from .errors import status_for
+from .query import parse_request
+from .repository import DncRepository
+
+logger = logging.getLogger(__name__)
+_INT32_MAX = 2**31 - 1
+Context = grpc.aio.ServicerContext[dnc_pb2.ListDncRequest, dnc_pb2.ListDncResponse]
+
+
+class DncServicer(dnc_pb2_grpc.DncServiceServicer):
+    """The ListDnc RPC, bounded by the caller's deadline and the server's own limit."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        repository: DncRepository,
+        request_timeout_seconds: float,
+    ) -> None:
+        self._authenticator = authenticator
+        self._repository = repository
+        self._request_timeout_seconds = request_timeout_seconds
+
+    async def ListDnc(
+        self, request: dnc_pb2.ListDncRequest, context: Context
+    ) -> dnc_pb2.ListDncResponse:
+        try:
+            # pymongo.timeout bounds every database call below, the gathered ones included.
+            with pymongo.timeout(self._budget_seconds(context)):
+                return await self._list(request, context)
+        except Exception as error:
+            code, details = status_for(error)
+            await context.abort(code, details)
+
+    async def _list(
+        self, request: dnc_pb2.ListDncRequest, context: Context
+    ) -> dnc_pb2.ListDncResponse:
+        org_id = await self._authenticator.organization_for(context.invocation_metadata())
+        query = parse_request(request)
+        page = await self._repository.list_page(org_id, query)
+        total = min(page.total, _INT32_MAX)
+        return dnc_pb2.ListDncResponse(
+            dnc_list=[to_entry(document) for document in page.documents],
+            pagination=dnc_pb2.Pagination(
+                total=total,
+                page=query.page,
+                limit=query.limit,
+                total_pages=math.ceil(total / query.limit),
+            ),
+        )
+
+    def _budget_seconds(self, context: Context) -> float:
+        remaining = context.time_remaining()
+        if remaining is None:
+            return self._request_timeout_seconds
+        return max(0.001, min(remaining, self._request_timeout_seconds))

@@ -1,0 +1,145 @@
+"""One typed settings object, read from the environment once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gRPC service can be configured with (see README, "Configuration")."""
+
+    mongodb_uri: str = "mongodb://127.0.0.1:27017"
+    database: str = "dnc"
+    entries_collection: str = "dnc_entries"
+    users_collection: str = "users"
+    grpc_addr: str = "127.0.0.1:50051"
+    jwt_secret: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: float = 0.0
+    server_selection_timeout_seconds: float = 3.0
+    connect_timeout_seconds: float = 3.0
+    request_timeout_seconds: float = 10.0
+    health_check_interval_seconds: float = 2.0
+    shutdown_grace_seconds: float = 10.0
+    max_concurrent_rpcs: int = 256
+    ensure_indexes: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build and validate settings; raise SettingsError naming the first bad variable."""
+        env = _Env(os.environ if environ is None else environ)
+        settings = cls(
+            mongodb_uri=env.text("MONGODB_URI", cls.mongodb_uri),
+            database=env.text("DNC_MONGODB_DB", cls.database),
+            entries_collection=env.text("DNC_ENTRIES_COLLECTION", cls.entries_collection),
+            users_collection=env.text("DNC_USERS_COLLECTION", cls.users_collection),
+            grpc_addr=env.text("DNC_GRPC_ADDR", cls.grpc_addr),
+            jwt_secret=env.optional("DNC_JWT_SECRET"),
+            jwt_public_key_file=env.path("DNC_JWT_PUBLIC_KEY_FILE"),
+            jwt_issuer=env.optional("DNC_JWT_ISSUER"),
+            jwt_audience=env.optional("DNC_JWT_AUDIENCE"),
+            jwt_leeway_seconds=env.seconds("DNC_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, 0),
+            server_selection_timeout_seconds=env.seconds(
+                "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS", cls.server_selection_timeout_seconds
+            ),
+            connect_timeout_seconds=env.seconds(
+                "DNC_MONGO_CONNECT_TIMEOUT_SECONDS", cls.connect_timeout_seconds
+            ),
+            request_timeout_seconds=env.seconds(
+                "DNC_REQUEST_TIMEOUT_SECONDS", cls.request_timeout_seconds
+            ),
+            health_check_interval_seconds=env.seconds(
+                "DNC_HEALTH_CHECK_INTERVAL_SECONDS", cls.health_check_interval_seconds
+            ),
+            shutdown_grace_seconds=env.seconds(
+                "DNC_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0
+            ),
+            max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
+            ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
+            log_level=env.choice(
+                "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
+            ),
+        )
+        if settings.jwt_public_key_file is None and not settings.jwt_secret:
+            raise SettingsError(
+                "set DNC_JWT_SECRET (HS256) or DNC_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM key)"
+            )
+        if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
+            # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
+            raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
+        return settings
+
+
+class _Env:
+    """Typed reads of one environment mapping, each error naming its variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def optional(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def path(self, name: str) -> Path | None:
+        value = self.optional(name)
+        if value is None:
+            return None
+        path = Path(value)
+        if not path.is_file():
+            raise SettingsError(f"{name}={value!r}: no such file")
+        return path
+
+    def seconds(self, name: str, default: float, minimum: float = 0.001) -> float:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{name}={value!r}: expected a number of seconds") from None
+        if not minimum <= number <= 86400:
+            raise SettingsError(f"{name}={value!r}: expected seconds in [{minimum}, 86400]")
+        return number
+
+    def integer(self, name: str, default: int, minimum: int = 1) -> int:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name}={value!r}: expected an integer") from None
+        if number < minimum:
+            raise SettingsError(f"{name}={value!r}: expected an integer >= {minimum}")
+        return number
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.optional(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={value!r}: expected true or false")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = (self.optional(name) or default).upper()
+        if value not in choices:
+            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+        return value
