@@ -6,7 +6,8 @@ BIN := $(CURDIR)/.cache/bin
 FERRETDB_VERSION := v1.24.2
 GRPCURL_VERSION := v1.9.4
 PROTOS := proto/dnc/v1/dnc.proto
-GENERATED := dnc/v1/dnc_pb2.py dnc/v1/dnc_pb2.pyi dnc/v1/dnc_pb2_grpc.py dnc/v1/dnc_pb2_grpc.pyi
+GENERATED := dnc/v1/dnc_pb2.py dnc/v1/dnc_pb2.pyi dnc/v1/dnc_pb2_grpc.py dnc/v1/dnc_pb2_grpc.pyi \
+	dnc/v1/dnc.binpb
 # googleapis-common-protos ships google/api/*.proto inside site-packages.
 GOOGLEAPIS = $(shell $(PY) -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')
 PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) \
@@ -45,13 +46,17 @@ $(BIN)/grpcurl:
 
 tools: $(BIN)/ferretdb $(BIN)/grpcurl
 
+# The descriptor set keeps the comments, which reflection serves (dnc_service/reflection.py).
 proto: install
 	$(PROTOC) --python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+	$(PROTOC) --include_source_info --descriptor_set_out=dnc/v1/dnc.binpb $(PROTOS)
 
 # Regenerates into a scratch folder and fails when the committed code differs.
 proto-check: install
 	@tmp=$$(mktemp -d) && \
 	$(PROTOC) --python_out=$$tmp --grpc_python_out=$$tmp --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) && \
+	mkdir -p $$tmp/dnc/v1 && \
+	$(PROTOC) --include_source_info --descriptor_set_out=$$tmp/dnc/v1/dnc.binpb $(PROTOS) && \
 	for f in $(GENERATED); do diff -u $$f $$tmp/$$f || { echo "$$f is stale: run 'make proto'"; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp; echo "generated code is up to date"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -38,19 +39,36 @@ def driver_errors() -> Iterator[None]:
     try:
         yield
     except ServerSelectionTimeoutError:
-        raise Unavailable("the database is unreachable, try again later") from None
+        raise Unavailable("the database is unavailable, try again later") from None
     except PyMongoError as error:
         if error.timeout:
             raise DeadlineExceeded("the database did not answer within the deadline") from None
         if isinstance(error, ConnectionFailure):
-            raise Unavailable("the database connection failed, try again later") from None
+            raise Unavailable("the database is unavailable, try again later") from None
         raise DncError("database error") from error
+
+
+@asynccontextmanager
+async def deadline(seconds: float) -> AsyncIterator[None]:
+    """Cancel the database work inside when `seconds` pass, as DeadlineExceeded.
+
+    pymongo's own `pymongo.timeout` (CSOT) would also bound server selection by the whole
+    deadline, ignoring serverSelectionTimeoutMS: a database outage would then look like a
+    hang until the caller's deadline instead of a prompt UNAVAILABLE. So the deadline is
+    enforced here, server selection keeps its own short timeout, and queries carry maxTimeMS.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise DeadlineExceeded("the database did not answer within the deadline") from None
 
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
     """Round trip to the server; raises Unavailable or DeadlineExceeded when it cannot."""
-    with driver_errors():
-        await client.admin.command("ping")
+    async with deadline(client.options.server_selection_timeout + 1):
+        with driver_errors():
+            await client.admin.command("ping")
 
 
 async def ensure_indexes(client: AsyncMongoClient[Document], settings: Settings) -> None:

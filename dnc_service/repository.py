@@ -27,14 +27,18 @@ class DncRepository:
     def __init__(self, entries: AsyncCollection[Document]) -> None:
         self._entries = entries
 
-    async def list_page(self, org_id: ObjectId, query: ListQuery) -> Page:
-        """Find the page and count all matches concurrently, with the same filter."""
+    async def list_page(self, org_id: ObjectId, query: ListQuery, max_time_ms: int) -> Page:
+        """Find the page and count all matches concurrently, with the same filter.
+
+        `max_time_ms` lets the server abandon work nobody will wait for.
+        """
         where = build_filter(org_id, query.search)
         cursor = self._entries.find(
-            where, PROJECTION, sort=SORT, skip=query.skip, limit=query.limit
-        )
+            where, PROJECTION, sort=SORT, skip=query.skip, limit=query.limit,
+            max_time_ms=max_time_ms,
+        )  # fmt: skip
         with driver_errors():
             documents, total = await asyncio.gather(
-                cursor.to_list(), self._entries.count_documents(where)
+                cursor.to_list(), self._entries.count_documents(where, maxTimeMS=max_time_ms)
             )
         return Page(documents, total)

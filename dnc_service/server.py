@@ -9,12 +9,11 @@ import signal
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from pymongo import AsyncMongoClient
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
-from . import database
+from . import database, reflection
 from .auth import Authenticator, OrganizationResolver, TokenVerifier
 from .database import Document
 from .errors import DncError
@@ -49,9 +48,7 @@ class DncServer:
         self.server = grpc.aio.server(maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-        )
+        reflection.enable((SERVICE_NAME, health.SERVICE_NAME), self.server)
         self.port = self.server.add_insecure_port(settings.grpc_addr)
         self._indexes_ensured = not settings.ensure_indexes
         self._serving: bool | None = None

@@ -6,11 +6,11 @@ import logging
 import math
 
 import grpc
-import pymongo
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 from .auth import Authenticator
+from .database import deadline
 from .documents import to_entry
 from .errors import status_for
 from .query import parse_request
@@ -38,19 +38,19 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self, request: dnc_pb2.ListDncRequest, context: Context
     ) -> dnc_pb2.ListDncResponse:
         try:
-            # pymongo.timeout bounds every database call below, the gathered ones included.
-            with pymongo.timeout(self._budget_seconds(context)):
-                return await self._list(request, context)
+            budget = self._budget_seconds(context)
+            async with deadline(budget):
+                return await self._list(request, context, budget)
         except Exception as error:
             code, details = status_for(error)
             await context.abort(code, details)
 
     async def _list(
-        self, request: dnc_pb2.ListDncRequest, context: Context
+        self, request: dnc_pb2.ListDncRequest, context: Context, budget: float
     ) -> dnc_pb2.ListDncResponse:
         org_id = await self._authenticator.organization_for(context.invocation_metadata())
         query = parse_request(request)
-        page = await self._repository.list_page(org_id, query)
+        page = await self._repository.list_page(org_id, query, max_time_ms=int(budget * 1000))
         total = min(page.total, _INT32_MAX)
         return dnc_pb2.ListDncResponse(
             dnc_list=[to_entry(document) for document in page.documents],

@@ -162,7 +162,13 @@ BASE_TIME = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 
 
 def newest_first(entries: list[Document]) -> list[Document]:
-    return sorted(entries, key=lambda e: (e.get("createdAt", BASE_TIME), e["_id"]), reverse=True)
+    """The service's order: createdAt descending (naive as UTC, missing last), then _id."""
+
+    def key(entry: Document) -> tuple[datetime, ObjectId]:
+        created = entry.get("createdAt") or datetime.min.replace(tzinfo=UTC)
+        return (created if created.tzinfo else created.replace(tzinfo=UTC)), entry["_id"]
+
+    return sorted(entries, key=key, reverse=True)
 
 
 @pytest.fixture

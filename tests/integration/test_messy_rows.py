@@ -1,0 +1,62 @@
+"""Rows written by other systems, old and new, render without failing the page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bson import Int64, ObjectId
+
+from conftest import BASE_TIME, OrgFactory
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+
+
+def test_messy_rows_render(stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory) -> None:
+    at = [BASE_TIME - timedelta(minutes=n) for n in range(8)]
+    org = new_org(
+        entries=[
+            {"phoneNumber": Int64(12125550100), "createdAt": at[0]},
+            {"phoneNumber": 12125550101.0, "createdAt": at[1]},
+            # FerretDB v1 has no Decimal128 (unit-tested in tests/unit/test_documents.py).
+            {"phoneNumber": Int64(12125550102), "createdAt": at[2]},
+            {"phoneNumber": "12125550103", "createdAt": at[3], "type": None, "batchId": None},
+            {
+                "phoneNumber": "12125550104",
+                "createdAt": at[4],
+                "batchId": "legacy-batch",
+                "type": 7,
+            },
+            {"phoneNumber": "12125550105", "createdAt": datetime(2025, 5, 15, 10, 25, 0, 123456)},
+            {"phoneNumber": "12125550106", "createdAt": at[6], "transcription": {"nested": True}},
+            {"phoneNumber": None, "createdAt": at[7]},
+        ]
+    )
+    response = stub.ListDnc(dnc_pb2.ListDncRequest(limit=20), metadata=org.metadata, timeout=10)
+    entries = list(response.dnc_list)
+    assert [e.phone_number for e in entries[:7]] == [f"1212555010{n}" for n in range(7)]
+    assert all(e.org_id == str(org.org_id) and len(e.id) == 24 for e in entries)
+    # Absent or null optional fields stay absent.
+    assert not entries[3].HasField("type")
+    assert not entries[3].HasField("batch_id")
+    assert not entries[0].HasField("request_uuid")
+    assert not entries[0].HasField("call_recording")
+    assert (entries[4].batch_id, entries[4].type) == ("legacy-batch", "7")
+    # A naive datetime is stored and read as UTC, milliseconds kept.
+    assert entries[5].created_at.ToJsonString() == "2025-05-15T10:25:00.123Z"
+    assert not entries[6].HasField("transcription")
+    assert not entries[7].HasField("phone_number")
+    assert response.pagination.total == 8
+
+
+def test_entry_without_created_at_sorts_last(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory
+) -> None:
+    org_id = ObjectId()
+    org = new_org(
+        org_id=org_id,
+        entries=[{"phoneNumber": "1"}, {"phoneNumber": "2", "createdAt": BASE_TIME}],
+    )
+    entries = list(
+        stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=org.metadata, timeout=10).dnc_list
+    )
+    assert [e.phone_number for e in entries] == ["2", "1"]
+    assert not entries[1].HasField("created_at")
