@@ -1,0 +1,82 @@
+"""Stored documents, messy ones included, become DncEntry messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from bson import Decimal128, Int64, ObjectId
+
+from dnc_service.documents import phone_text, to_entry
+
+ORG = ObjectId("64e5f12345abcdef12345678")
+ID = ObjectId("64e5f12345abcdef98765432")
+
+
+@pytest.mark.parametrize(
+    ("stored", "rendered"),
+    [
+        ("12125551234", "12125551234"),
+        (12125551234, "12125551234"),
+        (Int64(447700900123), "447700900123"),
+        (12125551234.0, "12125551234"),
+        (Decimal128("12125551234"), "12125551234"),
+        (1.5, None),
+        (float("nan"), None),
+        (True, None),
+        (None, None),
+        ({"a": 1}, None),
+    ],
+)
+def test_phone_text(stored: object, rendered: str | None) -> None:
+    assert phone_text(stored) == rendered
+
+
+def test_a_complete_document() -> None:
+    batch = ObjectId()
+    entry = to_entry(
+        {
+            "_id": ID, "orgId": ORG, "phoneNumber": "12125551234", "type": "customer_request",
+            "batchId": batch, "requestUUID": "550e8400-e29b-41d4-a716-446655440000",
+            "callRecording": "https://example.com/recording.mp3", "transcription": "text",
+            "createdAt": datetime(2025, 5, 15, 10, 30, tzinfo=UTC),
+        }
+    )  # fmt: skip
+    assert (entry.id, entry.org_id, entry.batch_id) == (str(ID), str(ORG), str(batch))
+    assert entry.created_at.ToJsonString() == "2025-05-15T10:30:00Z"
+    assert entry.request_uuid == "550e8400-e29b-41d4-a716-446655440000"
+
+
+def test_absent_fields_stay_unset() -> None:
+    entry = to_entry({"_id": ID, "orgId": ORG})
+    for field in (
+        "phone_number",
+        "type",
+        "batch_id",
+        "request_uuid",
+        "call_recording",
+        "transcription",
+        "created_at",
+    ):
+        assert not entry.HasField(field), field
+
+
+@pytest.mark.parametrize(
+    ("stored", "json"),
+    [
+        (datetime(2025, 5, 15, 10, 30, 0, 123000), "2025-05-15T10:30:00.123Z"),
+        (
+            datetime(2025, 5, 15, 12, 30, tzinfo=timezone(timedelta(hours=2))),
+            "2025-05-15T10:30:00Z",
+        ),
+        ("2025-05-15T10:30:00.000Z", "2025-05-15T10:30:00Z"),
+    ],
+)
+def test_created_at_is_utc(stored: object, json: str) -> None:
+    assert (
+        to_entry({"_id": ID, "orgId": ORG, "createdAt": stored}).created_at.ToJsonString() == json
+    )
+
+
+def test_an_unparseable_created_at_is_left_out() -> None:
+    assert not to_entry({"_id": ID, "orgId": ORG, "createdAt": "yesterday"}).HasField("created_at")
