@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 from .errors import DeadlineExceeded, DncError, Unavailable
+from .observability import DATABASE_ERRORS
 from .settings import Settings
 
 Document = dict[str, Any]
@@ -39,8 +40,10 @@ def driver_errors() -> Iterator[None]:
     try:
         yield
     except ServerSelectionTimeoutError:
+        DATABASE_ERRORS.labels("unavailable").inc()
         raise Unavailable("the database is unavailable, try again later") from None
     except PyMongoError as error:
+        DATABASE_ERRORS.labels("timeout" if error.timeout else type(error).__name__).inc()
         if error.timeout:
             raise DeadlineExceeded("the database did not answer within the deadline") from None
         if isinstance(error, ConnectionFailure):
@@ -61,6 +64,7 @@ async def deadline(seconds: float) -> AsyncIterator[None]:
         async with asyncio.timeout(seconds):
             yield
     except TimeoutError:
+        DATABASE_ERRORS.labels("deadline").inc()
         raise DeadlineExceeded("the database did not answer within the deadline") from None
 
 

@@ -10,13 +10,26 @@ from typing import Any
 
 import orjson
 
-_DIGIT_RUN = re.compile(r"\d{5,}")
+# Five or more digits, possibly split by phone punctuation: "+1 (212) 555-1234", "12125551234".
+_PHONE_LIKE = re.compile(r"\d(?:[\s().+-]*\d){4,}")
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def mask_phone(text: str) -> str:
-    """Keep the last four digits of every run of five or more: '12125551234' -> '*******1234'."""
-    return _DIGIT_RUN.sub(lambda match: "*" * (len(match[0]) - 4) + match[0][-4:], text)
+    """Keep the last four digits of phone-like text: '+1 (212) 555-1234' -> '+* (***) ***-1234'"""
+    return _PHONE_LIKE.sub(_mask_digits, text)
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    digits_left = sum(char.isdigit() for char in match[0])
+    masked = []
+    for char in match[0]:
+        if char.isdigit():
+            masked.append(char if digits_left <= 4 else "*")
+            digits_left -= 1
+        else:
+            masked.append(char)
+    return "".join(masked)
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,6 +8,7 @@ import logging
 import signal
 
 import grpc
+import prometheus_client
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pymongo import AsyncMongoClient
 
@@ -17,6 +18,7 @@ from . import database, reflection
 from .auth import Authenticator, OrganizationResolver, TokenVerifier
 from .database import Document
 from .errors import DncError
+from .observability import ObservabilityInterceptor
 from .repository import DncRepository
 from .servicer import DncServicer
 from .settings import Settings
@@ -45,7 +47,10 @@ class DncServer:
             settings.request_timeout_seconds,
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        self.server = grpc.aio.server(maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+        self.server = grpc.aio.server(
+            interceptors=[ObservabilityInterceptor()],
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        )
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable((SERVICE_NAME, health.SERVICE_NAME), self.server)
@@ -104,9 +109,18 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if settings.metrics_addr:
+        serve_metrics(settings.metrics_addr)
     await server.start()
     watcher = asyncio.create_task(server.watch_database(stop))
     await stop.wait()
     logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await watcher
     await server.stop()
+
+
+def serve_metrics(addr: str) -> None:
+    """Prometheus text exposition on http://addr/metrics, in a daemon thread."""
+    host, _, port = addr.rpartition(":")
+    prometheus_client.start_http_server(int(port), host or "127.0.0.1")
+    logger.info("metrics on http://%s/metrics", addr)

@@ -13,6 +13,8 @@ from .auth import Authenticator
 from .database import deadline
 from .documents import to_entry
 from .errors import status_for
+from .logs import mask_phone
+from .observability import annotate
 from .query import parse_request
 from .repository import DncRepository
 
@@ -50,6 +52,9 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     ) -> dnc_pb2.ListDncResponse:
         org_id = await self._authenticator.organization_for(context.invocation_metadata())
         query = parse_request(request)
+        annotate(org_id=str(org_id), page=query.page, limit=query.limit)
+        if query.search:
+            annotate(search=mask_phone(query.search))
         page = await self._repository.list_page(org_id, query, max_time_ms=int(budget * 1000))
         total = min(page.total, _INT32_MAX)
         return dnc_pb2.ListDncResponse(

@@ -33,6 +33,7 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     max_concurrent_rpcs: int = 256
     ensure_indexes: bool = True
+    metrics_addr: str | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -67,6 +68,7 @@ class Settings:
             ),
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
+            metrics_addr=env.optional("DNC_METRICS_ADDR"),
             log_level=env.choice(
                 "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),

@@ -1,0 +1,108 @@
+"""One JSON log line and the Prometheus metrics of every unary call, from one interceptor."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, cast
+
+import grpc
+from prometheus_client import Counter, Gauge, Histogram
+
+logger = logging.getLogger("dnc_service.access")
+
+REQUESTS = Counter("dnc_grpc_requests", "gRPC calls handled", ["method", "code"])
+LATENCY = Histogram(
+    "dnc_grpc_request_duration_seconds",
+    "gRPC call latency",
+    ["method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+IN_FLIGHT = Gauge("dnc_grpc_in_flight_requests", "gRPC calls being handled")
+DATABASE_ERRORS = Counter("dnc_database_errors", "Database failures by kind", ["kind"])
+
+# Fields the handler adds to its call's log line (organization, page, ...).
+_call_fields: ContextVar[dict[str, Any] | None] = ContextVar("call_fields", default=None)
+# Probes call health often; their lines would drown the ones that matter.
+_QUIET_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def annotate(**fields: Any) -> None:
+    """Add fields to the current call's log line (no-op outside a call)."""
+    current = _call_fields.get()
+    if current is not None:
+        current.update(fields)
+
+
+Behaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+
+
+if TYPE_CHECKING:
+    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:  # not subscriptable at run time
+    _Interceptor = grpc.aio.ServerInterceptor
+
+
+class ObservabilityInterceptor(_Interceptor):
+    """Counts, times and logs unary calls; streaming calls pass through untouched."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method: str = handler_call_details.method
+        return grpc.unary_unary_rpc_method_handler(
+            _observed(method, cast(Behaviour, handler.unary_unary)),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _observed(method: str, behaviour: Behaviour) -> Behaviour:
+    quiet = method.startswith(_QUIET_PREFIXES)
+
+    async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        fields: dict[str, Any] = {}
+        _call_fields.set(fields)
+        started = time.perf_counter()
+        IN_FLIGHT.inc()
+        try:
+            return await behaviour(request, context)
+        finally:
+            elapsed = time.perf_counter() - started
+            IN_FLIGHT.dec()
+            code = context.code() or grpc.StatusCode.OK
+            if not isinstance(code, grpc.StatusCode):
+                code = grpc.StatusCode.UNKNOWN
+            REQUESTS.labels(method, code.name).inc()
+            LATENCY.labels(method).observe(elapsed)
+            logger.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "%s %s",
+                method,
+                code.name,
+                extra={
+                    "method": method,
+                    "code": code.name,
+                    "latency_ms": round(elapsed * 1000, 3),
+                    "request_id": _request_id(context),
+                    **fields,
+                },
+            )
+
+    return observed
+
+
+def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-request-id" and isinstance(value, str):
+            return value[:128]
+    return None
