@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(CURDIR)/.cache/bin
 FERRETDB_VERSION := v1.24.2
 GRPCURL_VERSION := v1.9.4
+TOXIPROXY_VERSION := v2.12.0
 PROTOS := proto/dnc/v1/dnc.proto
 GENERATED := dnc/v1/dnc_pb2.py dnc/v1/dnc_pb2.pyi dnc/v1/dnc_pb2_grpc.py dnc/v1/dnc_pb2_grpc.pyi \
 	dnc/v1/dnc.binpb
@@ -44,7 +45,12 @@ $(BIN)/ferretdb:
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
-tools: $(BIN)/ferretdb $(BIN)/grpcurl
+# Fault injection between the service and the database in tests (its binary is named `server`).
+$(BIN)/toxiproxy-server:
+	GOBIN=$(BIN)/toxiproxy.tmp go install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
+	mv $(BIN)/toxiproxy.tmp/server $@ && rmdir $(BIN)/toxiproxy.tmp
+
+tools: $(BIN)/ferretdb $(BIN)/grpcurl $(BIN)/toxiproxy-server
 
 # The descriptor set keeps the comments, which reflection serves (dnc_service/reflection.py).
 proto: install

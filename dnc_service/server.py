@@ -115,8 +115,10 @@ async def serve(settings: Settings) -> None:
     watcher = asyncio.create_task(server.watch_database(stop))
     await stop.wait()
     logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
-    await watcher
+    watcher.cancel()  # a ping may be stuck on a slow database: don't wait for it
     await server.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
 
 
 def serve_metrics(addr: str) -> None:
