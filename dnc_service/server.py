@@ -54,7 +54,11 @@ class DncServer:
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable((SERVICE_NAME, health.SERVICE_NAME), self.server)
-        self.port = self.server.add_insecure_port(settings.grpc_addr)
+        credentials = server_credentials(settings)
+        if credentials is None:
+            self.port = self.server.add_insecure_port(settings.grpc_addr)
+        else:
+            self.port = self.server.add_secure_port(settings.grpc_addr, credentials)
         self._indexes_ensured = not settings.ensure_indexes
         self._serving: bool | None = None
 
@@ -62,7 +66,14 @@ class DncServer:
         await self._set_serving(False)
         await self.server.start()
         host = self.settings.grpc_addr.rsplit(":", 1)[0]
-        logger.info("listening on %s:%d", host, self.port, extra={"port": self.port})
+        tls = (
+            "mutual TLS"
+            if self.settings.tls_client_ca_file
+            else "TLS"
+            if self.settings.tls_cert_file
+            else "plaintext"
+        )
+        logger.info("listening on %s:%d (%s)", host, self.port, tls, extra={"port": self.port})
 
     async def watch_database(self, stop: asyncio.Event) -> None:
         """Report SERVING only while a ping succeeds; ensure indexes on the first success."""
@@ -119,6 +130,18 @@ async def serve(settings: Settings) -> None:
     await server.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS from certificate files; with a client CA, clients must present a certificate."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    client_ca = settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
 
 
 def serve_metrics(addr: str) -> None:

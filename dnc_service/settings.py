@@ -34,6 +34,9 @@ class Settings:
     max_concurrent_rpcs: int = 256
     ensure_indexes: bool = True
     metrics_addr: str | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -69,6 +72,9 @@ class Settings:
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
             metrics_addr=env.optional("DNC_METRICS_ADDR"),
+            tls_cert_file=env.path("DNC_TLS_CERT_FILE"),
+            tls_key_file=env.path("DNC_TLS_KEY_FILE"),
+            tls_client_ca_file=env.path("DNC_TLS_CLIENT_CA_FILE"),
             log_level=env.choice(
                 "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
@@ -76,6 +82,12 @@ class Settings:
         if settings.jwt_public_key_file is None and not settings.jwt_secret:
             raise SettingsError(
                 "set DNC_JWT_SECRET (HS256) or DNC_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM key)"
+            )
+        if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+            raise SettingsError("set both DNC_TLS_CERT_FILE and DNC_TLS_KEY_FILE, or neither")
+        if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
+            raise SettingsError(
+                "DNC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_TLS_CERT_FILE/KEY_FILE"
             )
         if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
             # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.

@@ -71,7 +71,12 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def start_service(env: dict[str, str], log_path: Path, expect_serving: bool = True) -> Service:
+def start_service(
+    env: dict[str, str],
+    log_path: Path,
+    expect_serving: bool = True,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> Service:
     """Start the real gRPC server and wait until it answers health (SERVING when expected)."""
     process = Process("dnc_service", env, log_path)
     target = env["DNC_GRPC_ADDR"]
@@ -79,7 +84,7 @@ def start_service(env: dict[str, str], log_path: Path, expect_serving: bool = Tr
 
     def ready() -> bool:
         process.assert_alive()
-        return health_status(target) in wanted
+        return health_status(target, credentials=credentials) in wanted
 
     try:
         wait_until(ready, timeout=30)

@@ -31,9 +31,19 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0, interval: f
     raise AssertionError(f"condition not met within {timeout}s: {condition}")
 
 
-def health_status(target: str, service: str = "", timeout: float = 1.0) -> str:
+def health_status(
+    target: str,
+    service: str = "",
+    timeout: float = 1.0,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> str:
     """The grpc.health.v1 status name of `service` at `target`, or the RPC's error code name."""
-    with grpc.insecure_channel(target) as channel:
+    channel = (
+        grpc.insecure_channel(target)
+        if credentials is None
+        else grpc.secure_channel(target, credentials)
+    )
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)

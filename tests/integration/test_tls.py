@@ -1,0 +1,79 @@
+"""Optional TLS and mutual TLS on the gRPC server, with certificates made at test time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from certs import Pki, make_pki
+from pymongo.database import Database
+
+from conftest import Document, OrgFactory, Service, service_env, start_service
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def tls_service(
+    mongo_uri: str, database: str, tmp_path: Path, credentials: grpc.ChannelCredentials, **tls: Path
+) -> Iterator[Service]:
+    env = service_env(mongo_uri, database, **{name: str(path) for name, path in tls.items()})
+    service = start_service(env, tmp_path / "service.log", credentials=credentials)
+    yield service
+    service.process.terminate()
+
+
+def code_of(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+    try:
+        dnc_pb2_grpc.DncServiceStub(channel).ListDnc(
+            dnc_pb2.ListDncRequest(), metadata=metadata, timeout=5
+        )
+    except grpc.RpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+def test_tls(
+    mongo_uri: str, mongo_db: Database[Document], tmp_path: Path, pki: Pki, new_org: OrgFactory
+) -> None:
+    trusted = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
+    for service in tls_service(
+        mongo_uri, mongo_db.name, tmp_path, trusted,
+        DNC_TLS_CERT_FILE=pki.server_cert, DNC_TLS_KEY_FILE=pki.server_key,
+    ):  # fmt: skip
+        org = new_org(entries=1)
+        with grpc.secure_channel(service.target, trusted) as channel:
+            assert code_of(channel, org.metadata) == grpc.StatusCode.OK
+        with grpc.insecure_channel(service.target) as channel:
+            assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
+        untrusted = grpc.ssl_channel_credentials()  # system roots do not know the test CA
+        with grpc.secure_channel(service.target, untrusted) as channel:
+            assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
+        assert "(TLS)" in service.process.log()
+
+
+def test_mutual_tls(
+    mongo_uri: str, mongo_db: Database[Document], tmp_path: Path, pki: Pki, new_org: OrgFactory
+) -> None:
+    with_client_cert = grpc.ssl_channel_credentials(
+        root_certificates=pki.ca.read_bytes(),
+        private_key=pki.client_key.read_bytes(),
+        certificate_chain=pki.client_cert.read_bytes(),
+    )
+    for service in tls_service(
+        mongo_uri, mongo_db.name, tmp_path, with_client_cert,
+        DNC_TLS_CERT_FILE=pki.server_cert, DNC_TLS_KEY_FILE=pki.server_key,
+        DNC_TLS_CLIENT_CA_FILE=pki.ca,
+    ):  # fmt: skip
+        org = new_org(entries=1)
+        with grpc.secure_channel(service.target, with_client_cert) as channel:
+            assert code_of(channel, org.metadata) == grpc.StatusCode.OK
+        without = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
+        with grpc.secure_channel(service.target, without) as channel:
+            assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
+        assert "(mutual TLS)" in service.process.log()
