@@ -12,6 +12,7 @@ from bson import ObjectId
 from dnc.v1 import dnc_pb2
 
 from .errors import InvalidArgument
+from .page_tokens import Cursor, parse_token
 
 DEFAULT_PAGE = 1
 DEFAULT_LIMIT = 10
@@ -34,10 +35,17 @@ class ListQuery:
     page: int = DEFAULT_PAGE
     limit: int = DEFAULT_LIMIT
     search: str = ""
+    cursor: Cursor | None = None
+
+    @property
+    def offset(self) -> int:
+        """How many entries come before this page."""
+        return self.cursor.offset if self.cursor else (self.page - 1) * self.limit
 
     @property
     def skip(self) -> int:
-        return (self.page - 1) * self.limit
+        """Entries to pass over: none after a keyset cursor, which already points past them."""
+        return 0 if self.cursor and self.cursor.keyset else self.offset
 
 
 def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
@@ -48,7 +56,13 @@ def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
     limit = request.limit if request.HasField("limit") else DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit}")
-    return ListQuery(page=page, limit=limit, search=parse_search(request.search))
+    search = parse_search(request.search)
+    if not request.page_token:
+        return ListQuery(page=page, limit=limit, search=search)
+    if request.HasField("page"):
+        raise InvalidArgument("give page or page_token, not both")
+    cursor = parse_token(request.page_token, search)
+    return ListQuery(page=cursor.page, limit=limit, search=search, cursor=cursor)
 
 
 def parse_search(raw: str) -> str:
@@ -62,11 +76,19 @@ def parse_search(raw: str) -> str:
     return raw.strip()
 
 
-def build_filter(org_id: ObjectId, search: str) -> dict[str, Any]:
-    """Equality on orgId first (the index prefix), then the search as a literal `$or`."""
-    query: dict[str, Any] = {"orgId": org_id}
+def build_filter(org_id: ObjectId, search: str, cursor: Cursor | None = None) -> dict[str, Any]:
+    """Equality on orgId first (the index prefix), then the search and the cursor, if any."""
+    conditions: list[dict[str, Any]] = []
     if search:
-        query["$or"] = search_clauses(search)
+        conditions.append({"$or": search_clauses(search)})
+    after = cursor.filter() if cursor else None
+    if after:
+        conditions.append(after)
+    query: dict[str, Any] = {"orgId": org_id}
+    if len(conditions) == 1:
+        query.update(conditions[0])
+    elif conditions:
+        query["$and"] = conditions
     return query
 
 

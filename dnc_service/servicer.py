@@ -65,6 +65,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                 limit=query.limit,
                 total_pages=math.ceil(total / query.limit),
             ),
+            next_page_token=page.next_page_token,
         )
 
     def _budget_seconds(self, context: Context) -> float:

@@ -168,11 +168,16 @@ BASE_TIME = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 
 
 def newest_first(entries: list[Document]) -> list[Document]:
-    """The service's order: createdAt descending (naive as UTC, missing last), then _id."""
+    """The service's order: createdAt descending in BSON order (Dates, then strings, then
+    missing; naive Dates as UTC), then _id descending."""
 
-    def key(entry: Document) -> tuple[datetime, ObjectId]:
-        created = entry.get("createdAt") or datetime.min.replace(tzinfo=UTC)
-        return (created if created.tzinfo else created.replace(tzinfo=UTC)), entry["_id"]
+    def key(entry: Document) -> tuple[int, Any, ObjectId]:
+        created = entry.get("createdAt")
+        if isinstance(created, datetime):
+            return 2, created if created.tzinfo else created.replace(tzinfo=UTC), entry["_id"]
+        if isinstance(created, str):
+            return 1, created, entry["_id"]
+        return 0, 0, entry["_id"]
 
     return sorted(entries, key=key, reverse=True)
 
@@ -193,3 +198,35 @@ def new_org(mongo_db: Database[Document], make_token: TokenFactory) -> OrgFactor
         return Org(org_id, user_id, make_token(str(user_id)), newest_first(docs))
 
     return create
+
+
+# --- gateway fixtures ---
+# Kept in their own module so this section needs one import; see tests/gateway_support.py.
+from gateway_support import Gateway, gateway_env, start_gateway  # noqa: E402
+
+GatewayFactory = Callable[..., Gateway]
+
+
+@pytest.fixture(scope="session")
+def gateway(grpc_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A real `python -m gateway` in front of the session's gRPC service (tests never stop it)."""
+    log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    started = start_gateway(gateway_env(grpc_service.target), log_path)
+    yield started
+    started.process.terminate()
+
+
+@pytest.fixture
+def gateway_factory(tmp_path: Path) -> Iterator[GatewayFactory]:
+    """`gateway_factory(grpc_target, expect_serving=True, **env)`: a test's own gateway."""
+    started: list[Gateway] = []
+
+    def start(grpc_target: str, expect_serving: bool = True, **overrides: str) -> Gateway:
+        log_path = tmp_path / f"gateway-{len(started)}.log"
+        env = gateway_env(grpc_target, **overrides)
+        started.append(start_gateway(env, log_path, expect_serving=expect_serving))
+        return started[-1]
+
+    yield start
+    for each in started:
+        each.process.kill()

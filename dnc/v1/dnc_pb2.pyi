@@ -31,6 +31,7 @@ class ListDncRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     SEARCH_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page: _builtins.int
     """Page number, starting at 1. Absent means 1; 0 or less is INVALID_ARGUMENT."""
     limit: _builtins.int
@@ -41,16 +42,22 @@ class ListDncRequest(_message.Message):
     and phone punctuation (+ - ( ) . and spaces) also matches phone numbers by
     its digits, so "+1 (212) 555" finds "12125551234". Empty means no filter.
     """
+    page_token: _builtins.str
+    """Opaque keyset cursor from a previous response's next_page_token: continues
+    right after that page's last entry, at index cost, however deep, and stable
+    under inserts. Must be used with the same search; page must then be absent.
+    """
     def __init__(
         self,
         *,
         page: _builtins.int | None = ...,
         limit: _builtins.int | None = ...,
         search: _builtins.str = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "_page", b"_page", "limit", b"limit", "page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "_page", b"_page", "limit", b"limit", "page", b"page", "search", b"search"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "_page", b"_page", "limit", b"limit", "page", b"page", "page_token", b"page_token", "search", b"search"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
     _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
@@ -188,6 +195,9 @@ class ListDncResponse(_message.Message):
 
     DNC_LIST_FIELD_NUMBER: _builtins.int
     PAGINATION_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token to get the next page; empty on the last page."""
     @_builtins.property
     def dnc_list(self) -> _containers.RepeatedCompositeFieldContainer[Global___DncEntry]:
         """The entries on this page, newest first."""
@@ -201,10 +211,11 @@ class ListDncResponse(_message.Message):
         *,
         dnc_list: _abc.Iterable[Global___DncEntry] | None = ...,
         pagination: Global___Pagination | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["pagination", b"pagination"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dnc_list", b"dnc_list", "pagination", b"pagination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dnc_list", b"dnc_list", "next_page_token", b"next_page_token", "pagination", b"pagination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
