@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 from bson import ObjectId
+from cachetools import TTLCache
 from pymongo.asynchronous.collection import AsyncCollection
 
 from .database import Document, driver_errors
@@ -76,12 +77,30 @@ class TokenVerifier:
 
 
 class OrganizationResolver:
-    """Reads a user's organization from the users collection: the only source of tenancy."""
+    """Reads a user's organization from the users collection: the only source of tenancy.
 
-    def __init__(self, users: AsyncCollection[Document]) -> None:
+    With `cache_ttl_seconds` > 0, found organizations are remembered that long: one query
+    less per call, at the price that a user moved or removed keeps their old organization
+    until the entry expires. Failures are never cached.
+    """
+
+    def __init__(
+        self, users: AsyncCollection[Document], cache_ttl_seconds: float = 0, cache_size: int = 1
+    ) -> None:
         self._users = users
+        self._cache: TTLCache[ObjectId, ObjectId] | None = (
+            TTLCache(cache_size, cache_ttl_seconds) if cache_ttl_seconds > 0 else None
+        )
 
     async def organization_of(self, user_id: ObjectId) -> ObjectId:
+        if self._cache is not None and (cached := self._cache.get(user_id)) is not None:
+            return cached
+        org_id = await self._lookup(user_id)
+        if self._cache is not None:
+            self._cache[user_id] = org_id
+        return org_id
+
+    async def _lookup(self, user_id: ObjectId) -> ObjectId:
         with driver_errors():
             user = await self._users.find_one({"_id": user_id}, {"orgId": 1})
         if user is None:

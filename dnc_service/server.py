@@ -39,7 +39,11 @@ class DncServer:
         db = self.client[settings.database]
         authenticator = Authenticator(
             TokenVerifier.from_settings(settings),
-            OrganizationResolver(db[settings.users_collection]),
+            OrganizationResolver(
+                db[settings.users_collection],
+                settings.org_cache_ttl_seconds,
+                settings.org_cache_size,
+            ),
         )
         servicer = DncServicer(
             authenticator,

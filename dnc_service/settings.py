@@ -34,6 +34,8 @@ class Settings:
     max_concurrent_rpcs: int = 256
     ensure_indexes: bool = True
     metrics_addr: str | None = None
+    org_cache_ttl_seconds: float = 0.0
+    org_cache_size: int = 10_000
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
@@ -72,6 +74,10 @@ class Settings:
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
             metrics_addr=env.optional("DNC_METRICS_ADDR"),
+            org_cache_ttl_seconds=env.seconds(
+                "DNC_ORG_CACHE_TTL_SECONDS", cls.org_cache_ttl_seconds, 0
+            ),
+            org_cache_size=env.integer("DNC_ORG_CACHE_SIZE", cls.org_cache_size),
             tls_cert_file=env.path("DNC_TLS_CERT_FILE"),
             tls_key_file=env.path("DNC_TLS_KEY_FILE"),
             tls_client_ca_file=env.path("DNC_TLS_CLIENT_CA_FILE"),
