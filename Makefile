@@ -75,7 +75,27 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install tools
+# The peer gateway: grpc-gateway v2 generated from the same proto (bench/grpcgateway).
+GO_PLUGINS := $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11
+$(BIN)/protoc-gen-go-grpc:
+	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+$(BIN)/protoc-gen-grpc-gateway:
+	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@v2.33.0
+$(BIN)/ghz:
+	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@v0.121.0
+
+$(BIN)/dnc-grpc-gateway: install $(GO_PLUGINS) $(PROTOS) bench/grpcgateway/main.go bench/grpcgateway/go.mod
+	$(PROTOC) --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=bench/grpcgateway --go_opt=module=dnc \
+		--plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc --go-grpc_out=bench/grpcgateway --go-grpc_opt=module=dnc \
+		--plugin=protoc-gen-grpc-gateway=$(BIN)/protoc-gen-grpc-gateway \
+		--grpc-gateway_out=bench/grpcgateway --grpc-gateway_opt=module=dnc $(PROTOS)
+	cd bench/grpcgateway && go build -o $@ .
+
+# wrk comes from Debian's packages.
+bench: install tools $(BIN)/ghz $(BIN)/dnc-grpc-gateway
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

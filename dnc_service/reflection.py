@@ -54,7 +54,15 @@ class _DocumentedPool:
         return _DocumentedFile(self._pool.FindFileByName(name), self._documented)
 
     def FindFileContainingSymbol(self, symbol: str) -> _DocumentedFile:
-        return _DocumentedFile(self._pool.FindFileContainingSymbol(symbol), self._documented)
+        try:
+            found = self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            # The pool does not index methods; clients such as ghz ask for `Service.Method`.
+            service, _, _ = symbol.rpartition(".")
+            if not service:
+                raise
+            found = self._pool.FindFileContainingSymbol(service)
+        return _DocumentedFile(found, self._documented)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)

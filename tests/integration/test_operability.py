@@ -54,6 +54,9 @@ def test_grpcurl_describes_the_service_with_its_comments(grpc_service: Service) 
         in result.stdout
     )
     assert "newest first" in result.stdout
+    method = grpcurl("-plaintext", grpc_service.target, "describe", "dnc.v1.DncService.ListDnc")
+    assert method.returncode == 0, method.stderr  # load tools (ghz) look methods up by name
+    assert "dnc.v1.DncService.ListDnc is a method" in method.stdout
     message = grpcurl("-plaintext", grpc_service.target, "describe", "dnc.v1.ListDncRequest")
     assert "optional int32 page = 1;" in message.stdout
     assert "at most" in message.stdout

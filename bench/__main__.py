@@ -1,0 +1,278 @@
+"""`make bench`: the floor, gRPC, our gateway and grpc-gateway in one run, interleaved rounds.
+
+    python -m bench [--entries N] [--orgs N] [--deep N] [--seconds S] [--rounds R]
+
+Layer costs are measured on a small collection and deep pages on a second database holding one
+large organization: FerretDB v1 scans the whole collection for every query (its explain says
+`filterPushdown: False`), so on a large collection its noise would hide the layers' costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import grpc
+from pymongo import AsyncMongoClient
+
+from bench import dataset, report
+from bench.measure import Result, cpu_seconds, ghz, one_at_a_time, percentiles, saturate, wrk
+from devtools import ferretdb
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_service.documents import PROJECTION
+from dnc_service.page_tokens import next_token
+from dnc_service.query import SORT
+from dnc_service.settings import Settings
+from dnc_service.tokens import issue_token
+
+BIN = ferretdb.ROOT / ".cache" / "bin"
+WORK = ferretdb.ROOT / ".cache" / "bench"
+SECRET = "bench-secret-0123456789-abcdefghijklmnop"
+LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
+# Which processes' CPU time each target is charged with.
+WATCHED = {
+    "floor": [],
+    "grpc": ["service"],
+    "gateway": ["service", "gateway"],
+    "grpc-gateway": ["service", "grpc-gateway"],
+}
+
+
+@contextmanager
+def process(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        popen = subprocess.Popen(
+            command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield popen
+    finally:
+        popen.terminate()
+        popen.wait(timeout=30)
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--entries", type=int, default=200, help="entries of the layer-cost collection"
+    )
+    parser.add_argument("--orgs", type=int, default=20, help="organizations sharing them")
+    parser.add_argument(
+        "--deep", type=int, default=10_010, help="entries of the deep-page organization"
+    )
+    parser.add_argument("--seconds", type=float, default=4.0, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=ferretdb.ROOT / "docs" / "benchmarks.md")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        uri = os.environ.get("MONGODB_URI")
+        on_ferretdb = not uri
+        if not uri:
+            database = ferretdb.start(WORK / "db")
+            stack.callback(database.stop)
+            uri = database.uri
+        for name, data in (
+            (LAYERS_DB, dataset.Dataset(args.entries, args.orgs)),
+            (DEEP_DB, dataset.Dataset(args.deep, 1, dataset.DEEP_ORG)),
+        ):
+            print(
+                f"{name} {data.tag}: {'seeded' if dataset.seed(uri, name, data) else 'reused'}",
+                flush=True,
+            )
+
+        addr = {
+            name: f"127.0.0.1:{ferretdb.free_port()}" for name in ("grpc", "deep", "http", "peer")
+        }
+        env = {"MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING"}
+        layers_env = {**env, "DNC_MONGODB_DB": LAYERS_DB, "DNC_GRPC_ADDR": addr["grpc"]}
+        pids = {
+            "service": stack.enter_context(
+                process([sys.executable, "-m", "dnc_service"], layers_env, WORK / "service.log")
+            ).pid,
+            "gateway": stack.enter_context(
+                process(
+                    [sys.executable, "-m", "gateway"],
+                    {**env, "DNC_HTTP_ADDR": addr["http"], "DNC_GRPC_TARGET": addr["grpc"]},
+                    WORK / "gateway.log",
+                )
+            ).pid,
+            "grpc-gateway": stack.enter_context(
+                process(
+                    [
+                        str(BIN / "dnc-grpc-gateway"),
+                        "-listen",
+                        addr["peer"],
+                        "-target",
+                        addr["grpc"],
+                    ],
+                    env,
+                    WORK / "peer.log",
+                )
+            ).pid,
+        }
+        stack.enter_context(
+            process(
+                [sys.executable, "-m", "dnc_service"],
+                {**env, "DNC_MONGODB_DB": DEEP_DB, "DNC_GRPC_ADDR": addr["deep"]},
+                WORK / "deep.log",
+            )
+        )
+        wait_http(f"http://{addr['http']}/healthz")
+        settings = Settings.from_env(env)
+        results = asyncio.run(measure(args, uri, addr, pids, settings))
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    command = "make bench" if len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:])
+    args.out.write_text(report.render(results, args, machine, command, on_ferretdb))
+    print(f"wrote {args.out}")
+    return 0
+
+
+async def measure(
+    args: argparse.Namespace,
+    uri: str,
+    addr: dict[str, str],
+    pids: dict[str, int],
+    settings: Settings,
+) -> dict[str, list[Result]]:
+    token = issue_token(settings, str(dataset.user_id(0)))
+    metadata = (("authorization", f"Bearer {token}"),)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
+    entries = client[LAYERS_DB].dnc_entries
+    where = {"orgId": dataset.org_id(0)}
+
+    async def floor() -> None:
+        await asyncio.gather(
+            entries.find(where, PROJECTION, sort=SORT, limit=11).to_list(),
+            entries.count_documents(where),
+        )
+
+    results: dict[str, list[Result]] = {}
+    async with grpc.aio.insecure_channel(addr["grpc"]) as channel:
+        stub = dnc_pb2_grpc.DncServiceStub(channel)
+        first_page = dnc_pb2.ListDncRequest(page=1, limit=10)
+
+        async def grpc_call() -> None:
+            await stub.ListDnc(first_page, metadata=metadata)
+
+        await grpc_call()  # fail early, not in the middle of a round
+        for round_number in range(args.rounds):
+            print(f"round {round_number + 1}/{args.rounds}", flush=True)
+            for name in report.TARGETS:
+                result = await measure_target(name, args, addr, pids, token, floor, grpc_call)
+                results.setdefault(name, []).append(result)
+                print(f"  {name:13} {result}", flush=True)
+    results.update(await deep_pages(args, client, addr["deep"], settings))
+    await client.close()
+    return results
+
+
+async def measure_target(
+    name: str, args: argparse.Namespace, addr: dict[str, str], pids: dict[str, int], token: str,
+    floor: Callable[[], Awaitable[None]], grpc_call: Callable[[], Awaitable[None]],
+) -> Result:  # fmt: skip
+    """One-at-a-time latency, then throughput with the CPU the watched processes spent on it."""
+    if name in ("floor", "grpc"):
+        p50, p99 = percentiles(
+            await one_at_a_time(floor if name == "floor" else grpc_call, args.seconds)
+        )
+    else:
+        url = f"http://{addr['http' if name == 'gateway' else 'peer']}/api/dnc/list?page=1&limit=10"
+        headers = {"Authorization": f"Bearer {token}"}
+        _, p50, p99 = await asyncio.to_thread(wrk, url, headers, 1, args.seconds)
+    before = {process: cpu_seconds(pids[process]) for process in WATCHED[name]}
+    if name == "floor":
+        rps = await saturate(floor, args.concurrency, args.seconds)
+    elif name == "grpc":
+        rps, _, _ = await asyncio.to_thread(
+            ghz,
+            addr["grpc"],
+            token,
+            {"page": 1, "limit": 10},
+            args.concurrency,
+            args.seconds,
+            str(BIN / "ghz"),
+        )
+    else:
+        rps, _, _ = await asyncio.to_thread(wrk, url, headers, args.concurrency, args.seconds)
+    requests = rps * args.seconds
+    cpu = {
+        process: (cpu_seconds(pids[process]) - before[process]) * 1000 / requests
+        for process in before
+    }
+    return Result(p50, p99, rps, cpu)
+
+
+async def deep_pages(
+    args: argparse.Namespace,
+    client: AsyncMongoClient[dict[str, object]],
+    target: str,
+    settings: Settings,
+) -> dict[str, list[Result]]:
+    """Pages 1, 100 and 1000 of the deep organization, by offset and by page token."""
+    metadata = (
+        (
+            "authorization",
+            f"Bearer {issue_token(settings, str(dataset.user_id(dataset.DEEP_ORG)))}",
+        ),
+    )
+    entries = client[DEEP_DB].dnc_entries
+    where = {"orgId": dataset.org_id(dataset.DEEP_ORG)}
+    results: dict[str, list[Result]] = {}
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = dnc_pb2_grpc.DncServiceStub(channel)
+        for page in (1, 100, 1000):
+            by_token = dnc_pb2.ListDncRequest(limit=10)
+            if page > 1:
+                # The token a client would hold after walking to page - 1.
+                skip = (page - 1) * 10
+                [last] = await entries.find(
+                    where, {"createdAt": 1}, sort=SORT, skip=skip - 1, limit=1
+                ).to_list()
+                by_token.page_token = next_token(page - 1, skip, last, "")
+            for style, request in (
+                ("offset", dnc_pb2.ListDncRequest(page=page, limit=10)),
+                ("keyset", by_token),
+            ):
+                response = await stub.ListDnc(request, metadata=metadata)
+                if (response.pagination.page, len(response.dnc_list)) != (page, 10):
+                    raise RuntimeError(f"{style} page {page} is not a full page {page}")
+
+                async def call(request: dnc_pb2.ListDncRequest = request) -> None:
+                    await stub.ListDnc(request, metadata=metadata)
+
+                p50, p99 = percentiles(await one_at_a_time(call, args.seconds))
+                results[f"{style} page {page}"] = [Result(p50, p99, 0.0, {})]
+                print(f"  {style} page {page:4}: p50 {p50:8.2f} ms", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""docs/benchmarks.md from one run: medians over the rounds, and the ratios the targets name."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from datetime import UTC, datetime
+
+from bench.measure import Result
+
+TARGETS = ("floor", "grpc", "gateway", "grpc-gateway")
+LABELS = {
+    "floor": "floor: find + count, pymongo",
+    "grpc": "gRPC `ListDnc` (ghz)",
+    "gateway": "REST, our gateway (wrk)",
+    "grpc-gateway": "REST, grpc-gateway v2 (wrk)",
+}
+INTRO = """\
+How to read this: the four targets serve the same first page (10 entries) of the same organization.
+*floor* is the find and the count the service issues, sent directly with pymongo's async client;
+*gRPC* adds the service (token check, user lookup, rendering); the two REST rows put a gateway in
+front of that same service: ours (Python, aiohttp) and grpc-gateway v2 generated from the same proto
+(bench/grpcgateway). Latency is one call at a time; throughput uses {concurrency} concurrent callers
+(ghz for gRPC, wrk for REST). CPU ms/req is the CPU time the service and gateway processes spent per
+request during the throughput run (/proc), the cleanest measure of what a layer costs.
+
+Everything, load generators included, shares one 2-core machine, and FerretDB v1 scans the whole
+collection for every query (its explain says `filterPushdown: False`), so its time dominates and
+varies: compare ratios within this run, never absolute numbers across machines. That is also why
+layer costs use a small collection, and deep pages a database of their own.
+"""
+
+
+def _median(results: list[Result], field: str) -> float:
+    return float(statistics.median(getattr(result, field) for result in results))
+
+
+def _cpu(results: list[Result], process: str) -> float:
+    return float(statistics.median(r.cpu_ms_per_request.get(process, 0.0) for r in results))
+
+
+def render(
+    results: dict[str, list[Result]],
+    args: argparse.Namespace,
+    machine: str,
+    command: str,
+    ferret: bool,
+) -> str:
+    p50 = {name: _median(results[name], "p50_ms") for name in TARGETS}
+    rps = {name: _median(results[name], "rps") for name in TARGETS}
+    database = "FerretDB v1.24.2 on SQLite" if ferret else "MONGODB_URI"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`{command}` on {datetime.now(UTC):%Y-%m-%d}: {machine}; database {database}; "
+        f"layer costs over {args.entries} entries in {args.orgs} organizations; deep pages over "
+        f"one organization of {args.deep} entries; {args.rounds} interleaved rounds of "
+        f"{args.seconds:g} s per target, medians of the rounds.",
+        "",
+        INTRO.format(concurrency=args.concurrency),
+        "| target | p50 ms | p99 ms | req/s | CPU ms/req service | CPU ms/req gateway |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in TARGETS:
+        service_cpu = _cpu(results[name], "service")
+        gateway_cpu = _cpu(results[name], "gateway" if name == "gateway" else "grpc-gateway")
+        p99 = _median(results[name], "p99_ms")
+        lines.append(
+            f"| {LABELS[name]} | {p50[name]:.2f} | {p99:.2f} | {rps[name]:.0f} | "
+            f"{service_cpu:.3f} | {gateway_cpu:.3f} |"
+        )
+    over_floor = p50["grpc"] - p50["floor"]
+    ours = p50["gateway"] - p50["grpc"]
+    peer = p50["grpc-gateway"] - p50["grpc"]
+    throughput = rps["gateway"] / rps["grpc-gateway"]
+    cpu_ratio = _cpu(results["gateway"], "gateway") / max(
+        _cpu(results["grpc-gateway"], "grpc-gateway"), 1e-9
+    )
+    lines += [
+        "",
+        "| ratio (same run) | measured | target | met |",
+        "|---|---:|---:|:---:|",
+        f"| gRPC over floor, p50 | {over_floor:+.2f} ms ({p50['grpc'] / p50['floor']:.2f}x) "
+        f"| <= +0.5 ms | {_met(over_floor <= 0.5)} |",
+        f"| our gateway over gRPC, p50 | {ours:+.2f} ms (grpc-gateway: {peer:+.2f} ms) "
+        f"| <= +0.5 ms | {_met(ours <= 0.5)} |",
+        f"| our gateway / grpc-gateway, throughput | {throughput:.2f}x | >= 1x "
+        f"| {_met(throughput >= 1)} |",
+        f"| our gateway / grpc-gateway, CPU per request | {cpu_ratio:.2f}x | | |",
+    ]
+    if "keyset page 1" in results:
+        lines += _deep_pages(results)
+    return "\n".join(lines) + "\n"
+
+
+def _deep_pages(results: dict[str, list[Result]]) -> list[str]:
+    lines = [
+        "",
+        "Deep pages of the deep organization, one call at a time over gRPC (p50 ms):",
+        "",
+        "| page | offset (`page`, skip) | keyset (`page_token`) |",
+        "|---:|---:|---:|",
+    ]
+    for page in (1, 100, 1000):
+        offset = _median(results[f"offset page {page}"], "p50_ms")
+        keyset = _median(results[f"keyset page {page}"], "p50_ms")
+        lines.append(f"| {page} | {offset:.2f} | {keyset:.2f} |")
+    keyset_growth = _median(results["keyset page 1000"], "p50_ms") / _median(
+        results["keyset page 1"], "p50_ms"
+    )
+    offset_growth = _median(results["offset page 1000"], "p50_ms") / _median(
+        results["offset page 1"], "p50_ms"
+    )
+    lines += [
+        "",
+        f"Keyset page 1000 / page 1: {keyset_growth:.2f}x (target <= 2x: "
+        f"{_met(keyset_growth <= 2)}); offset page 1000 / page 1: {offset_growth:.2f}x.",
+    ]
+    return lines
+
+
+def _met(condition: bool) -> str:
+    return "yes" if condition else "no"
