@@ -7,7 +7,8 @@ import asyncio
 import logging
 import sys
 
-from . import logs
+from dnc_common import logs
+
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger("dnc_service")

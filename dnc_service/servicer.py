@@ -8,12 +8,12 @@ import math
 import grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.logs import mask_phone
 
 from .auth import Authenticator
 from .database import deadline
 from .documents import to_entry
 from .errors import status_for
-from .logs import mask_phone
 from .observability import annotate
 from .query import parse_request
 from .repository import DncRepository

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dnc_common.env import Env, SettingsError
 
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed; the message names the variable."""
+__all__ = ["Settings", "SettingsError"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build and validate settings; raise SettingsError naming the first bad variable."""
-        env = _Env(os.environ if environ is None else environ)
+        env = Env(os.environ if environ is None else environ)
         settings = cls(
             mongodb_uri=env.text("MONGODB_URI", cls.mongodb_uri),
             database=env.text("DNC_MONGODB_DB", cls.database),
@@ -99,67 +99,3 @@ class Settings:
             # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
             raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
         return settings
-
-
-class _Env:
-    """Typed reads of one environment mapping, each error naming its variable."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def optional(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
-
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
-
-    def path(self, name: str) -> Path | None:
-        value = self.optional(name)
-        if value is None:
-            return None
-        path = Path(value)
-        if not path.is_file():
-            raise SettingsError(f"{name}={value!r}: no such file")
-        return path
-
-    def seconds(self, name: str, default: float, minimum: float = 0.001) -> float:
-        value = self.optional(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise SettingsError(f"{name}={value!r}: expected a number of seconds") from None
-        if not minimum <= number <= 86400:
-            raise SettingsError(f"{name}={value!r}: expected seconds in [{minimum}, 86400]")
-        return number
-
-    def integer(self, name: str, default: int, minimum: int = 1) -> int:
-        value = self.optional(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise SettingsError(f"{name}={value!r}: expected an integer") from None
-        if number < minimum:
-            raise SettingsError(f"{name}={value!r}: expected an integer >= {minimum}")
-        return number
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.optional(name)
-        if value is None:
-            return default
-        lowered = value.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise SettingsError(f"{name}={value!r}: expected true or false")
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = (self.optional(name) or default).upper()
-        if value not in choices:
-            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(choices)}")
-        return value

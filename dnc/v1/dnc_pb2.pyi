@@ -46,6 +46,7 @@ class ListDncRequest(_message.Message):
     """Opaque keyset cursor from a previous response's next_page_token: continues
     right after that page's last entry, at index cost, however deep, and stable
     under inserts. Must be used with the same search; page must then be absent.
+    gRPC only: the REST gateway keeps the seed's page/limit contract unchanged.
     """
     def __init__(
         self,
@@ -197,7 +198,7 @@ class ListDncResponse(_message.Message):
     PAGINATION_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
-    """Pass as page_token to get the next page; empty on the last page."""
+    """Pass as page_token to get the next page; empty on the last page. gRPC only."""
     @_builtins.property
     def dnc_list(self) -> _containers.RepeatedCompositeFieldContainer[Global___DncEntry]:
         """The entries on this page, newest first."""

@@ -16,12 +16,12 @@ import grpc
 import pytest
 from bson import ObjectId
 from pymongo import MongoClient
-from toxiproxy import Toxiproxy
 
 from conftest import Document, Service, TokenFactory, service_env, start_service
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from support import health_status, wait_until
+from toxiproxy import Toxiproxy
 
 
 @dataclass
@@ -31,10 +31,8 @@ class Stack:
     stub: dnc_pb2_grpc.DncServiceStub
     metadata: tuple[tuple[str, str], ...]
 
-    def call(self, timeout: float | None = 10, **fields: int) -> dnc_pb2.ListDncResponse:
-        return self.stub.ListDnc(
-            dnc_pb2.ListDncRequest(**fields), metadata=self.metadata, timeout=timeout
-        )
+    def call(self, timeout: float | None = 10) -> dnc_pb2.ListDncResponse:
+        return self.stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=self.metadata, timeout=timeout)
 
     def code_of(self, timeout: float | None = 10) -> grpc.StatusCode:
         try:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import grpc
 import pytest
-from certs import Pki, make_pki
 from pymongo.database import Database
 
+from certs import Pki, make_pki
 from conftest import Document, OrgFactory, Service, service_env, start_service
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 

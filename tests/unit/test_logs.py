@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from dnc_service.logs import JsonFormatter, mask_phone
+from dnc_common.logs import JsonFormatter, mask_phone
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ async def serve() -> AsyncIterator[Any]:
 
     yield start
     for channel in channels:
-        await channel.close()
+        await channel.close(None)
     for server in servers:
         await server.stop(None)
 

@@ -1,0 +1,1 @@
+"""What the gRPC service and the REST gateway share: reading the environment, JSON logs."""

@@ -1,0 +1,226 @@
+"""The aiohttp application: descriptor routes, middlewares, one gRPC channel, health, OpenAPI."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import grpc
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from google.protobuf.descriptor import FileDescriptor
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2
+
+from dnc.v1 import dnc_pb2
+
+from . import errors, openapi, proto_docs, rendering
+from .cors import CorsPolicy
+from .errors import GatewayError
+from .routing import Route, parse_grpc_timeout, routes_from_files
+from .settings import Settings
+
+logger = logging.getLogger("gateway")
+access_logger = logging.getLogger("gateway.access")
+
+HEALTH_TIMEOUT_SECONDS = 1.5
+# Longest request body a gateway route reads; the listing takes none.
+MAX_BODY_BYTES = 64 * 1024
+# Reconnect soon after the service comes back, instead of backing off for up to two minutes.
+CHANNEL_OPTIONS = (("grpc.max_reconnect_backoff_ms", 5000),)
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+# Instead of aiohttp's default, which names the Python and aiohttp versions.
+SERVER_HEADER = "dnc-gateway"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
+
+UnaryCall = Callable[..., Awaitable[Any]]
+SETTINGS = web.AppKey("settings", Settings)
+CALLS = web.AppKey("calls", dict[str, UnaryCall])
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+
+def create_app(
+    settings: Settings, files: Iterable[FileDescriptor] = (dnc_pb2.DESCRIPTOR,)
+) -> web.Application:
+    """Routes from the descriptors' google.api.http rules, plus /healthz and /openapi.json."""
+    files = tuple(files)
+    routes = routes_from_files(files)
+    middlewares = [_observe]
+    if settings.cors_allowed_origins:
+        middlewares.append(CorsPolicy(settings.cors_allowed_origins).middleware)
+    middlewares.append(_render_errors)
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    for route in routes:
+        app.router.add_route(route.http_method, route.path, _rpc_handler(route))
+    app.router.add_get("/healthz", _healthz, allow_head=False)
+    document = orjson.dumps(openapi.document(routes, proto_docs.leading_comments(files)))
+    app.router.add_get("/openapi.json", _static_json(document), allow_head=False)
+    app.cleanup_ctx.append(_grpc_channel(routes))
+    app.on_response_prepare.append(_set_server_header)
+    return app
+
+
+def _grpc_channel(
+    routes: list[Route],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """One channel for the application's whole life, closed after in-flight requests finish."""
+
+    async def channel_context(app: web.Application) -> AsyncIterator[None]:
+        channel = grpc.aio.insecure_channel(app[SETTINGS].grpc_target, options=CHANNEL_OPTIONS)
+        calls: dict[str, UnaryCall] = {
+            route.grpc_path: channel.unary_unary(
+                route.grpc_path,
+                request_serializer=_serialize,
+                response_deserializer=route.response_class.FromString,
+            )
+            for route in routes
+        }
+        calls[HEALTH_CHECK] = channel.unary_unary(
+            HEALTH_CHECK,
+            request_serializer=_serialize,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+        app[CALLS] = calls
+        yield
+        await channel.close(grace=None)
+
+    return channel_context
+
+
+async def _set_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_HEADER
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _rpc_handler(route: Route) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read() if route.body else b""
+        message = route.build_request(request.rel_url.query, request.match_info, body)
+        call = request.app[CALLS][route.grpc_path]
+        response = await call(
+            message, timeout=_timeout_seconds(request), metadata=_metadata(request)
+        )
+        return web.Response(
+            body=rendering.success_body(
+                rendering.success_message(route.method.full_name),
+                rendering.message_to_dict(response),
+            ),
+            content_type="application/json",
+        )
+
+    return handle
+
+
+def _timeout_seconds(request: web.Request) -> float:
+    """The gateway's deadline, shortened by the client's Grpc-Timeout header."""
+    timeout = request.app[SETTINGS].timeout_seconds
+    header = request.headers.get("Grpc-Timeout")
+    return timeout if header is None else min(timeout, parse_grpc_timeout(header))
+
+
+def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
+    """`authorization` unchanged and `x-request-id`; gRPC metadata must be printable ASCII."""
+    metadata = [("x-request-id", request_id_var.get())]
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        if not _METADATA_VALUE.fullmatch(authorization):
+            raise GatewayError(
+                grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
+            )
+        metadata.append(("authorization", authorization))
+    return tuple(metadata)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    """200 only while the DNC service itself answers SERVING to grpc.health.v1."""
+    check = request.app[CALLS][HEALTH_CHECK]
+    try:
+        reply = await check(
+            health_pb2.HealthCheckRequest(service=""), timeout=HEALTH_TIMEOUT_SECONDS
+        )
+        upstream = str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+    except grpc.aio.AioRpcError as error:
+        upstream = error.code().name
+    serving = upstream == "SERVING"
+    return web.Response(
+        status=200 if serving else 503,
+        body=orjson.dumps(
+            {"status": "SERVING" if serving else "NOT_SERVING", "dncService": upstream}
+        ),
+        content_type="application/json",
+    )
+
+
+def _static_json(body: bytes) -> Handler:
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    return serve
+
+
+@web.middleware
+async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id in and out; one access-log line per request (path only: no query, no token)."""
+    started = time.perf_counter()
+    request_id = request_id_of(request.headers.get("X-Request-Id"))
+    token = request_id_var.set(request_id)
+    status = 499  # overwritten unless the client went away mid-request
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        request_id_var.reset(token)
+        access_logger.info(
+            "%s %s %d", request.method, request.path, status,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": request_id,
+            },
+        )  # fmt: skip
+
+
+def request_id_of(header: str | None) -> str:
+    """The client's X-Request-Id when it is short and plain, else a new uuid4."""
+    if header is not None and _REQUEST_ID.fullmatch(header):
+        return header
+    return str(uuid.uuid4())
+
+
+@web.middleware
+async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure, routing included, becomes the envelope; nothing internal leaks."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return errors.from_http_exception(error)
+    except GatewayError as error:
+        return errors.from_code(error.code, error.details)
+    except grpc.aio.AioRpcError as error:
+        code = error.code()
+        if errors.http_status_from_code(code) >= 500:
+            logger.warning(
+                "dnc service call failed: %s %s", code.name, error.details(),
+                extra={"grpc_code": code.name, "request_id": request_id_var.get()},
+            )  # fmt: skip
+        return errors.from_code(code, error.details() or "")
+    except Exception:
+        logger.exception("unexpected error", extra={"request_id": request_id_var.get()})
+        return errors.error_response(500, "")

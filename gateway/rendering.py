@@ -1,0 +1,150 @@
+"""Proto messages to JSON the seed's way: field-descriptor driven, orjson, no MessageToDict."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import math
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import cache, lru_cache
+from typing import Any
+
+import orjson
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from .visibility import rest_visible
+
+Converter = Callable[[Any], Any]
+_EPOCH = date(1970, 1, 1)
+_TIMESTAMP = "google.protobuf.Timestamp"
+# The envelope's `message` on success, per RPC; the seed fixes ListDnc's.
+SUCCESS_MESSAGES = {"dnc.v1.DncService.ListDnc": "DNC list fetched successfully"}
+DEFAULT_SUCCESS_MESSAGE = "Request completed successfully"
+# proto3 JSON writes 64-bit integers as strings, since JSON numbers lose precision past 2**53.
+_INT64_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+
+
+def timestamp_text(seconds: int, nanos: int) -> str:
+    """UTC with exactly three fraction digits, truncated: 2025-05-15T10:30:00.000Z."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{_date_text(days)}T{hours:02d}:{minutes:02d}:{secs:02d}.{nanos // 1_000_000:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _date_text(days_since_epoch: int) -> str:
+    """Calendar arithmetic once per day seen: the slow part of formatting a timestamp."""
+    return (_EPOCH + timedelta(days=days_since_epoch)).isoformat()
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """Fields in number order under their json_name; see `written_when` for which are left out."""
+    out: dict[str, Any] = {}
+    for name, json_name, when, convert in _plan(message.DESCRIPTOR):
+        if when is Written.IF_SET and not message.HasField(name):
+            continue
+        value = getattr(message, name)
+        if when is Written.IF_NOT_EMPTY and not value:
+            continue
+        out[json_name] = convert(value)
+    return out
+
+
+class Written(enum.Enum):
+    """When message_to_dict writes a field."""
+
+    ALWAYS = "always"
+    IF_SET = "if set"
+    IF_NOT_EMPTY = "if not empty"
+
+
+def written_when(field: FieldDescriptor) -> Written:
+    """Unset optional fields are left out, and so is empty text without presence (an absent
+    cursor); numbers, lists and the rest are always written, as the seed shows `total: 0`."""
+    if field.has_presence and not field.is_repeated:
+        return Written.IF_SET
+    if not field.is_repeated and field.type in (
+        FieldDescriptor.TYPE_STRING,
+        FieldDescriptor.TYPE_BYTES,
+    ):
+        return Written.IF_NOT_EMPTY
+    return Written.ALWAYS
+
+
+@cache
+def _plan(descriptor: Descriptor) -> tuple[tuple[str, str, Written, Converter], ...]:
+    """Per message type, once: each field's names, when it is written, and its converter."""
+    fields = sorted(filter(rest_visible, descriptor.fields), key=lambda field: field.number)
+    return tuple(
+        (field.name, field.json_name, written_when(field), _field_converter(field))
+        for field in fields
+    )
+
+
+def _field_converter(field: FieldDescriptor) -> Converter:
+    message_type = field.message_type
+    if message_type is not None and message_type.GetOptions().map_entry:
+        convert_value = _value_converter(message_type.fields_by_name["value"])
+        return lambda mapping: {str(key): convert_value(mapping[key]) for key in mapping}
+    convert = _value_converter(field)
+    if field.is_repeated:
+        return lambda values: [convert(value) for value in values]
+    return convert
+
+
+def _value_converter(field: FieldDescriptor) -> Converter:
+    if field.message_type is not None:
+        if field.message_type.full_name == _TIMESTAMP:
+            return lambda value: timestamp_text(value.seconds, value.nanos)
+        return message_to_dict
+    if field.enum_type is not None:
+        names = {value.number: value.name for value in field.enum_type.values}
+        return lambda number: names.get(number, number)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return lambda data: base64.b64encode(data).decode("ascii")
+    if field.type in _INT64_TYPES:
+        return str
+    if field.type in (FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_DOUBLE):
+        return _float
+    return _identity
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _float(value: float) -> float | str:
+    """proto3 JSON spells the non-finite values as strings."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def success_message(method_full_name: str) -> str:
+    return SUCCESS_MESSAGES.get(method_full_name, DEFAULT_SUCCESS_MESSAGE)
+
+
+def success_body(message: str, data: dict[str, Any]) -> bytes:
+    """The seed's success envelope, keys in the seed's order."""
+    return orjson.dumps(
+        {"message": message, "status": True, "code": 200, "errorMessage": "", "data": data}
+    )
+
+
+def error_body(code: int, message: str, error_message: str) -> bytes:
+    """The same envelope for a failure: status false, code = HTTP status, data null."""
+    return orjson.dumps(
+        {"message": message, "status": False, "code": code, "errorMessage": error_message,
+         "data": None}
+    )  # fmt: skip

@@ -1,0 +1,88 @@
+"""The gateway's one settings object, read from the environment once at start."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dnc_common.env import Env, SettingsError
+
+__all__ = ["Settings", "SettingsError"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_HTTP_ADDR = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gateway can be configured with (see README, "Configuration")."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_target: str = "127.0.0.1:50051"
+    timeout_seconds: float = 10.0
+    cors_allowed_origins: tuple[str, ...] = ()
+    shutdown_grace_seconds: float = 10.0
+    log_level: str = "INFO"
+
+    @property
+    def http_addr(self) -> str:
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"{host}:{self.http_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build and validate settings; raise SettingsError naming the first bad variable."""
+        env = Env(os.environ if environ is None else environ)
+        host, port = parse_http_addr(
+            "DNC_HTTP_ADDR", env.optional("DNC_HTTP_ADDR"), DEFAULT_HTTP_ADDR
+        )
+        return cls(
+            http_host=host,
+            http_port=port,
+            grpc_target=env.text("DNC_GRPC_TARGET", cls.grpc_target),
+            timeout_seconds=env.seconds("DNC_GATEWAY_TIMEOUT_SECONDS", cls.timeout_seconds),
+            cors_allowed_origins=_origins(
+                "DNC_CORS_ALLOWED_ORIGINS", env.optional("DNC_CORS_ALLOWED_ORIGINS")
+            ),
+            shutdown_grace_seconds=env.seconds(
+                "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
+            ),
+            log_level=env.choice("DNC_LOG_LEVEL", cls.log_level, LOG_LEVELS),
+        )
+
+
+def parse_http_addr(name: str, value: str | None, default: str) -> tuple[str, int]:
+    """`host:port` or `[ipv6]:port`; port 0 asks the system for a free port."""
+    text = value or default
+    host, sep, port_text = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise SettingsError(f"{name}={text!r}: {host!r} is not an IPv6 address") from None
+    elif ":" in host:
+        raise SettingsError(f"{name}={text!r}: write an IPv6 host in brackets, [::1]:8080")
+    if not sep or not host or not port_text.isascii() or not port_text.isdigit():
+        raise SettingsError(f"{name}={text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+    port = int(port_text)
+    if port > 65535:
+        raise SettingsError(f"{name}={text!r}: port must be 0 to 65535")
+    return host, port
+
+
+def _origins(name: str, value: str | None) -> tuple[str, ...]:
+    """Comma-separated origins such as `https://app.example.com`, or `*` for any."""
+    if value is None:
+        return ()
+    origins = tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if origin != "*" and (not sep or scheme not in ("http", "https") or not rest):
+            raise SettingsError(
+                f"{name}={value!r}: {origin!r} is not an origin like https://app.example.com or *"
+            )
+    return origins

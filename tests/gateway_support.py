@@ -1,0 +1,97 @@
+"""Running the real `python -m gateway` for tests, and a plain HTTP client to talk to it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from support import Process, free_port, wait_until
+
+
+@dataclass
+class Reply:
+    """One HTTP response, read whole."""
+
+    status: int
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Gateway:
+    """A running gateway subprocess and the base URL it serves, e.g. http://127.0.0.1:PORT."""
+
+    process: Process
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self,
+        path: str,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Reply:
+        """Send the path and headers exactly as given (repeated parameters, odd values)."""
+        address = urlsplit(self.url)
+        assert address.hostname is not None
+        assert address.port is not None
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=timeout)
+        try:
+            connection.request(method, path, headers=dict(headers or {}))
+            response = connection.getresponse()
+            return Reply(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
+    def get(self, path: str, token: str | None = None, **headers: str) -> Reply:
+        """GET with `Authorization: Bearer <token>` when a token is given."""
+        sent = {name.replace("_", "-"): value for name, value in headers.items()}
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        return self.request(path, headers=sent)
+
+    def health(self) -> int | None:
+        try:
+            return self.request("/healthz", timeout=5).status
+        except OSError:
+            return None
+
+
+def gateway_env(grpc_target: str, **overrides: str) -> dict[str, str]:
+    """The environment a test's `python -m gateway` runs with."""
+    return {
+        "DNC_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "DNC_GRPC_TARGET": grpc_target,
+        "DNC_GATEWAY_TIMEOUT_SECONDS": "10",
+        "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS": "5",
+        "DNC_LOG_LEVEL": "INFO",
+        **overrides,
+    }
+
+
+def start_gateway(env: dict[str, str], log_path: Path, expect_serving: bool = True) -> Gateway:
+    """Start the gateway and wait until /healthz answers (200 when the service should serve)."""
+    process = Process("gateway", env, log_path)
+    gateway = Gateway(process, f"http://{env['DNC_HTTP_ADDR']}", env)
+    wanted = {200} if expect_serving else {200, 503}
+
+    def ready() -> bool:
+        process.assert_alive()
+        return gateway.health() in wanted
+
+    try:
+        wait_until(ready, timeout=30)
+    except BaseException:
+        process.kill()
+        raise
+    return gateway

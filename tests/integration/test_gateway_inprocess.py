@@ -1,0 +1,145 @@
+"""The gateway app in-process against a scripted gRPC server: every status, metadata, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from gateway.app import create_app
+from gateway.errors import HTTP_STATUS_BY_CODE
+from gateway.settings import Settings
+
+Context = grpc.aio.ServicerContext[dnc_pb2.ListDncRequest, dnc_pb2.ListDncResponse]
+SECRET_DETAILS = "mongo at 10.0.0.7:27017 said no"
+
+
+class ScriptedDnc(dnc_pb2_grpc.DncServiceServicer):
+    """Does what `search` says: `abort:CODE`, `sleep:SECONDS`, `bad-timestamp`, else echoes."""
+
+    async def ListDnc(self, request: dnc_pb2.ListDncRequest, context: Context) -> Any:
+        command, _, argument = request.search.partition(":")
+        if command == "abort":
+            await context.abort(grpc.StatusCode[argument], f"{argument} details; {SECRET_DETAILS}")
+        if command == "sleep":
+            await asyncio.sleep(float(argument))
+        metadata = dict(context.invocation_metadata() or ())
+        entry = dnc_pb2.DncEntry(
+            id="0" * 24,
+            org_id="1" * 24,
+            transcription=str(metadata.get("authorization", "<none>")),
+            request_uuid=str(metadata.get("x-request-id", "<none>")),
+            type=f"{context.time_remaining():.3f}",
+        )
+        if command == "bad-timestamp":
+            entry.created_at.seconds = 10**12  # past year 9999: cannot be rendered
+        return dnc_pb2.ListDncResponse(
+            dnc_list=[entry],
+            pagination=dnc_pb2.Pagination(total=1, page=request.page or 1, limit=10, total_pages=1),
+        )
+
+
+@pytest_asyncio.fixture
+async def grpc_target() -> AsyncIterator[str]:
+    server = grpc.aio.server()
+    dnc_pb2_grpc.add_DncServiceServicer_to_server(ScriptedDnc(), server)
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield f"127.0.0.1:{port}"
+    await server.stop(None)
+
+
+@pytest_asyncio.fixture
+async def client(grpc_target: str) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(Settings(grpc_target=grpc_target, timeout_seconds=5))
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def get(client: TestClient[Any, Any], search: str, **headers: str) -> tuple[int, Any]:
+    response = await client.get("/api/dnc/list", params={"search": search}, headers=headers)
+    return response.status, await response.json()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "code", [code for code in grpc.StatusCode if code is not grpc.StatusCode.OK], ids=str
+)
+async def test_every_status_code_maps_through_the_app(
+    client: TestClient[Any, Any], code: grpc.StatusCode
+) -> None:
+    status, body = await get(client, f"abort:{code.name}")
+    assert status == HTTP_STATUS_BY_CODE[code]
+    assert (body["status"], body["code"], body["data"]) == (False, status, None)
+    if status < 500:
+        assert body["errorMessage"].startswith(f"{code.name} details")
+    else:
+        assert SECRET_DETAILS not in body["errorMessage"]
+        assert code.name not in body["errorMessage"]
+
+
+@pytest.mark.asyncio
+async def test_metadata_reaches_the_service_unchanged(client: TestClient[Any, Any]) -> None:
+    authorization = "Bearer  a.b.c "
+    status, body = await get(client, "", Authorization=authorization, **{"X-Request-Id": "req-1"})
+    assert status == 200
+    (entry,) = body["data"]["dncList"]
+    assert entry["transcription"] == authorization.strip()  # HTTP itself trims the edges
+    assert entry["requestUUID"] == "req-1"
+
+
+@pytest.mark.asyncio
+async def test_no_authorization_header_means_no_metadata(client: TestClient[Any, Any]) -> None:
+    status, body = await get(client, "")
+    assert status == 200
+    assert body["data"]["dncList"][0]["transcription"] == "<none>"
+
+
+@pytest.mark.asyncio
+async def test_grpc_timeout_shortens_the_deadline_the_service_sees(
+    client: TestClient[Any, Any],
+) -> None:
+    _, plain = await get(client, "")
+    _, shortened = await get(client, "", **{"Grpc-Timeout": "800m"})
+    _, longer = await get(client, "", **{"Grpc-Timeout": "1H"})
+    # gRPC sends deadlines with coarse units, so allow a little over the exact budget.
+    assert 4 < float(plain["data"]["dncList"][0]["type"]) <= 5.1
+    assert 0.5 < float(shortened["data"]["dncList"][0]["type"]) <= 0.85
+    assert 4 < float(longer["data"]["dncList"][0]["type"]) <= 5.1  # never past the gateway's own
+
+
+@pytest.mark.asyncio
+async def test_a_slow_service_is_a_504_at_the_deadline(client: TestClient[Any, Any]) -> None:
+    started = asyncio.get_running_loop().time()
+    status, body = await get(client, "sleep:3", **{"Grpc-Timeout": "300m"})
+    assert (status, body["code"]) == (504, 504)
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+@pytest.mark.asyncio
+async def test_an_unexpected_error_is_a_logged_500_without_details(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="gateway"):
+        status, body = await get(client, "bad-timestamp")
+    assert (status, body["code"], body["message"]) == (500, 500, "Internal server error")
+    assert "year" not in body["errorMessage"].lower()
+    assert any(record.exc_info for record in caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_healthz_follows_the_service_health(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "SERVING", "dncService": "SERVING"}

@@ -1,0 +1,62 @@
+"""The application's wiring, without starting it: routes, middlewares, request ids."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from gateway.app import create_app, request_id_of
+from gateway.cors import CorsPolicy
+from gateway.settings import Settings
+
+
+def routes(settings: Settings) -> set[tuple[str, str]]:
+    app = create_app(settings)
+    return {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.resource is not None
+    }
+
+
+def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
+    assert routes(Settings()) == {
+        ("GET", "/api/dnc/list"),
+        ("GET", "/healthz"),
+        ("GET", "/openapi.json"),
+    }
+
+
+def test_cors_middleware_only_when_origins_are_configured() -> None:
+    assert len(create_app(Settings()).middlewares) == 2
+    configured = create_app(Settings(cors_allowed_origins=("https://a.example.com",)))
+    assert len(configured.middlewares) == 3
+
+
+@pytest.mark.parametrize(
+    "sent", ["abc", "A" * 128, "req-1:2.3_4", "0f8fad5b-d9cb-469f-a165-70867728950e"]
+)
+def test_plain_request_ids_are_kept(sent: str) -> None:
+    assert request_id_of(sent) == sent
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [None, "", "A" * 129, "-leading-dash", "has space", "a/b", "semi;colon", "\u00e9", "a\nb"],
+)
+def test_other_request_ids_are_replaced_by_a_uuid4(sent: str | None) -> None:
+    made = request_id_of(sent)
+    assert made != sent
+    assert uuid.UUID(made).version == 4
+
+
+def test_cors_policy_origins() -> None:
+    policy = CorsPolicy(("https://a.example.com", "http://localhost:3000"))
+    assert policy.allow_origin("https://a.example.com") == "https://a.example.com"
+    assert policy.allow_origin("http://localhost:3000") == "http://localhost:3000"
+    assert policy.allow_origin("https://a.example.com.evil.test") is None
+    assert policy.allow_origin("null") is None
+    assert policy.allow_origin(None) is None
+    assert CorsPolicy(("*",)).allow_origin("https://anyone.test") == "*"
+    assert CorsPolicy(("*",)).allow_origin("") is None

@@ -1,0 +1,136 @@
+"""The gRPC-code-to-HTTP table and the one error renderer."""
+
+from __future__ import annotations
+
+import grpc
+import orjson
+import pytest
+from aiohttp import web
+
+from gateway import errors
+
+# grpc-gateway runtime.HTTPStatusFromCode, copied from its source, for every gRPC code.
+GRPC_GATEWAY_TABLE = {
+    "OK": 200,
+    "CANCELLED": 499,
+    "UNKNOWN": 500,
+    "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403,
+    "UNAUTHENTICATED": 401,
+    "RESOURCE_EXHAUSTED": 429,
+    "FAILED_PRECONDITION": 400,
+    "ABORTED": 409,
+    "OUT_OF_RANGE": 400,
+    "UNIMPLEMENTED": 501,
+    "INTERNAL": 500,
+    "UNAVAILABLE": 503,
+    "DATA_LOSS": 500,
+}
+
+
+def envelope(response: web.Response) -> dict[str, object]:
+    assert response.content_type == "application/json"
+    assert isinstance(response.body, bytes)
+    body: dict[str, object] = orjson.loads(response.body)
+    return body
+
+
+def test_the_table_is_grpc_gateways_for_every_code() -> None:
+    assert {code.name: status for code, status in errors.HTTP_STATUS_BY_CODE.items()} == (
+        GRPC_GATEWAY_TABLE
+    )
+    assert {code.name for code in grpc.StatusCode} == set(GRPC_GATEWAY_TABLE)
+
+
+@pytest.mark.parametrize(("name", "status"), GRPC_GATEWAY_TABLE.items())
+def test_http_status_from_code(name: str, status: int) -> None:
+    assert errors.http_status_from_code(grpc.StatusCode[name]) == status
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message"),
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, 400, "Invalid request"),
+        (grpc.StatusCode.PERMISSION_DENIED, 403, "Forbidden"),
+        (grpc.StatusCode.NOT_FOUND, 404, "Not found"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, 429, "Too many requests"),
+        (grpc.StatusCode.FAILED_PRECONDITION, 400, "Invalid request"),
+        (grpc.StatusCode.ALREADY_EXISTS, 409, "Conflict"),
+    ],
+)
+def test_client_errors_carry_the_status_details(
+    code: grpc.StatusCode, status: int, message: str
+) -> None:
+    response = errors.from_code(code, "limit must be between 1 and 100")
+    assert response.status == status
+    assert list(envelope(response).items()) == [
+        ("message", message),
+        ("status", False),
+        ("code", status),
+        ("errorMessage", "limit must be between 1 and 100"),
+        ("data", None),
+    ]
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_unauthenticated_asks_for_a_bearer_token() -> None:
+    response = errors.from_code(grpc.StatusCode.UNAUTHENTICATED, "token expired")
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    body = envelope(response)
+    assert (body["message"], body["errorMessage"], body["code"]) == (
+        "Unauthorized",
+        "token expired",
+        401,
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DATA_LOSS,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNIMPLEMENTED,
+    ],
+)
+def test_server_errors_never_show_upstream_details(code: grpc.StatusCode) -> None:
+    secret = "pymongo.errors.ServerSelectionTimeoutError: mongo-7.internal:27017"
+    response = errors.from_code(code, secret)
+    body = envelope(response)
+    assert response.status >= 500
+    assert body["code"] == response.status
+    assert body["status"] is False
+    assert body["data"] is None
+    assert isinstance(body["errorMessage"], str)
+    assert body["errorMessage"]
+    assert secret not in str(body)
+    assert "mongo" not in str(body)
+
+
+def test_empty_details_still_give_a_readable_error_message() -> None:
+    body = envelope(errors.from_code(grpc.StatusCode.INVALID_ARGUMENT, ""))
+    assert body["errorMessage"] == "Invalid request"
+
+
+def test_routing_errors_use_the_same_envelope() -> None:
+    not_allowed = errors.from_http_exception(web.HTTPMethodNotAllowed("POST", ["GET"]))
+    assert not_allowed.status == 405
+    assert not_allowed.headers["Allow"] == "GET"
+    assert envelope(not_allowed)["message"] == "Method not allowed"
+    assert envelope(not_allowed)["code"] == 405
+
+    not_found = errors.from_http_exception(web.HTTPNotFound())
+    assert not_found.status == 404
+    assert "Allow" not in not_found.headers
+    assert list(envelope(not_found)) == ["message", "status", "code", "errorMessage", "data"]
+
+
+def test_statuses_without_a_short_message_use_the_reason_phrase() -> None:
+    assert errors.short_message(413) == "Request Entity Too Large"
+    assert errors.short_message(599) == "Error"

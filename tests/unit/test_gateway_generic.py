@@ -1,0 +1,302 @@
+"""Any annotated RPC is served without gateway changes: a made-up service, both directions."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import grpc
+import pytest
+from google.api import annotations_pb2  # type: ignore[import-untyped]
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.descriptor import FileDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+from multidict import MultiDict
+from openapi_spec_validator import validate
+
+from gateway import openapi, rendering
+from gateway.errors import GatewayError
+from gateway.routing import Route, routes_from_files
+
+Field = descriptor_pb2.FieldDescriptorProto
+_files: dict[str, FileDescriptor] = {}
+
+
+def probe_file(name: str = "probe", configure: Any = None) -> FileDescriptor:
+    """gwtest.<name>.v1: a Probe message with one field of each kind and an annotated service."""
+    if name in _files:
+        return _files[name]
+    package = f"gwtest.{name}.v1"
+    proto = descriptor_pb2.FileDescriptorProto(
+        name=f"gwtest/{name}/v1/probe.proto",
+        package=package,
+        syntax="proto3",
+        dependency=["google/api/annotations.proto", "google/protobuf/timestamp.proto"],
+    )
+    proto.enum_type.add(name="Color").value.extend(
+        [
+            descriptor_pb2.EnumValueDescriptorProto(name="COLOR_UNSPECIFIED", number=0),
+            descriptor_pb2.EnumValueDescriptorProto(name="RED", number=1),
+        ]
+    )
+    probe = proto.message_type.add(name="Probe")
+    counts = probe.nested_type.add(name="CountsEntry")
+    counts.options.map_entry = True
+    counts.field.add(name="key", number=1, type=Field.TYPE_STRING, json_name="key")
+    counts.field.add(name="value", number=2, type=Field.TYPE_INT32, json_name="value")
+    probe.oneof_decl.add(name="choice")
+    probe.oneof_decl.add(name="_maybe")
+    scalar = Field.LABEL_OPTIONAL
+    fields: list[tuple[str, int, dict[str, Any]]] = [
+        ("name", Field.TYPE_STRING, {}),
+        ("page_size", Field.TYPE_INT32, {"json_name": "pageSize"}),
+        ("big", Field.TYPE_INT64, {}),
+        ("count", Field.TYPE_UINT32, {}),
+        ("flag", Field.TYPE_BOOL, {}),
+        ("ratio", Field.TYPE_DOUBLE, {}),
+        ("weight", Field.TYPE_FLOAT, {}),
+        ("color", Field.TYPE_ENUM, {"type_name": f".{package}.Color"}),
+        ("blob", Field.TYPE_BYTES, {}),
+        ("tags", Field.TYPE_STRING, {"label": Field.LABEL_REPEATED}),
+        ("ids", Field.TYPE_INT32, {"label": Field.LABEL_REPEATED}),
+        ("first", Field.TYPE_STRING, {"oneof_index": 0}),
+        ("second", Field.TYPE_STRING, {"oneof_index": 0}),
+        ("maybe", Field.TYPE_INT32, {"oneof_index": 1, "proto3_optional": True}),
+        ("at", Field.TYPE_MESSAGE, {"type_name": ".google.protobuf.Timestamp"}),
+        (
+            "counts",
+            Field.TYPE_MESSAGE,
+            {"type_name": f".{package}.Probe.CountsEntry", "label": Field.LABEL_REPEATED},
+        ),
+        ("child", Field.TYPE_MESSAGE, {"type_name": f".{package}.Probe"}),
+    ]
+    for number, (field_name, kind, extra) in enumerate(fields, start=1):
+        extra.setdefault("label", scalar)
+        extra.setdefault("json_name", field_name)
+        probe.field.add(name=field_name, number=number, type=kind, **extra)
+    service = proto.service.add(name="Probes")
+    get = service.method.add(
+        name="GetProbe", input_type=f".{package}.Probe", output_type=f".{package}.Probe"
+    )
+    rule = get.options.Extensions[annotations_pb2.http]
+    rule.get = "/v1/probes/{name}"
+    rule.additional_bindings.add(post="/v1/probes", body="*")
+    service.method.add(  # no annotation: not served over HTTP
+        name="Hidden", input_type=f".{package}.Probe", output_type=f".{package}.Probe"
+    )
+    if configure is not None:
+        configure(proto)
+    descriptor_pool.Default().Add(proto)
+    _files[name] = descriptor_pool.Default().FindFileByName(proto.name)
+    return _files[name]
+
+
+@pytest.fixture(scope="module")
+def routes() -> list[Route]:
+    return routes_from_files([probe_file()])
+
+
+def probe_class() -> type[Message]:
+    return GetMessageClass(probe_file().message_types_by_name["Probe"])
+
+
+def build(route: Route, *pairs: tuple[str, str], name: str = "p1", body: bytes = b"") -> Any:
+    return route.build_request(MultiDict(pairs), {"name": name}, body)
+
+
+def refused(route: Route, *pairs: tuple[str, str]) -> str:
+    with pytest.raises(GatewayError) as caught:
+        build(route, *pairs)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    return caught.value.details
+
+
+def test_routes_cover_every_binding_of_annotated_methods_only(routes: list[Route]) -> None:
+    assert [(r.http_method, r.path, r.body) for r in routes] == [
+        ("GET", "/v1/probes/{name}", ""),
+        ("POST", "/v1/probes", "*"),
+    ]
+    assert {r.grpc_path for r in routes} == {"/gwtest.probe.v1.Probes/GetProbe"}
+    assert routes[0].path_fields == ("name",)
+    assert "name" not in routes[0].query_fields
+
+
+def test_query_names_are_proto_or_json_names(routes: list[Route]) -> None:
+    assert build(routes[0], ("page_size", "5")).page_size == 5
+    assert build(routes[0], ("pageSize", "6")).page_size == 6
+    assert "page_size" in refused(routes[0], ("page_size", "5"), ("pageSize", "6"))
+
+
+def test_each_scalar_kind(routes: list[Route]) -> None:
+    message = build(
+        routes[0],
+        ("big", str(2**63 - 1)),
+        ("count", str(2**32 - 1)),
+        ("flag", "true"),
+        ("ratio", "-2.5e3"),
+        ("weight", ".5"),
+        ("color", "RED"),
+        ("blob", base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("=")),
+        ("tags", "a"),
+        ("tags", "b"),
+        ("ids", "1"),
+        ("ids", "2"),
+        ("first", "x"),
+        ("maybe", "0"),
+        name="probe 7",
+    )
+    assert message.name == "probe 7"
+    assert (message.big, message.count, message.flag) == (2**63 - 1, 2**32 - 1, True)
+    assert (message.ratio, message.weight, message.color) == (-2500.0, 0.5, 1)
+    assert message.blob == b"\xff\xfe"
+    assert (list(message.tags), list(message.ids)) == (["a", "b"], [1, 2])
+    assert message.HasField("maybe")
+    assert message.WhichOneof("choice") == "first"
+    assert build(routes[0], ("color", "1")).color == 1
+    assert build(routes[0], ("flag", "0")).flag is False
+
+
+@pytest.mark.parametrize(
+    ("pair", "reason"),
+    [
+        (("big", str(2**63)), "out of range for int64"),
+        (("count", "-1"), "out of range for uint32"),
+        (("count", str(2**32)), "out of range for uint32"),
+        (("flag", "yes"), "true or false"),
+        (("ratio", "nan"), "expected a number"),
+        (("ratio", "1e999"), "out of range for double"),
+        (("weight", "1e39"), "out of range for float"),
+        (("color", "BLUE"), "expected one of"),
+        (("color", "7"), "expected one of"),
+        (("blob", "***"), "base64"),
+        (("ids", "x"), "expected an integer"),
+        (("at", "2025-01-01T00:00:00Z"), "cannot be set from a query parameter"),
+    ],
+)
+def test_values_their_field_cannot_hold_are_refused(
+    routes: list[Route], pair: tuple[str, str], reason: str
+) -> None:
+    assert reason in refused(routes[0], pair)
+
+
+def test_two_members_of_one_oneof_are_refused(routes: list[Route]) -> None:
+    assert "exclude each other" in refused(routes[0], ("first", "a"), ("second", "b"))
+
+
+def test_a_path_value_is_typed_like_a_query_value() -> None:
+    def with_int_path(proto: descriptor_pb2.FileDescriptorProto) -> None:
+        rule = proto.service[0].method[0].options.Extensions[annotations_pb2.http]
+        rule.get = "/v1/probes/{page_size}"
+        del rule.additional_bindings[:]
+
+    (route,) = routes_from_files([probe_file("intpath", with_int_path)])
+    message: Any = route.build_request(MultiDict(), {"page_size": "12"})
+    assert message.page_size == 12
+    with pytest.raises(GatewayError):
+        route.build_request(MultiDict(), {"page_size": "twelve"})
+
+
+def test_a_json_body_fills_the_request(routes: list[Route]) -> None:
+    body = b'{"name": "b", "pageSize": 4, "tags": ["x"], "unknownField": 1}'
+    message = build(routes[1], ("page_size", "9"), ("name", "q"), body=body)
+    assert (message.name, message.page_size, list(message.tags)) == ("b", 4, ["x"])
+    assert build(routes[1], name="", body=b"").page_size == 0
+    with pytest.raises(GatewayError):
+        build(routes[1], body=b"{not json")
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        (lambda rule: setattr(rule.custom, "kind", "HEAD"), "not supported"),
+        (lambda rule: setattr(rule, "body", "name"), "body"),
+        (lambda rule: setattr(rule, "get", "/v1/{name=probes/*}"), "path template"),
+        (lambda rule: setattr(rule, "get", "/v1/{tags}"), "scalar request field"),
+        (lambda rule: setattr(rule, "get", "/v1/x{name}"), "path template"),
+        (lambda rule: setattr(rule, "get", "/v1/{name}:run"), "path template"),
+        (lambda rule: setattr(rule, "get", "v1/{name}"), "path template"),
+        (lambda rule: setattr(rule, "response_body", "name"), "response_body"),
+        (lambda rule: setattr(rule, "get", "/v1/{nope}"), "scalar request field"),
+    ],
+)
+def test_bindings_the_gateway_cannot_serve_fail_at_start(change: Any, complaint: str) -> None:
+    def configure(proto: descriptor_pb2.FileDescriptorProto) -> None:
+        rule = proto.service[0].method[0].options.Extensions[annotations_pb2.http]
+        del rule.additional_bindings[:]
+        change(rule)
+
+    name = f"bad{abs(hash(complaint + str(change.__code__.co_firstlineno)))}"
+    with pytest.raises(ValueError, match=complaint):
+        routes_from_files([probe_file(name, configure)])
+
+
+def test_rendering_is_generic_over_field_kinds() -> None:
+    probe: Any = probe_class()(
+        name="n",
+        big=2**62,
+        flag=True,
+        ratio=float("inf"),
+        weight=float("nan"),
+        color=1,
+        blob=b"\x00\x01",
+        tags=["a"],
+        ids=[3],
+        second="s",
+        counts={"k": 2},
+        child=probe_class()(name="kid"),
+    )
+    probe.at.seconds = 86400
+    rendered = rendering.message_to_dict(probe)
+    assert rendered == {
+        "name": "n",
+        "pageSize": 0,
+        "big": str(2**62),
+        "count": 0,
+        "flag": True,
+        "ratio": "Infinity",
+        "weight": "NaN",
+        "color": "RED",
+        "blob": "AAE=",
+        "tags": ["a"],
+        "ids": [3],
+        "second": "s",
+        "at": "1970-01-02T00:00:00.000Z",
+        "counts": {"k": 2},
+        "child": {
+            "name": "kid",
+            "pageSize": 0,
+            "big": "0",
+            "count": 0,
+            "flag": False,
+            "ratio": 0.0,
+            "weight": 0.0,
+            "color": "COLOR_UNSPECIFIED",
+            "tags": [],
+            "ids": [],
+            "counts": {},
+        },
+    }
+
+
+def test_openapi_for_any_service_is_valid(routes: list[Route]) -> None:
+    document = openapi.document(routes)
+    validate(document)
+    get = document["paths"]["/v1/probes/{name}"]["get"]
+    parameters = {p["name"]: p for p in get["parameters"]}
+    assert parameters["name"]["in"] == "path"
+    assert parameters["name"]["required"] is True
+    assert parameters["pageSize"]["schema"]["format"] == "int32"
+    assert parameters["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert "at" not in parameters  # message fields cannot come from the query
+    post = document["paths"]["/v1/probes"]["post"]
+    assert (get["operationId"], post["operationId"]) == ("GetProbe", "GetProbe2")
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/gwtest.probe.v1.Probe"
+    }
+    probe_schema = document["components"]["schemas"]["gwtest.probe.v1.Probe"]
+    assert probe_schema["properties"]["child"] == {
+        "$ref": "#/components/schemas/gwtest.probe.v1.Probe"
+    }
+    assert "maybe" not in probe_schema["required"]
+    assert "pageSize" in probe_schema["required"]
