@@ -8,11 +8,11 @@ import logging
 import signal
 
 import grpc
-import prometheus_client
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pymongo import AsyncMongoClient
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.metrics import serve_metrics
 
 from . import database, reflection
 from .auth import Authenticator, OrganizationResolver, TokenVerifier
@@ -146,10 +146,3 @@ def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )
-
-
-def serve_metrics(addr: str) -> None:
-    """Prometheus text exposition on http://addr/metrics, in a daemon thread."""
-    host, _, port = addr.rpartition(":")
-    prometheus_client.start_http_server(int(port), host or "127.0.0.1")
-    logger.info("metrics on http://%s/metrics", addr)

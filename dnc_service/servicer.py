@@ -51,6 +51,8 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self, request: dnc_pb2.ListDncRequest, context: Context, budget: float
     ) -> dnc_pb2.ListDncResponse:
         org_id = await self._authenticator.organization_for(context.invocation_metadata())
+        # The gateway logs the caller's own organization from this trailer.
+        context.set_trailing_metadata((("dnc-org-id", str(org_id)),))
         query = parse_request(request)
         annotate(org_id=str(org_id), page=query.page, limit=query.limit)
         if query.search:

@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 
 from dnc_common import logs
+from dnc_common.metrics import serve_metrics
 
 from .app import create_app
 from .settings import Settings, SettingsError
@@ -34,6 +35,8 @@ async def serve(settings: Settings) -> None:
             "listening on http://%s:%d, calling %s", shown, port, settings.grpc_target,
             extra={"port": port, "grpc_target": settings.grpc_target},
         )  # fmt: skip
+        if settings.metrics_addr:
+            serve_metrics(settings.metrics_addr)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

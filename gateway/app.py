@@ -7,7 +7,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,7 +21,7 @@ from grpc_health.v1 import health_pb2
 
 from dnc.v1 import dnc_pb2
 
-from . import errors, openapi, proto_docs, rendering
+from . import errors, metrics, openapi, proto_docs, rendering
 from .cors import CorsPolicy
 from .errors import GatewayError
 from .routing import Route, parse_grpc_timeout, routes_from_files
@@ -40,10 +41,13 @@ SERVER_HEADER = "dnc-gateway"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
-UnaryCall = Callable[..., Awaitable[Any]]
+UnaryCall = Callable[..., "grpc.aio.UnaryUnaryCall[Any, Any]"]
 SETTINGS = web.AppKey("settings", Settings)
 CALLS = web.AppKey("calls", dict[str, UnaryCall])
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# The service names the caller's organization in this trailer, for the access log.
+ORG_TRAILER = "dnc-org-id"
+ORG_ID = web.RequestKey("org_id", str)
 
 
 def create_app(
@@ -74,7 +78,14 @@ def _grpc_channel(
     """One channel for the application's whole life, closed after in-flight requests finish."""
 
     async def channel_context(app: web.Application) -> AsyncIterator[None]:
-        channel = grpc.aio.insecure_channel(app[SETTINGS].grpc_target, options=CHANNEL_OPTIONS)
+        settings = app[SETTINGS]
+        channel = (
+            grpc.aio.secure_channel(
+                settings.grpc_target, channel_credentials(settings), options=CHANNEL_OPTIONS
+            )
+            if settings.grpc_tls
+            else grpc.aio.insecure_channel(settings.grpc_target, options=CHANNEL_OPTIONS)
+        )
         calls: dict[str, UnaryCall] = {
             route.grpc_path: channel.unary_unary(
                 route.grpc_path,
@@ -95,6 +106,19 @@ def _grpc_channel(
     return channel_context
 
 
+def channel_credentials(settings: Settings) -> grpc.ChannelCredentials:
+    """TLS to the service: a private CA if given (else the system's); a client cert for mTLS."""
+
+    def read(path: Path | None) -> bytes | None:
+        return path.read_bytes() if path else None
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(settings.grpc_tls_ca_file),
+        private_key=read(settings.grpc_tls_key_file),
+        certificate_chain=read(settings.grpc_tls_cert_file),
+    )
+
+
 async def _set_server_header(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Server"] = SERVER_HEADER
 
@@ -107,10 +131,13 @@ def _rpc_handler(route: Route) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read() if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
-        call = request.app[CALLS][route.grpc_path]
-        response = await call(
+        call = request.app[CALLS][route.grpc_path](
             message, timeout=_timeout_seconds(request), metadata=_metadata(request)
         )
+        try:
+            response = await call
+        finally:
+            _note_organization(request, await call.trailing_metadata())
         return web.Response(
             body=rendering.success_body(
                 rendering.success_message(route.method.full_name),
@@ -120,6 +147,12 @@ def _rpc_handler(route: Route) -> Handler:
         )
 
     return handle
+
+
+def _note_organization(request: web.Request, trailers: Any) -> None:
+    for key, value in trailers or ():
+        if key == ORG_TRAILER and isinstance(value, str):
+            request[ORG_ID] = value
 
 
 def _timeout_seconds(request: web.Request) -> float:
@@ -176,6 +209,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
     request_id = request_id_of(request.headers.get("X-Request-Id"))
     token = request_id_var.set(request_id)
     status = 499  # overwritten unless the client went away mid-request
+    metrics.IN_FLIGHT.inc()
     try:
         response = await handler(request)
         status = response.status
@@ -183,16 +217,28 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
         return response
     finally:
         request_id_var.reset(token)
+        elapsed = time.perf_counter() - started
+        route = _route_label(request)
+        metrics.IN_FLIGHT.dec()
+        metrics.REQUESTS.labels(route, str(status)).inc()
+        metrics.LATENCY.labels(route).observe(elapsed)
         access_logger.info(
             "%s %s %d", request.method, request.path, status,
             extra={
                 "method": request.method,
                 "path": request.path,
                 "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
+                "org_id": request.get(ORG_ID),
             },
         )  # fmt: skip
+
+
+def _route_label(request: web.Request) -> str:
+    """The matched route's template: bounded label values, whatever paths clients send."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 def request_id_of(header: str | None) -> str:
@@ -215,6 +261,7 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return errors.from_code(error.code, error.details)
     except grpc.aio.AioRpcError as error:
         code = error.code()
+        metrics.UPSTREAM_ERRORS.labels(code.name).inc()
         if errors.http_status_from_code(code) >= 500:
             logger.warning(
                 "dnc service call failed: %s %s", code.name, error.details(),

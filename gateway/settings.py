@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from dnc_common.env import Env, SettingsError
 
@@ -26,6 +27,17 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
+    metrics_addr: str | None = None
+    grpc_tls_enabled: bool = False
+    grpc_tls_ca_file: Path | None = None
+    grpc_tls_cert_file: Path | None = None
+    grpc_tls_key_file: Path | None = None
+
+    @property
+    def grpc_tls(self) -> bool:
+        """TLS upstream when asked for, or implied by any certificate file."""
+        files = (self.grpc_tls_ca_file, self.grpc_tls_cert_file, self.grpc_tls_key_file)
+        return self.grpc_tls_enabled or any(files)
 
     @property
     def http_addr(self) -> str:
@@ -39,7 +51,7 @@ class Settings:
         host, port = parse_http_addr(
             "DNC_HTTP_ADDR", env.optional("DNC_HTTP_ADDR"), DEFAULT_HTTP_ADDR
         )
-        return cls(
+        settings = cls(
             http_host=host,
             http_port=port,
             grpc_target=env.text("DNC_GRPC_TARGET", cls.grpc_target),
@@ -51,7 +63,17 @@ class Settings:
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
             log_level=env.choice("DNC_LOG_LEVEL", cls.log_level, LOG_LEVELS),
+            metrics_addr=env.optional("DNC_GATEWAY_METRICS_ADDR"),
+            grpc_tls_enabled=env.boolean("DNC_GRPC_TLS", cls.grpc_tls_enabled),
+            grpc_tls_ca_file=env.path("DNC_GRPC_TLS_CA_FILE"),
+            grpc_tls_cert_file=env.path("DNC_GRPC_TLS_CERT_FILE"),
+            grpc_tls_key_file=env.path("DNC_GRPC_TLS_KEY_FILE"),
         )
+        if (settings.grpc_tls_cert_file is None) != (settings.grpc_tls_key_file is None):
+            raise SettingsError(
+                "set both DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE (mutual TLS), or neither"
+            )
+        return settings
 
 
 def parse_http_addr(name: str, value: str | None, default: str) -> tuple[str, int]:

@@ -75,6 +75,7 @@ def gateway_env(grpc_target: str, **overrides: str) -> dict[str, str]:
         "DNC_GATEWAY_TIMEOUT_SECONDS": "10",
         "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS": "5",
         "DNC_LOG_LEVEL": "INFO",
+        "DNC_GATEWAY_METRICS_ADDR": f"127.0.0.1:{free_port()}",
         **overrides,
     }
 

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import OrgFactory, Service
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from gateway_support import Gateway
 from support import wait_until
 
 
@@ -77,10 +78,12 @@ def test_failed_calls_are_logged_with_their_code(
     assert "Bearer x.y.z" not in grpc_service.process.log()
 
 
-def scrape(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    with urllib.request.urlopen(
-        f"http://{service.env['DNC_METRICS_ADDR']}/metrics", timeout=5
-    ) as response:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(process: Service | Gateway) -> Samples:
+    addr = process.env.get("DNC_METRICS_ADDR") or process.env["DNC_GATEWAY_METRICS_ADDR"]
+    with urllib.request.urlopen(f"http://{addr}/metrics", timeout=5) as response:
         text = response.read().decode()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -111,3 +114,47 @@ def test_metrics_count_calls_by_method_and_code(
     )
     assert after[histogram] >= 2
     assert ("dnc_grpc_in_flight_requests", ()) in after
+
+
+def gateway_lines(gateway: Gateway, request_id: str) -> list[dict[str, object]]:
+    lines = [
+        json.loads(line) for line in gateway.process.log().splitlines() if line.startswith("{")
+    ]
+    return [line for line in lines if line.get("request_id") == request_id and "status" in line]
+
+
+def test_the_gateway_logs_each_request_with_the_organization(
+    gateway: Gateway, new_org: OrgFactory
+) -> None:
+    org = new_org(entries=1)
+    request_id = str(uuid.uuid4())
+    reply = gateway.get(
+        "/api/dnc/list?search=12125550000", org.token, **{"X-Request-Id": request_id}
+    )
+    assert reply.status == 200
+    wait_until(lambda: len(gateway_lines(gateway, request_id)) == 1, timeout=5)
+    [line] = gateway_lines(gateway, request_id)
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/api/dnc/list", 200)
+    assert line["org_id"] == str(org.org_id)
+    assert isinstance(line["latency_ms"], float)
+    log = gateway.process.log()
+    assert org.token not in log
+    assert "12125550000" not in log  # the query string is never logged
+
+
+def test_the_gateway_counts_requests_by_route_and_status(
+    gateway: Gateway, new_org: OrgFactory
+) -> None:
+    ok = ("dnc_gateway_requests_total", (("route", "/api/dnc/list"), ("status", "200")))
+    denied = ("dnc_gateway_requests_total", (("route", "/api/dnc/list"), ("status", "401")))
+    unmatched = ("dnc_gateway_requests_total", (("route", "unmatched"), ("status", "404")))
+    before = scrape(gateway)
+    org = new_org(entries=1)
+    assert gateway.get("/api/dnc/list", org.token).status == 200
+    assert gateway.get("/api/dnc/list", "not-a-token").status == 401
+    assert gateway.get(f"/no/such/{uuid.uuid4()}", org.token).status == 404
+    after = scrape(gateway)
+    for key in (ok, denied, unmatched):
+        assert after[key] - before.get(key, 0) == 1, key
+    assert ("dnc_gateway_in_flight_requests", ()) in after
+    assert after[("dnc_gateway_upstream_errors_total", (("code", "UNAUTHENTICATED"),))] >= 1

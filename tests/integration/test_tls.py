@@ -10,7 +10,7 @@ import pytest
 from pymongo.database import Database
 
 from certs import Pki, make_pki
-from conftest import Document, OrgFactory, Service, service_env, start_service
+from conftest import Document, GatewayFactory, OrgFactory, Service, service_env, start_service
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 
@@ -39,7 +39,12 @@ def code_of(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> grp
 
 
 def test_tls(
-    mongo_uri: str, mongo_db: Database[Document], tmp_path: Path, pki: Pki, new_org: OrgFactory
+    mongo_uri: str,
+    mongo_db: Database[Document],
+    tmp_path: Path,
+    pki: Pki,
+    new_org: OrgFactory,
+    gateway_factory: GatewayFactory,
 ) -> None:
     trusted = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
     for service in tls_service(
@@ -55,10 +60,20 @@ def test_tls(
         with grpc.secure_channel(service.target, untrusted) as channel:
             assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
         assert "(TLS)" in service.process.log()
+        # The gateway's upstream channel: trusting the CA works; the system roots alone do not.
+        trusting = gateway_factory(service.target, DNC_GRPC_TLS_CA_FILE=str(pki.ca))
+        assert trusting.get("/api/dnc/list", org.token).status == 200
+        distrusting = gateway_factory(service.target, expect_serving=False, DNC_GRPC_TLS="true")
+        assert distrusting.health() == 503
 
 
 def test_mutual_tls(
-    mongo_uri: str, mongo_db: Database[Document], tmp_path: Path, pki: Pki, new_org: OrgFactory
+    mongo_uri: str,
+    mongo_db: Database[Document],
+    tmp_path: Path,
+    pki: Pki,
+    new_org: OrgFactory,
+    gateway_factory: GatewayFactory,
 ) -> None:
     with_client_cert = grpc.ssl_channel_credentials(
         root_certificates=pki.ca.read_bytes(),
@@ -77,3 +92,14 @@ def test_mutual_tls(
         with grpc.secure_channel(service.target, without) as channel:
             assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
         assert "(mutual TLS)" in service.process.log()
+        with_cert = gateway_factory(
+            service.target, DNC_GRPC_TLS_CA_FILE=str(pki.ca),
+            DNC_GRPC_TLS_CERT_FILE=str(pki.client_cert), DNC_GRPC_TLS_KEY_FILE=str(pki.client_key),
+        )  # fmt: skip
+        assert with_cert.get("/api/dnc/list", org.token).status == 200
+        without_cert = gateway_factory(
+            service.target, expect_serving=False, DNC_GRPC_TLS_CA_FILE=str(pki.ca)
+        )
+        reply = without_cert.get("/api/dnc/list", org.token)
+        assert reply.status == 503
+        assert reply.json()["status"] is False
