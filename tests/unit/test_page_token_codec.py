@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from bson import ObjectId
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dnc_service.errors import InvalidArgument
@@ -52,6 +52,7 @@ def test_a_token_is_bound_to_its_search() -> None:
         parse_token(next_token(1, 10, {"_id": ID}, "abc"), "abd")
 
 
+@settings(max_examples=500)
 @given(st.text(max_size=400))
 def test_any_string_is_a_cursor_or_invalid_argument(token: str) -> None:
     try:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from bson import ObjectId
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dnc.v1 import dnc_pb2
@@ -70,6 +70,7 @@ def test_phone_digits(search: str, digits: str | None) -> None:
     assert phone_digits(search) == digits
 
 
+@settings(max_examples=500)
 @given(st.text(max_size=128).filter(lambda s: all(c.isprintable() or c == " " for c in s)))
 def test_any_search_is_a_literal_match_and_never_an_operator(search: str) -> None:
     try:

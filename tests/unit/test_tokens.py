@@ -14,7 +14,7 @@ import pytest
 from bson import ObjectId
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dnc_service.auth import TokenVerifier
@@ -122,8 +122,25 @@ def test_public_key_verification(tmp_path: Path, private: Any, algorithm: str) -
         verifier.user_id(f"Bearer {token()}")
 
 
+@settings(max_examples=500)
 @given(st.text(max_size=300))
 def test_any_header_is_a_user_id_or_unauthenticated(header: str) -> None:
+    try:
+        user = HS256.user_id(header)
+    except Unauthenticated:
+        return
+    assert isinstance(user, ObjectId)
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(
+        st.text(max_size=10), st.none() | st.integers() | st.text(max_size=30), max_size=6
+    )
+)
+def test_any_signed_claims_are_a_user_or_unauthenticated(claims: dict[str, Any]) -> None:
+    """Whatever a correctly signed token claims, the verifier answers cleanly."""
+    header = f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"
     try:
         user = HS256.user_id(header)
     except Unauthenticated:
