@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -42,6 +43,7 @@ LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
 WATCHED = {
     "floor": [],
     "grpc": ["service"],
+    "grpc-cached": ["cached-service"],
     "gateway": ["service", "gateway"],
     "grpc-gateway": ["service", "grpc-gateway"],
 }
@@ -109,13 +111,26 @@ def main() -> int:
             )
 
         addr = {
-            name: f"127.0.0.1:{ferretdb.free_port()}" for name in ("grpc", "deep", "http", "peer")
+            name: f"127.0.0.1:{ferretdb.free_port()}"
+            for name in ("grpc", "grpc-cached", "deep", "http", "peer")
         }
         env = {"MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING"}
         layers_env = {**env, "DNC_MONGODB_DB": LAYERS_DB, "DNC_GRPC_ADDR": addr["grpc"]}
         pids = {
             "service": stack.enter_context(
                 process([sys.executable, "-m", "dnc_service"], layers_env, WORK / "service.log")
+            ).pid,
+            # The same service with the user -> organization cache on: the fast path's row.
+            "cached-service": stack.enter_context(
+                process(
+                    [sys.executable, "-m", "dnc_service"],
+                    {
+                        **layers_env,
+                        "DNC_GRPC_ADDR": addr["grpc-cached"],
+                        "DNC_ORG_CACHE_TTL_SECONDS": "5",
+                    },
+                    WORK / "cached-service.log",
+                )
             ).pid,
             "gateway": stack.enter_context(
                 process(
@@ -175,18 +190,23 @@ async def measure(
         )
 
     results: dict[str, list[Result]] = {}
-    async with grpc.aio.insecure_channel(addr["grpc"]) as channel:
-        stub = dnc_pb2_grpc.DncServiceStub(channel)
-        first_page = dnc_pb2.ListDncRequest(page=1, limit=10)
-
-        async def grpc_call() -> None:
-            await stub.ListDnc(first_page, metadata=metadata)
-
-        await grpc_call()  # fail early, not in the middle of a round
+    request = dnc_pb2.ListDncRequest(page=1, limit=10)
+    async with (
+        grpc.aio.insecure_channel(addr["grpc"]) as channel,
+        grpc.aio.insecure_channel(addr["grpc-cached"]) as cached_channel,
+    ):
+        stubs = {
+            "grpc": dnc_pb2_grpc.DncServiceStub(channel),
+            "grpc-cached": dnc_pb2_grpc.DncServiceStub(cached_channel),
+        }
+        calls: dict[str, Callable[[], Awaitable[object]]] = {"floor": floor}
+        for name, stub in stubs.items():
+            calls[name] = partial(stub.ListDnc, request, metadata=metadata)
+            await calls[name]()  # fail early, not in the middle of a round
         for round_number in range(args.rounds):
             print(f"round {round_number + 1}/{args.rounds}", flush=True)
             for name in report.TARGETS:
-                result = await measure_target(name, args, addr, pids, token, floor, grpc_call)
+                result = await measure_target(name, args, addr, pids, token, calls)
                 results.setdefault(name, []).append(result)
                 print(f"  {name:13} {result}", flush=True)
     results.update(await deep_pages(args, client, addr["deep"], settings))
@@ -195,30 +215,27 @@ async def measure(
 
 
 async def measure_target(
-    name: str, args: argparse.Namespace, addr: dict[str, str], pids: dict[str, int], token: str,
-    floor: Callable[[], Awaitable[None]], grpc_call: Callable[[], Awaitable[None]],
-) -> Result:  # fmt: skip
+    name: str,
+    args: argparse.Namespace,
+    addr: dict[str, str],
+    pids: dict[str, int],
+    token: str,
+    calls: dict[str, Callable[[], Awaitable[object]]],
+) -> Result:
     """One-at-a-time latency, then throughput with the CPU the watched processes spent on it."""
-    if name in ("floor", "grpc"):
-        p50, p99 = percentiles(
-            await one_at_a_time(floor if name == "floor" else grpc_call, args.seconds)
-        )
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"http://{addr['http' if name == 'gateway' else 'peer']}/api/dnc/list?page=1&limit=10"
+    if name in calls:
+        p50, p99 = percentiles(await one_at_a_time(calls[name], args.seconds))
     else:
-        url = f"http://{addr['http' if name == 'gateway' else 'peer']}/api/dnc/list?page=1&limit=10"
-        headers = {"Authorization": f"Bearer {token}"}
         _, p50, p99 = await asyncio.to_thread(wrk, url, headers, 1, args.seconds)
     before = {process: cpu_seconds(pids[process]) for process in WATCHED[name]}
     if name == "floor":
-        rps = await saturate(floor, args.concurrency, args.seconds)
-    elif name == "grpc":
+        rps = await saturate(calls[name], args.concurrency, args.seconds)
+    elif name in calls:
+        data: dict[str, object] = {"page": 1, "limit": 10}
         rps, _, _ = await asyncio.to_thread(
-            ghz,
-            addr["grpc"],
-            token,
-            {"page": 1, "limit": 10},
-            args.concurrency,
-            args.seconds,
-            str(BIN / "ghz"),
+            ghz, addr[name], token, data, args.concurrency, args.seconds, str(BIN / "ghz")
         )
     else:
         rps, _, _ = await asyncio.to_thread(wrk, url, headers, args.concurrency, args.seconds)
