@@ -25,7 +25,7 @@ from pathlib import Path
 import grpc
 from pymongo import AsyncMongoClient
 
-from bench import dataset, report
+from bench import dataset, micro, report
 from bench.measure import Result, cpu_seconds, ghz, one_at_a_time, percentiles, saturate, wrk
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
@@ -209,6 +209,9 @@ async def measure(
                 result = await measure_target(name, args, addr, pids, token, calls)
                 results.setdefault(name, []).append(result)
                 print(f"  {name:13} {result}", flush=True)
+    for name, microseconds in micro.rendering_microseconds().items():
+        results[f"render: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
+        print(f"  render a 10-entry page, {name}: {microseconds:.1f} us", flush=True)
     results.update(await deep_pages(args, client, addr["deep"], settings))
     await client.close()
     return results

@@ -92,6 +92,15 @@ def render(
         f"| {_met(throughput >= 1)} |",
         f"| our gateway / grpc-gateway, CPU per request | {cpu_ratio:.2f}x | | |",
     ]
+    rendering = {
+        name[len("render: ") :]: r[0].p50_ms * 1000
+        for name, r in results.items()
+        if name.startswith("render: ")
+    }
+    if rendering:
+        lines += ["", "Gateway JSON rendering of a 10-entry page, in process (us per page):", ""]
+        lines += ["| path | us |", "|---|---:|"]
+        lines += [f"| {name} | {us:.1f} |" for name, us in rendering.items()]
     if "keyset page 1" in results:
         lines += _deep_pages(results)
     return "\n".join(lines) + "\n"
