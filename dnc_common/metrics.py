@@ -8,6 +8,9 @@ import prometheus_client
 
 logger = logging.getLogger(__name__)
 
+# Latency buckets (seconds) for both processes, from a cached page to the longest deadline.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
 
 def serve_metrics(addr: str) -> None:
     """Prometheus text exposition on http://addr/metrics, in a daemon thread."""

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, cast
 import grpc
 from prometheus_client import Counter, Gauge, Histogram
 
+from dnc_common.metrics import LATENCY_BUCKETS
+
 logger = logging.getLogger("dnc_service.access")
 
 REQUESTS = Counter("dnc_grpc_requests", "gRPC calls handled", ["method", "code"])
@@ -18,7 +20,7 @@ LATENCY = Histogram(
     "dnc_grpc_request_duration_seconds",
     "gRPC call latency",
     ["method"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=LATENCY_BUCKETS,
 )
 IN_FLIGHT = Gauge("dnc_grpc_in_flight_requests", "gRPC calls being handled")
 DATABASE_ERRORS = Counter("dnc_database_errors", "Database failures by kind", ["kind"])

@@ -17,7 +17,7 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
-from conftest import Document, Service, TokenFactory, service_env, start_service
+from conftest import Document, GatewayFactory, Service, TokenFactory, service_env, start_service
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from support import health_status, wait_until
@@ -143,3 +143,29 @@ def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
             assert [future.result() for future in in_flight] == [grpc.StatusCode.OK] * 4
         assert refused == grpc.StatusCode.UNAVAILABLE
         assert stack.service.process.popen.wait(timeout=10) == 0
+
+
+def test_rest_clients_see_503_and_504_then_recovery(
+    stack: Stack, gateway_factory: GatewayFactory
+) -> None:
+    gateway = gateway_factory(stack.service.target, DNC_GATEWAY_TIMEOUT_SECONDS="1.5")
+    token = stack.metadata[0][1].removeprefix("Bearer ")
+    assert gateway.get("/api/dnc/list", token).status == 200
+
+    stack.proxy.set_enabled(False)  # the database is gone
+    started = time.monotonic()
+    reply = gateway.get("/api/dnc/list", token)
+    assert (reply.status, reply.json()["status"], reply.json()["data"]) == (503, False, None)
+    assert time.monotonic() - started < 3
+    wait_until(lambda: gateway.health() == 503, timeout=10)
+
+    stack.proxy.set_enabled(True)
+    wait_until(lambda: gateway.health() == 200, timeout=15)
+    stack.proxy.add_toxic("slow", "latency", latency=4000)  # the database is slow
+    started = time.monotonic()
+    reply = gateway.get("/api/dnc/list", token)
+    assert (reply.status, reply.json()["code"]) == (504, 504)
+    assert 1.3 < time.monotonic() - started < 3
+
+    stack.proxy.remove_toxic("slow")
+    wait_until(lambda: gateway.get("/api/dnc/list", token).status == 200, timeout=15)
