@@ -13,6 +13,19 @@ from urllib.parse import urlsplit
 
 from support import Process, free_port, wait_until
 
+# The keys of one seed entry, in the seed's order (tests/contract checks them against the seed).
+SEED_ENTRY_KEYS = [
+    "_id",
+    "phoneNumber",
+    "type",
+    "orgId",
+    "batchId",
+    "requestUUID",
+    "callRecording",
+    "transcription",
+    "createdAt",
+]
+
 
 @dataclass
 class Reply:

@@ -12,18 +12,8 @@ from hypothesis import strategies as st
 
 from dnc.v1 import dnc_pb2
 from gateway import rendering
+from gateway_support import SEED_ENTRY_KEYS
 
-SEED_ENTRY_KEYS = [
-    "_id",
-    "phoneNumber",
-    "type",
-    "orgId",
-    "batchId",
-    "requestUUID",
-    "callRecording",
-    "transcription",
-    "createdAt",
-]
 MIN_SECONDS = -62135596800  # 0001-01-01T00:00:00Z, Timestamp's lower bound
 MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z, its upper bound
 
