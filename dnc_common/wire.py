@@ -1,0 +1,10 @@
+"""Metadata names the service and the gateway agree on: defined once, documented in the README."""
+
+from __future__ import annotations
+
+# A caller's request id: taken from the REST request (X-Request-Id) or made by the gateway,
+# sent to the service as metadata and logged by both processes.
+REQUEST_ID_KEY = "x-request-id"
+# The service names the caller's organization in this trailing metadata so the gateway's
+# access log can carry it; clients may read it too (it is their own organization).
+ORG_ID_TRAILER = "dnc-org-id"
