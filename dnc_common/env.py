@@ -16,15 +16,23 @@ class Env:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
 
-    def optional(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
+    def optional(self, name: str, deprecated: tuple[str, ...] = ()) -> str | None:
+        """The first non-blank of `name`, then of each deprecated alias in order."""
+        return self._lookup(name, deprecated)[1]
 
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
+    def _lookup(self, name: str, deprecated: tuple[str, ...]) -> tuple[str, str | None]:
+        """The value and the variable that supplied it, so errors name what the user set."""
+        for candidate in (name, *deprecated):
+            value = self._environ.get(candidate, "").strip()
+            if value:
+                return candidate, value
+        return name, None
 
-    def path(self, name: str) -> Path | None:
-        value = self.optional(name)
+    def text(self, name: str, default: str, deprecated: tuple[str, ...] = ()) -> str:
+        return self.optional(name, deprecated) or default
+
+    def path(self, name: str, deprecated: tuple[str, ...] = ()) -> Path | None:
+        name, value = self._lookup(name, deprecated)
         if value is None:
             return None
         path = Path(value)
@@ -56,8 +64,8 @@ class Env:
             raise SettingsError(f"{name}={value!r}: expected an integer >= {minimum}")
         return number
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.optional(name)
+    def boolean(self, name: str, default: bool, deprecated: tuple[str, ...] = ()) -> bool:
+        name, value = self._lookup(name, deprecated)
         if value is None:
             return default
         lowered = value.lower()

@@ -61,9 +61,11 @@ def test_tls(
             assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
         assert "(TLS)" in service.process.log()
         # The gateway's upstream channel: trusting the CA works; the system roots alone do not.
-        trusting = gateway_factory(service.target, DNC_GRPC_TLS_CA_FILE=str(pki.ca))
+        trusting = gateway_factory(service.target, DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca))
         assert trusting.get("/api/dnc/list", org.token).status == 200
-        distrusting = gateway_factory(service.target, expect_serving=False, DNC_GRPC_TLS="true")
+        distrusting = gateway_factory(
+            service.target, expect_serving=False, DNC_GATEWAY_GRPC_TLS="true"
+        )
         assert distrusting.health() == 503
 
 
@@ -93,12 +95,14 @@ def test_mutual_tls(
             assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
         assert "(mutual TLS)" in service.process.log()
         with_cert = gateway_factory(
-            service.target, DNC_GRPC_TLS_CA_FILE=str(pki.ca),
-            DNC_GRPC_TLS_CERT_FILE=str(pki.client_cert), DNC_GRPC_TLS_KEY_FILE=str(pki.client_key),
-        )  # fmt: skip
+            service.target,
+            DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca),
+            DNC_GATEWAY_GRPC_TLS_CERT_FILE=str(pki.client_cert),
+            DNC_GATEWAY_GRPC_TLS_KEY_FILE=str(pki.client_key),
+        )
         assert with_cert.get("/api/dnc/list", org.token).status == 200
         without_cert = gateway_factory(
-            service.target, expect_serving=False, DNC_GRPC_TLS_CA_FILE=str(pki.ca)
+            service.target, expect_serving=False, DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca)
         )
         reply = without_cert.get("/api/dnc/list", org.token)
         assert reply.status == 503
