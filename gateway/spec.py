@@ -41,3 +41,23 @@ class ApiSpec:
 
     def success_message(self, method_full_name: str) -> str:
         return self.success_messages.get(method_full_name, DEFAULT_SUCCESS_MESSAGE)
+
+    def __post_init__(self) -> None:
+        """A name that matches nothing would silently never apply: fail at start instead."""
+        pools = {id(file.pool): file.pool for file in self.files}.values()
+
+        def known(name: str, rpc: bool) -> bool:
+            for pool in pools:
+                try:
+                    pool.FindMethodByName(name) if rpc else pool.FindFieldByName(name)
+                except KeyError:
+                    continue
+                return True
+            return False
+
+        for name in self.success_messages:
+            if not known(name, rpc=True):
+                raise ValueError(f"success_messages: no RPC {name!r} in the spec's files")
+        for name in (*self.field_bounds, *self.always_set):
+            if not known(name, rpc=False):
+                raise ValueError(f"field_bounds/always_set: no field {name!r} in the spec's files")

@@ -88,6 +88,8 @@ async def test_every_status_code_maps_through_the_app(
     else:
         assert SECRET_DETAILS not in body["errorMessage"]
         assert code.name not in body["errorMessage"]
+    if status in (503, 504):  # the DNC API's name for its upstream, from DNC_API
+        assert body["errorMessage"].startswith("The DNC service ")
 
 
 @pytest.mark.asyncio

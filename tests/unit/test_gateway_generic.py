@@ -7,6 +7,7 @@ bounds, upstream name and logged trailers are what the gateway serves for it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import inspect
 import logging
@@ -467,3 +468,16 @@ async def test_another_apis_errors_and_health_name_its_upstream(
     )
     document = await (await probe_client.get("/openapi.json")).json()
     assert document["info"]["title"] == "Probe API"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"success_messages": {"gwtest.probe.v1.Probes.GetProbes": "typo"}},
+        {"field_bounds": {"gwtest.probe.v1.Probe.page": {"minimum": 1}}},
+        {"always_set": frozenset({"gwtest.probe.v1.Probe.kid"})},
+    ],
+)
+def test_a_spec_naming_what_its_files_lack_fails_at_start(change: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"no (RPC|field) 'gwtest\.probe\.v1\.Probe"):
+        dataclasses.replace(probe_spec(), **change)
