@@ -66,8 +66,10 @@ class Settings:
 DEPRECATED_NAMES = {
     "DNC_GATEWAY_GRPC_TLS": ("DNC_GRPC_TLS",),
     "DNC_GATEWAY_GRPC_TLS_CA_FILE": ("DNC_GRPC_TLS_CA_FILE",),
-    "DNC_GATEWAY_GRPC_TLS_CERT_FILE": ("DNC_GRPC_TLS_CERT_FILE",),
-    "DNC_GATEWAY_GRPC_TLS_KEY_FILE": ("DNC_GRPC_TLS_KEY_FILE",),
+    # No aliases for the client certificate: DNC_GRPC_TLS_CERT_FILE/KEY_FILE now name the
+    # service's own certificate, and a shared environment must not hand it to the gateway.
+    "DNC_GATEWAY_GRPC_TLS_CERT_FILE": (),
+    "DNC_GATEWAY_GRPC_TLS_KEY_FILE": (),
 }
 
 

@@ -142,23 +142,21 @@ def test_inconsistent_tls_settings_are_refused(
 
 
 def test_the_old_tls_names_still_work(pem: Path) -> None:
-    old = Settings.from_env(
-        {
-            "DNC_GRPC_TLS_CA_FILE": str(pem),
-            "DNC_GRPC_TLS_CERT_FILE": str(pem),
-            "DNC_GRPC_TLS_KEY_FILE": str(pem),
-        }
-    )
-    new = Settings.from_env(
-        {
-            "DNC_GATEWAY_GRPC_TLS_CA_FILE": str(pem),
-            "DNC_GATEWAY_GRPC_TLS_CERT_FILE": str(pem),
-            "DNC_GATEWAY_GRPC_TLS_KEY_FILE": str(pem),
-        }
-    )
+    old = Settings.from_env({"DNC_GRPC_TLS_CA_FILE": str(pem)})
+    new = Settings.from_env({"DNC_GATEWAY_GRPC_TLS_CA_FILE": str(pem)})
     assert old == new
     assert new.grpc_tls_ca_file == pem
     assert Settings.from_env({"DNC_GRPC_TLS": "on"}).grpc_tls is True
+
+
+def test_the_services_certificate_names_never_reach_the_gateway(pem: Path) -> None:
+    """DNC_GRPC_TLS_CERT_FILE/KEY_FILE are the service's server certificate now."""
+    shared = Settings.from_env(
+        {"DNC_GRPC_TLS_CERT_FILE": str(pem), "DNC_GRPC_TLS_KEY_FILE": str(pem)}
+    )
+    assert shared.grpc_tls_cert_file is None
+    assert shared.grpc_tls_key_file is None
+    assert shared.grpc_tls is False
 
 
 def test_a_new_name_wins_over_its_old_one(pem: Path) -> None:
@@ -202,7 +200,9 @@ def test_the_readme_documents_exactly_the_variables_read() -> None:
     Settings.from_env(environ)
     text = README.read_text()
     table = text.split("### Gateway settings", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"`(DNC_[A-Z_]*[A-Z])`", table))
+    retired = set(re.findall(r"\| `(DNC_[A-Z_]*[A-Z])` \|.*no longer read", table))
+    documented = set(re.findall(r"`(DNC_[A-Z_]*[A-Z])`", table)) - retired
+    assert retired == {"DNC_GRPC_TLS_CERT_FILE", "DNC_GRPC_TLS_KEY_FILE"}
     old_names = {old for names in DEPRECATED_NAMES.values() for old in names}
     assert environ.names - old_names == documented - old_names
     assert old_names <= environ.names
