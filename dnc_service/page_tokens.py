@@ -59,9 +59,8 @@ class Cursor:
 
 def encode(cursor: Cursor, search: str) -> str:
     """The opaque token of `cursor`, valid only with the same `search`."""
-    body: dict[str, Any] = {
-        "v": _VERSION, "p": cursor.page, "n": cursor.offset, "q": _digest(search)
-    }  # fmt: skip
+    body: dict[str, Any] = {"v": _VERSION, "p": cursor.page, "n": cursor.offset}
+    body["q"] = _digest(search)
     if cursor.last_id is not None:
         body["i"] = cursor.last_id
         if cursor.created_at is not None:

@@ -48,12 +48,10 @@ class EntriesStore:
             documents, total = await asyncio.gather(
                 found.to_list(), self._entries.count_documents(where, maxTimeMS=max_time_ms)
             )
-        if len(documents) <= query.limit:
-            return Page([to_entry(document) for document in documents], total)
-        documents = documents[: query.limit]
-        position = order.position_of(documents[-1]) or (None, None)
-        return Page(
-            [to_entry(document) for document in documents],
-            total,
-            cursor.next(query.limit, *position),
-        )
+        next_cursor = None
+        if len(documents) > query.limit:
+            documents = documents[: query.limit]
+            next_cursor = cursor.next(
+                query.limit, *(order.position_of(documents[-1]) or (None, None))
+            )
+        return Page([to_entry(document) for document in documents], total, next_cursor)
