@@ -84,7 +84,8 @@ buf-lint: install
 breaking: install
 	@mkdir -p $(dir $(BUF_GOOGLEAPIS)) && ln -sfn $(GOOGLEAPIS) $(BUF_GOOGLEAPIS)
 	@set -e; for ref in $(BUF_AGAINST); do \
-		git rev-parse -q --verify "$$ref^{commit}" >/dev/null || { \
+		git rev-parse -q --verify "$$ref^{commit}" >/dev/null || \
+			{ git rev-parse -q --verify "origin/$$ref^{commit}" >/dev/null && ref="origin/$$ref"; } || { \
 			echo "buf breaking: no git ref '$$ref' to compare with; set BUF_AGAINST=<ref>"; exit 1; }; \
 		tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 		git archive "$$ref" proto | tar -x -C "$$tmp"; \
