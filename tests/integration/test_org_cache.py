@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 import grpc
-import pytest
 from pymongo.database import Database
 
-from conftest import Document, Org, OrgFactory, service_env, start_service
+from data_support import Document, Org, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from service_support import service_env, start_service
+from support import wait_until
 
 
 def org_seen(stub: dnc_pb2_grpc.DncServiceStub, org: Org) -> set[str]:
@@ -30,24 +31,33 @@ def test_without_cache_a_moved_user_sees_the_new_organization_at_once(
 def test_with_cache_a_moved_user_keeps_the_old_organization_until_the_ttl(
     mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory, tmp_path: Path
 ) -> None:
-    env = service_env(mongo_uri, mongo_db.name, DNC_ORG_CACHE_TTL_SECONDS="1.5")
-    service = start_service(env, tmp_path / "service.log")
+    """A real process's clock cannot be injected: check at once, then poll for the expiry."""
+    ttl = 2.0
+    env = service_env(mongo_uri, mongo_db.name, DNC_ORG_CACHE_TTL_SECONDS=str(ttl))
+    with (
+        start_service(env, tmp_path / "service.log") as service,
+        grpc.insecure_channel(service.target) as channel,
+    ):
+        stub = dnc_pb2_grpc.DncServiceStub(channel)
+        first, second = new_org(entries=1), new_org(entries=1)
+        cached_at = time.monotonic()  # the entry is cached at or after this instant
+        assert org_seen(stub, first) == {str(first.org_id)}
+        mongo_db.users.update_one({"_id": first.user_id}, {"$set": {"orgId": second.org_id}})
+        assert org_seen(stub, first) == {str(first.org_id)}  # at once: the cached answer
+        wait_until(lambda: org_seen(stub, first) == {str(second.org_id)}, timeout=ttl + 10)
+        assert time.monotonic() - cached_at >= ttl  # not before the TTL (one monotonic clock)
+
+        # A user deleted meanwhile is still served from the cache, and refused once it expires.
+        mongo_db.users.delete_one({"_id": first.user_id})
+        assert org_seen(stub, first) == {str(second.org_id)}
+        unauthenticated = grpc.StatusCode.UNAUTHENTICATED
+        wait_until(lambda: failure_code(stub, first) == unauthenticated, timeout=ttl + 10)
+
+
+def failure_code(stub: dnc_pb2_grpc.DncServiceStub, org: Org) -> grpc.StatusCode | None:
+    """The code a call fails with, or None while it still succeeds."""
     try:
-        with grpc.insecure_channel(service.target) as channel:
-            stub = dnc_pb2_grpc.DncServiceStub(channel)
-            first, second = new_org(entries=1), new_org(entries=1)
-            assert org_seen(stub, first) == {str(first.org_id)}
-            moved = time.monotonic()
-            mongo_db.users.update_one({"_id": first.user_id}, {"$set": {"orgId": second.org_id}})
-            assert org_seen(stub, first) == {str(first.org_id)}
-            assert time.monotonic() - moved < 1.5  # still within the TTL: the cached answer
-            time.sleep(1.6)
-            assert org_seen(stub, first) == {str(second.org_id)}
-            # A user deleted meanwhile is refused once the entry has expired.
-            mongo_db.users.delete_one({"_id": first.user_id})
-            time.sleep(1.6)
-            with pytest.raises(grpc.RpcError) as raised:
-                org_seen(stub, first)
-            assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    finally:
-        service.process.terminate()
+        org_seen(stub, org)
+    except grpc.RpcError as error:
+        return error.code()
+    return None
