@@ -120,7 +120,9 @@ class Process(Stoppable):
     def json_lines(self, **fields: object) -> list[dict[str, Any]]:
         """The process's own log lines, each one JSON object (gRPC's C core may add plain ones),
         keeping those with all of `fields`, e.g. `json_lines(request_id=...)`."""
-        lines = [json.loads(text) for text in self.log().splitlines() if text.startswith("{")]
+        log = self.log()
+        written = log[: log.rfind("\n") + 1]  # not a line still being written
+        lines = [json.loads(text) for text in written.splitlines() if text.startswith("{")]
         assert all(isinstance(line, dict) for line in lines), lines
         return [line for line in lines if all(line.get(k) == v for k, v in fields.items())]
 
