@@ -224,3 +224,17 @@ def test_malformed_grpc_timeout_message() -> None:
         f"invalid Grpc-Timeout header {'x' * 32!r}: expected up to 8 digits and a unit "
         "(H, M, S, m, u, n), e.g. 5S or 100m"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [(t, True) for t in ("true", "True", "TRUE", "t", "T", "1")]
+    + [(f, False) for f in ("false", "False", "FALSE", "f", "F", "0")],
+)
+def test_booleans_are_gos_parse_bool_spellings(text: str, value: bool) -> None:
+    assert build(("flag", text)).flag is value
+
+
+@pytest.mark.parametrize("text", ["tRue", "yes", "on", "2", "", " true"])
+def test_other_boolean_spellings_are_refused(text: str) -> None:
+    assert refused(("flag", text)).endswith("expected true or false")
