@@ -135,11 +135,16 @@ $(BIN)/protoc-gen-grpc-gateway:
 $(BIN)/ghz:
 	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@v0.121.0
 
+# validate.proto's Go code is generated here too (its go_package is on Buf's registry, not reachable).
+GO_VALIDATE := Mbuf/validate/validate.proto=dnc/gen/buf/validate
 $(BIN)/dnc-grpc-gateway: install $(GO_PLUGINS) $(PROTOS) $(VALIDATE_PROTO) bench/grpcgateway/main.go bench/grpcgateway/go.mod
 	$(PROTOC) --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=bench/grpcgateway --go_opt=module=dnc \
+		--go_opt=$(GO_VALIDATE) \
 		--plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc --go-grpc_out=bench/grpcgateway --go-grpc_opt=module=dnc \
+		--go-grpc_opt=$(GO_VALIDATE) \
 		--plugin=protoc-gen-grpc-gateway=$(BIN)/protoc-gen-grpc-gateway \
-		--grpc-gateway_out=bench/grpcgateway --grpc-gateway_opt=module=dnc $(PROTOS)
+		--grpc-gateway_out=bench/grpcgateway --grpc-gateway_opt=module=dnc \
+		--grpc-gateway_opt=$(GO_VALIDATE) $(PROTOS) $(VALIDATE_PROTO)
 	cd bench/grpcgateway && go build -o $@ .
 
 # wrk comes from Debian's packages.
