@@ -62,8 +62,9 @@ tools: $(BIN)/ferretdb $(BIN)/grpcurl $(BIN)/toxiproxy-server $(VALIDATE_PROTO)
 
 $(VALIDATE_PROTO):
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	mvn -q -B -Dstyle.color=never dependency:copy \
-		-Dartifact=build.buf:protovalidate:$(PROTOVALIDATE_VERSION):jar -DoutputDirectory="$$tmp"; \
+	out=$$(mvn -q -B -Dstyle.color=never dependency:copy \
+		-Dartifact=build.buf:protovalidate:$(PROTOVALIDATE_VERSION):jar -DoutputDirectory="$$tmp" 2>&1) || \
+		{ echo "$$out"; echo "could not fetch build.buf:protovalidate:$(PROTOVALIDATE_VERSION) with mvn"; exit 1; }; \
 	unzip -q -o "$$tmp/protovalidate-$(PROTOVALIDATE_VERSION).jar" buf/validate/validate.proto -d "$$tmp/out"; \
 	echo "$(PROTOVALIDATE_PROTO_SHA256)  $$tmp/out/buf/validate/validate.proto" | sha256sum -c --quiet -; \
 	mkdir -p $(dir $@) && mv "$$tmp/out/buf/validate/validate.proto" $@
