@@ -23,13 +23,13 @@ from .errors import InvalidArgument
 _VALIDATOR = protovalidate.Validator()
 
 CONTROL_FREE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
-HEX24_PATTERN = "^[0-9a-f]{24}$"
+HEX24_PATTERN = "^[0-9a-fA-F]{24}$"
 # What the patterns used in the proto mean, in words: a text that quotes a regex says little.
 # A pattern missing here still works; its text then shows the regex (tests/unit/test_request_rules
 # fails on it so that the proto and this table move together).
 PATTERN_MEANINGS: Mapping[str, str] = {
     CONTROL_FREE_PATTERN: "must not contain control characters",
-    HEX24_PATTERN: "must be 24 lowercase hex characters",
+    HEX24_PATTERN: "must be 24 hexadecimal characters",
 }
 
 
@@ -94,7 +94,7 @@ def _rules_at(field: FieldDescriptor, path: list[str]) -> Message | None:
 
 def _count(rules: Any, low: str, high: str, unit: str, value: int) -> str:
     if rules.HasField(low) and rules.HasField(high):
-        return f"from {getattr(rules, low)} to {getattr(rules, high)} {unit}, got {value}"
+        return f"{getattr(rules, low)} to {getattr(rules, high)} {unit}, got {value}"
     if rules.HasField(low):
         return f"at least {getattr(rules, low)} {unit}, got {value}"
     return f"at most {getattr(rules, high)} {unit}, got {value}"
@@ -116,7 +116,7 @@ def _length(rules: Any, value: Any) -> str:
 
 
 def _items(rules: Any, value: Any) -> str:
-    return "must have " + _count(rules, "min_items", "max_items", "items", len(value))
+    return "must hold " + _count(rules, "min_items", "max_items", "items", len(value))
 
 
 def _pattern(rules: Any, value: object) -> str:
@@ -129,6 +129,6 @@ _TEXTS: Mapping[str, Callable[[Any, Any], str]] = {
     **dict.fromkeys(("min_len", "max_len"), _length),
     **dict.fromkeys(("min_items", "max_items"), _items),
     "pattern": _pattern,
-    "uuid": lambda rules, value: "must be a UUID",
+    "uuid": lambda rules, value: "must be a UUID, e.g. 550e8400-e29b-41d4-a716-446655440000",
     "required": lambda rules, value: "is required",
 }
