@@ -33,11 +33,15 @@ PATTERN_MEANINGS: Mapping[str, str] = {
 }
 
 
-def check(request: Message) -> None:
-    """Raise InvalidArgument for the first rule the request breaks, in field order."""
+def check(request: Message, prefix: str = "") -> None:
+    """Raise InvalidArgument for the first rule the request breaks, in field order.
+
+    `prefix` is put before the field path, for a message checked as one item of a larger
+    request (e.g. "entries[3]." for a batch item answered on its own).
+    """
     violations = _VALIDATOR.collect_violations(request)
     if violations:
-        raise _error(request.DESCRIPTOR, violations[0])
+        raise _error(request.DESCRIPTOR, violations[0], prefix)
 
 
 def field_rules(message: Descriptor, name: str) -> validate_pb2.FieldRules:
@@ -46,11 +50,12 @@ def field_rules(message: Descriptor, name: str) -> validate_pb2.FieldRules:
     return options.Extensions[validate_pb2.field]
 
 
-def _error(message: Any, violation: protovalidate.Violation) -> InvalidArgument:
+def _error(message: Any, violation: protovalidate.Violation, prefix: str) -> InvalidArgument:
     proto = violation.proto
     if proto.field is None:  # a message-level rule: its declared message is the text
-        return InvalidArgument(proto.message)
+        return InvalidArgument(proto.message, field=prefix.rstrip("."))
     path, field = _field_path(message, proto.field.elements)
+    path = prefix + path
     rule_path = [element.field_name for element in proto.rule.elements] if proto.rule else []
     rules = _rules_at(field, rule_path[:-1]) if rule_path else None
     compose = _TEXTS.get(rule_path[-1]) if rule_path else None

@@ -49,3 +49,11 @@ def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
         return ListQuery(limit, search, page_tokens.decode(request.page_token, search))
     page = request.page if request.HasField("page") else DEFAULT_PAGE
     return ListQuery.at_page(page, limit, search)
+
+
+def parse_search(raw: str) -> str:
+    """A search as ListDnc takes it, for other requests with one: ListDncRequest.search's rules
+    checked on `raw`, then trimmed. (A request that declares the same rules on its own search
+    field needs only request_rules.check.)"""
+    request_rules.check(dnc_pb2.ListDncRequest(search=raw))
+    return raw.strip()

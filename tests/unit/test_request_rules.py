@@ -140,3 +140,15 @@ def test_every_rule_with_a_schema_keyword_reaches_the_document(message: Descript
             assert keywords["maxLength"] == string.max_len, field.full_name
         if declared.repeated.HasField("max_items"):
             assert keywords["maxItems"] == declared.repeated.max_items, field.full_name
+
+
+def test_a_search_of_another_request_follows_list_dnc_search_rules() -> None:
+    assert validation.parse_search("  +1 212  ") == "+1 212"
+    with pytest.raises(InvalidArgument) as raised:
+        validation.parse_search("x" * 129)
+    assert (raised.value.field, raised.value.message) == (
+        "search",
+        "search must be at most 128 characters, got 129",
+    )
+    with pytest.raises(InvalidArgument, match=r"^search must not contain control characters$"):
+        validation.parse_search("a\x00")

@@ -156,3 +156,12 @@ def test_the_document_gets_the_same_rules() -> None:
     }
     assert validate_rules.value_keywords(batch["size"]) == {"maximum": 9}
     assert validate_rules.array_keywords(batch["ratio"]) == {}
+
+
+def test_an_item_checked_on_its_own_is_named_under_its_prefix() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        request_rules.check(Item(phone=""), prefix="entries[3].")
+    assert (raised.value.field, raised.value.message) == (
+        "entries[3].phone",
+        "entries[3].phone is required",
+    )
