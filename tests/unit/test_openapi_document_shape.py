@@ -304,3 +304,13 @@ def test_a_path_parameter_is_named_as_in_the_path_template() -> None:
     routes = routes_from_files([shape_file("item_id")])
     get = openapi.document(routes, ApiSpec(files=(shape_file("item_id"),), title="t"))
     validate(get)
+
+
+def test_the_description_names_every_service_once() -> None:
+    files = [shape_file(), shape_file("item_id")]
+    routes = [*routes_from_files(files), *routes_from_files(files[:1])]
+    info = openapi.document(routes, ApiSpec(files=tuple(files), title="t"))["info"]
+    assert info["description"] == (
+        "REST gateway to gwtest.shape.v1.Items, gwtest.shapeitemid.v1.Items; "
+        "every response is a JSON envelope."
+    )
