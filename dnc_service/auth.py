@@ -49,12 +49,16 @@ class BearerVerifier:
         Anything else is Unauthenticated.
         """
         if not authorization:
-            raise Unauthenticated("missing bearer token: send 'authorization: Bearer <jwt>'")
+            raise Unauthenticated(
+                "missing bearer token: send 'authorization: Bearer <jwt>'", reason="TOKEN_MISSING"
+            )
         if len(authorization) > MAX_BEARER_TOKEN_BYTES:
-            raise Unauthenticated("bearer token too large")
+            raise Unauthenticated("bearer token too large", reason="TOKEN_TOO_LARGE")
         match = _BEARER.fullmatch(authorization.strip())
         if match is None:
-            raise Unauthenticated("malformed authorization: expected 'Bearer <jwt>'")
+            raise Unauthenticated(
+                "malformed authorization: expected 'Bearer <jwt>'", reason="TOKEN_MALFORMED"
+            )
         try:
             claims = jwt.decode(
                 match.group(1),
@@ -66,12 +70,14 @@ class BearerVerifier:
                 options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("bearer token expired") from None
+            raise Unauthenticated("bearer token expired", reason="TOKEN_EXPIRED") from None
         except jwt.InvalidTokenError:
-            raise Unauthenticated("invalid bearer token") from None
+            raise Unauthenticated("invalid bearer token", reason="TOKEN_INVALID") from None
         subject = claims["sub"]
         if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
-            raise Unauthenticated("invalid bearer token: sub is not a user id")
+            raise Unauthenticated(
+                "invalid bearer token: sub is not a user id", reason="TOKEN_INVALID"
+            )
         return subject.lower()
 
 
@@ -94,7 +100,9 @@ class Authenticator:
         for key, value in metadata or ():
             if key == "authorization":
                 if authorization is not None:
-                    raise Unauthenticated("more than one authorization header")
+                    raise Unauthenticated(
+                        "more than one authorization header", reason="TOKEN_MALFORMED"
+                    )
                 authorization = value if isinstance(value, str) else None
         user_id = self._verifier.user_id(authorization)
         return await self._users.organization_of(user_id)

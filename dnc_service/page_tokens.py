@@ -71,7 +71,7 @@ def encode(cursor: Cursor, search: str) -> str:
 def decode(token: str, search: str) -> Cursor:
     """Decode and check a token; anything unexpected is INVALID_ARGUMENT, never a crash."""
     if len(token) > MAX_PAGE_TOKEN_CHARS:
-        raise InvalidArgument("page_token is not valid")
+        raise InvalidArgument("page_token is not valid", field="page_token")
     try:
         body = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if not isinstance(body, dict) or body.get("v") != _VERSION:
@@ -85,9 +85,9 @@ def decode(token: str, search: str) -> Cursor:
         )
         digest = body["q"]
     except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
-        raise InvalidArgument("page_token is not valid") from None
+        raise InvalidArgument("page_token is not valid", field="page_token") from None
     if digest != _digest(search):
-        raise InvalidArgument("page_token was issued for a different search")
+        raise InvalidArgument("page_token was issued for a different search", field="page_token")
     return cursor
 
 

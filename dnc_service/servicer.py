@@ -13,7 +13,7 @@ from dnc_common.wire import ORG_ID_TRAILER
 
 from . import page_tokens
 from .auth import Authenticator
-from .errors import status_for
+from .errors import abort
 from .observability import annotate
 from .store import EntriesStore, deadline
 from .validation import parse_request
@@ -41,8 +41,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
             async with deadline(budget):
                 return await self._list(request, context, budget)
         except Exception as error:
-            code, details = status_for(error)
-            await context.abort(code, details)
+            await abort(context, error)
 
     async def _list(
         self, request: dnc_pb2.ListDncRequest, context: Context, budget: float

@@ -41,15 +41,17 @@ def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
     """Apply defaults and bounds; raise InvalidArgument with a message the caller can act on."""
     page = request.page if request.HasField("page") else DEFAULT_PAGE
     if page < 1:
-        raise InvalidArgument(f"page must be an integer >= 1, got {page}")
+        raise InvalidArgument(f"page must be an integer >= 1, got {page}", field="page")
     limit = request.limit if request.HasField("limit") else DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit}")
+        raise InvalidArgument(
+            f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit}", field="limit"
+        )
     search = parse_search(request.search)
     if not request.page_token:
         return ListQuery.at_page(page, limit, search)
     if request.HasField("page"):
-        raise InvalidArgument("give page or page_token, not both")
+        raise InvalidArgument("give page or page_token, not both", field="page_token")
     return ListQuery(limit, search, page_tokens.decode(request.page_token, search))
 
 
@@ -57,8 +59,9 @@ def parse_search(raw: str) -> str:
     """Trim surrounding blanks and refuse what no phone, type or UUID can contain."""
     if len(raw) > MAX_SEARCH_LENGTH:
         raise InvalidArgument(
-            f"search must be at most {MAX_SEARCH_LENGTH} characters, got {len(raw)}"
+            f"search must be at most {MAX_SEARCH_LENGTH} characters, got {len(raw)}",
+            field="search",
         )
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in raw):
-        raise InvalidArgument("search must not contain control characters")
+        raise InvalidArgument("search must not contain control characters", field="search")
     return raw.strip()

@@ -17,16 +17,7 @@ from pymongo.database import Database
 from data_support import Document, OrgFactory
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
 from service_support import Service, service_env, start_service
-from support import ROOT, health_status
-
-GRPCURL = ROOT / ".cache" / "bin" / "grpcurl"
-
-
-def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
-    assert GRPCURL.exists(), "grpcurl is missing: run 'make tools'"
-    return subprocess.run(
-        [str(GRPCURL), *args], capture_output=True, text=True, timeout=30, check=False
-    )
+from support import ROOT, grpcurl, health_status
 
 
 @pytest.mark.parametrize("service", ["", "dnc.v1.DncService"])
