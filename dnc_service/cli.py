@@ -8,6 +8,7 @@ import logging
 import sys
 
 from dnc_common import logs
+from dnc_common.tracing import TraceSettings
 
 from .settings import Settings, SettingsError
 
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
+        tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-service: configuration error: {error}", file=sys.stderr)
         return 2
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from .server import serve
 
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, tracing))
     except RuntimeError as error:  # grpc refuses an address it cannot bind
         logger.error("cannot serve on %s: %s", settings.grpc_addr, error)
         return 1

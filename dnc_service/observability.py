@@ -12,6 +12,7 @@ import grpc
 from prometheus_client import Counter, Gauge, Histogram
 
 from dnc_common.metrics import LATENCY_BUCKETS
+from dnc_common.tracing import current_trace_id
 from dnc_common.wire import REQUEST_ID_KEY
 
 logger = logging.getLogger("dnc_service.access")
@@ -97,6 +98,7 @@ def _observed(method: str, behaviour: Behaviour) -> Behaviour:
                     "code": code.name,
                     "latency_ms": round(elapsed * 1000, 3),
                     "request_id": _request_id(context),
+                    "trace_id": current_trace_id(),
                     **fields,
                 },
             )

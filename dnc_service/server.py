@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.metrics import serve_metrics
+from dnc_common.tracing import TraceSettings, configure_tracing, service_instrumentors, untraced
 
 from . import reflection
 from .auth import Authenticator, BearerVerifier
@@ -24,6 +25,8 @@ from .store import Store
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = dnc_pb2.DESCRIPTOR.services_by_name["DncService"].full_name
+# The process's name in traces (OTEL_SERVICE_NAME overrides it).
+TRACE_SERVICE_NAME = "dnc-service"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -71,7 +74,8 @@ class DncServer:
     async def watch_database(self, stop: asyncio.Event) -> None:
         """Report SERVING only while a ping succeeds; ensure indexes on the first success."""
         while not stop.is_set():
-            await self.check_database()
+            with untraced():
+                await self.check_database()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
 
@@ -106,8 +110,10 @@ class DncServer:
         logger.info("stopped")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    # Before the server and the database client exist: the instrumentations wrap their creation.
+    configure_tracing(TRACE_SERVICE_NAME, service_instrumentors(), tracing)
     server = DncServer(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
+from dnc_common.tracing import current_trace_id
 from dnc_common.wire import REQUEST_ID_KEY
 
 from . import envelope, errors, metrics, openapi, proto_docs, rendering
@@ -235,6 +236,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "status": status,
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
+                "trace_id": current_trace_id(),
                 **{
                     name: trailer_fields.get(name)
                     for name in request.app[SPEC].logged_trailers.values()
