@@ -100,6 +100,8 @@ class TraceSettings:
                         f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: expected grpc or http/protobuf"
                     )
                 name = _OTLP_BY_PROTOCOL[protocol]
+            if not entry_points(group=EXPORTER_ENTRY_POINTS, name=name):
+                raise SettingsError(f"OTEL_TRACES_EXPORTER: no span exporter named {name!r}")
             exporters.append(name)
         trace_file = env.optional("DNC_TRACE_FILE")
         return cls(
@@ -151,10 +153,8 @@ def _resource(service_name: str) -> Resource:
 
 def _exporters(settings: TraceSettings) -> Iterator[SpanExporter]:
     for name in settings.exporters:
-        found = entry_points(group=EXPORTER_ENTRY_POINTS, name=name)
-        if not found:
-            raise SettingsError(f"OTEL_TRACES_EXPORTER: no trace exporter named {name!r}")
-        exporter_class: Callable[[], SpanExporter] = next(iter(found)).load()
+        found = next(iter(entry_points(group=EXPORTER_ENTRY_POINTS, name=name)))
+        exporter_class: Callable[[], SpanExporter] = found.load()
         yield exporter_class()
 
 

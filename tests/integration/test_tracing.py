@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory
-from gateway_support import Gateway, gateway_env, start_gateway
+from gateway_support import Gateway, GatewayFactory, gateway_env, start_gateway
 from service_support import Service, service_env, start_service
-from support import Process, wait_until
+from support import Process, Stoppable, wait_until
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -141,3 +144,73 @@ def test_a_malformed_traceparent_starts_a_new_trace(gateway: Gateway, new_org: O
     )
     assert reply.status == 200, reply.body
     assert TRACE_ID.fullmatch(access_line(gateway.process, request_id)["trace_id"])
+
+
+class Collector(Stoppable):
+    """A minimal OTLP/HTTP collector on loopback: keeps every span POSTed to /v1/traces."""
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []
+        received = self.spans
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                for resource_spans in request.resource_spans:
+                    for scope_spans in resource_spans.scope_spans:
+                        received.extend(scope_spans.spans)
+                reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200 if self.path == "/v1/traces" else 404)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def test_spans_go_to_the_otlp_endpoint(
+    grpc_service: Service, gateway_factory: GatewayFactory, new_org: OrgFactory
+) -> None:
+    org = new_org(entries=1)
+    trace_id = secrets.token_hex(16)
+    with Collector() as collector:
+        gateway = gateway_factory(
+            grpc_service.target,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+            OTEL_BSP_SCHEDULE_DELAY="50",
+        )
+        traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+        assert gateway.get("/api/dnc/list", org.token, traceparent=traceparent).status == 200
+        wait_until(
+            lambda: (
+                {s.name for s in collector.spans if s.trace_id.hex() == trace_id}
+                == {"GET /api/dnc/list", "/dnc.v1.DncService/ListDnc"}
+            ),
+            timeout=10,
+        )
+
+
+def test_the_console_exporter_writes_spans_to_stdout(
+    grpc_service: Service, gateway_factory: GatewayFactory, new_org: OrgFactory
+) -> None:
+    org = new_org(entries=1)
+    trace_id = secrets.token_hex(16)
+    gateway = gateway_factory(grpc_service.target, OTEL_TRACES_EXPORTER="console")
+    traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    assert gateway.get("/api/dnc/list", org.token, traceparent=traceparent).status == 200
+    assert gateway.process.terminate() == 0  # spans still batched are flushed on exit
+    assert f'"trace_id": "0x{trace_id}"' in gateway.process.log()
