@@ -2,8 +2,10 @@
 
 Every process continues an incoming `traceparent` (or starts a trace) and passes it on, so
 both processes' access lines carry the same `trace_id`. Spans are recorded and exported only
-when an exporter is configured through the standard OTEL_* variables (or DNC_TRACE_FILE):
-without one, spans are non-recording and cost little more than generating an id.
+when an exporter is configured through the standard OTEL_* variables (or DNC_TRACE_FILE).
+Without one, only the HTTP server is instrumented (it starts or continues the trace, with
+non-recording spans); the gRPC hop is then carried by `outgoing_metadata` and `continued_trace`,
+which cost far less than the grpc.aio interceptors, and the database is not instrumented.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from opentelemetry import trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 from opentelemetry.instrumentation.grpc import (
     GrpcAioInstrumentorClient,
@@ -112,6 +114,10 @@ class TraceSettings:
 
 
 _configured: TracerProvider | None = None
+# Whether the gRPC instrumentations carry the trace context (only while exporting).
+_grpc_instrumented = False
+# What runs without an exporter: the HTTP server, which starts or continues the trace.
+_PROPAGATION_ONLY = (AioHttpServerInstrumentor,)
 
 
 def configure_tracing(
@@ -123,7 +129,7 @@ def configure_tracing(
 
     Call it before creating the servers, channels and database clients it instruments.
     """
-    global _configured
+    global _configured, _grpc_instrumented
     settings = TraceSettings.from_env() if settings is None else settings
     if _configured is not None or settings.disabled:
         return
@@ -139,7 +145,9 @@ def configure_tracing(
         provider = TracerProvider(resource=_resource(service_name), sampler=ParentBased(ALWAYS_OFF))
     trace.set_tracer_provider(provider)
     for instrumentor in instrumentors:
-        instrumentor.instrument(tracer_provider=provider)
+        if settings.exporting or isinstance(instrumentor, _PROPAGATION_ONLY):
+            instrumentor.instrument(tracer_provider=provider)
+    _grpc_instrumented = settings.exporting
     _configured = provider
 
 
@@ -165,6 +173,29 @@ def _file_exporter(path: Path) -> SpanExporter:
 
 def _json_line(span: ReadableSpan) -> str:
     return f"{span.to_json(indent=None)}\n"
+
+
+def outgoing_metadata() -> tuple[tuple[str, str], ...]:
+    """The current trace context as gRPC metadata, unless the channel's instrumentation adds it."""
+    if _configured is None or _grpc_instrumented:
+        return ()
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)  # OTEL_PROPAGATORS: W3C traceparent/tracestate and baggage
+    return tuple(carrier.items())
+
+
+@contextmanager
+def continued_trace(metadata: Iterable[tuple[str, str | bytes]] | None) -> Iterator[None]:
+    """Run a gRPC call in its caller's trace, unless the server's instrumentation does."""
+    if _configured is None or _grpc_instrumented:
+        yield
+        return
+    carrier = {key: value for key, value in metadata or () if isinstance(value, str)}
+    token = context.attach(propagate.extract(carrier))
+    try:
+        yield
+    finally:
+        context.detach(token)
 
 
 def current_trace_id() -> str | None:

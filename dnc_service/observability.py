@@ -12,7 +12,7 @@ import grpc
 from prometheus_client import Counter, Gauge, Histogram
 
 from dnc_common.metrics import LATENCY_BUCKETS
-from dnc_common.tracing import current_trace_id
+from dnc_common.tracing import continued_trace, current_trace_id
 from dnc_common.wire import REQUEST_ID_KEY
 
 logger = logging.getLogger("dnc_service.access")
@@ -74,6 +74,10 @@ def _observed(method: str, behaviour: Behaviour) -> Behaviour:
     quiet = method.startswith(_QUIET_PREFIXES)
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        with continued_trace(context.invocation_metadata()):
+            return await measured(request, context)
+
+    async def measured(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         fields: dict[str, Any] = {}
         _call_fields.set(fields)
         started = time.perf_counter()
