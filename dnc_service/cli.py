@@ -8,7 +8,6 @@ import logging
 import sys
 
 from dnc_common import logs
-from dnc_common.tracing import TraceSettings
 
 from .settings import Settings, SettingsError
 
@@ -23,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
+        # Imported once the settings are sound: a bad setting fails fast, before OpenTelemetry.
+        from dnc_common.tracing import TraceSettings
+
         tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-service: configuration error: {error}", file=sys.stderr)
