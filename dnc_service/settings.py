@@ -32,6 +32,10 @@ class Settings:
     health_check_interval_seconds: float = 2.0
     shutdown_grace_seconds: float = 10.0
     max_concurrent_rpcs: int = 256
+    max_concurrent_streams: int = 100
+    max_connection_age_seconds: float = 1800.0
+    max_connection_age_grace_seconds: float = 300.0
+    max_connection_idle_seconds: float = 300.0
     ensure_indexes: bool = True
     metrics_addr: str | None = None
     org_cache_ttl_seconds: float = 0.0
@@ -75,6 +79,18 @@ class Settings:
                 "DNC_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0
             ),
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
+            max_concurrent_streams=env.integer(
+                "DNC_GRPC_MAX_CONCURRENT_STREAMS", cls.max_concurrent_streams
+            ),
+            max_connection_age_seconds=env.seconds(
+                "DNC_GRPC_MAX_CONNECTION_AGE_SECONDS", cls.max_connection_age_seconds, 1
+            ),
+            max_connection_age_grace_seconds=env.seconds(
+                "DNC_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", cls.max_connection_age_grace_seconds, 1
+            ),
+            max_connection_idle_seconds=env.seconds(
+                "DNC_GRPC_MAX_CONNECTION_IDLE_SECONDS", cls.max_connection_idle_seconds, 1
+            ),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
             metrics_addr=env.optional("DNC_METRICS_ADDR"),
             org_cache_ttl_seconds=env.seconds(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dnc_service.server import connection_options
 from dnc_service.settings import Settings, SettingsError
 
 SECRET = "s" * 32
@@ -130,3 +131,24 @@ def test_half_a_tls_pair_is_refused(tmp_path: Path) -> None:
     cert.write_text("pem")
     with pytest.raises(SettingsError, match="DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE"):
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_TLS_CERT_FILE": str(cert)})
+
+
+def test_connection_limits() -> None:
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_GRPC_MAX_CONCURRENT_STREAMS": "10",
+            "DNC_GRPC_MAX_CONNECTION_AGE_SECONDS": "60",
+            "DNC_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS": "5",
+            "DNC_GRPC_MAX_CONNECTION_IDLE_SECONDS": "30",
+        }
+    )  # fmt: skip
+    assert connection_options(settings) == [
+        ("grpc.max_concurrent_streams", 10),
+        ("grpc.max_connection_age_ms", 60_000),
+        ("grpc.max_connection_age_grace_ms", 5_000),
+        ("grpc.max_connection_idle_ms", 30_000),
+    ]
+    defaults = dict(connection_options(Settings.from_env({"DNC_JWT_SECRET": SECRET})))
+    assert defaults["grpc.max_concurrent_streams"] == 100
+    with pytest.raises(SettingsError, match="DNC_GRPC_MAX_CONCURRENT_STREAMS"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_MAX_CONCURRENT_STREAMS": "0"})
