@@ -74,6 +74,14 @@ class Env:
             raise SettingsError(f"{name}={value!r}: expected an integer >= {minimum}")
         return number
 
+    def optional_integer(
+        self, name: str, minimum: int = 1, deprecated: tuple[str, ...] = ()
+    ) -> int | None:
+        """An integer when the variable is set, None when it is not."""
+        if self.optional(name, deprecated) is None:
+            return None
+        return self.integer(name, 0, minimum, deprecated)
+
     def boolean(self, name: str, default: bool, deprecated: tuple[str, ...] = ()) -> bool:
         name, value = self._read(name, deprecated)
         if value is None:

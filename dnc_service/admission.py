@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import grpc
 
-from .errors import DncError, ResourceExhausted, status_for
+from .errors import ResourceExhausted, status_for
 
 # Methods that never take a slot.
 EXEMPT_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
@@ -85,8 +85,8 @@ class AdmissionInterceptor(_Interceptor):
     def _needs_slot(self, context: grpc.aio.ServicerContext[Any, Any]) -> bool:
         try:
             self._verify(context.invocation_metadata())
-        except DncError:
-            return False  # refused by the servicer before any I/O
+        except Exception:  # whatever fails here, the servicer refuses before any I/O
+            return False
         return True
 
     async def _refuse(self, context: grpc.aio.ServicerContext[Any, Any]) -> NoReturn:

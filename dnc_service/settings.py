@@ -9,6 +9,9 @@ from pathlib import Path
 
 from dnc_common.env import Env, SettingsError
 
+# No token may claim to live longer than this, whatever DNC_JWT_MAX_LIFETIME_SECONDS says.
+MAX_TOKEN_LIFETIME_SECONDS = 366 * 86400
+
 __all__ = ["Settings", "SettingsError"]
 
 
@@ -26,6 +29,7 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: float = 0.0
+    jwt_max_lifetime_seconds: int | None = None
     server_selection_timeout_seconds: float = 3.0
     connect_timeout_seconds: float = 3.0
     request_timeout_seconds: float = 10.0
@@ -63,6 +67,7 @@ class Settings:
             jwt_issuer=env.optional("DNC_JWT_ISSUER"),
             jwt_audience=env.optional("DNC_JWT_AUDIENCE"),
             jwt_leeway_seconds=env.seconds("DNC_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, 0),
+            jwt_max_lifetime_seconds=env.optional_integer("DNC_JWT_MAX_LIFETIME_SECONDS"),
             server_selection_timeout_seconds=env.seconds(
                 "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS", cls.server_selection_timeout_seconds
             ),
@@ -119,6 +124,10 @@ class Settings:
         if settings.grpc_tls_client_ca_file is not None and settings.grpc_tls_cert_file is None:
             raise SettingsError(
                 "DNC_GRPC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_GRPC_TLS_CERT_FILE/KEY_FILE"
+            )
+        if (settings.jwt_max_lifetime_seconds or 0) > MAX_TOKEN_LIFETIME_SECONDS:
+            raise SettingsError(
+                f"DNC_JWT_MAX_LIFETIME_SECONDS: at most {MAX_TOKEN_LIFETIME_SECONDS} (366 days)"
             )
         if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
             # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.

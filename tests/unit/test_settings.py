@@ -59,6 +59,14 @@ def test_contract_names() -> None:
         ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_ENSURE_INDEXES": "maybe"}, "DNC_ENSURE_INDEXES"),
         ({"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS": "0"}, "DNC_MAX_CONCURRENT_RPCS"),
+        (
+            {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": "0"},
+            "DNC_JWT_MAX_LIFETIME_SECONDS",
+        ),
+        (
+            {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": str(400 * 86400)},
+            "DNC_JWT_MAX_LIFETIME_SECONDS",
+        ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "LOUD"}, "DNC_LOG_LEVEL"),
         ({"DNC_JWT_PUBLIC_KEY_FILE": "/no/such/key.pem"}, "DNC_JWT_PUBLIC_KEY_FILE"),
     ],
