@@ -18,6 +18,7 @@ from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .errors import DncError
 from .observability import ObservabilityInterceptor
+from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
@@ -40,6 +41,7 @@ class DncServer:
             Authenticator(verifier, self.store.users),
             self.store.entries,
             settings.request_timeout_seconds,
+            PageTokens.from_settings(settings),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.

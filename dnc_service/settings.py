@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +45,7 @@ class Settings:
     max_connection_idle_seconds: float = 300.0
     ensure_indexes: bool = True
     metrics_addr: str | None = None
+    page_token_keys: tuple[bytes, ...] = field(default=(), repr=False)
     org_cache_ttl_seconds: float = 0.0
     org_cache_size: int = 10_000
     grpc_tls_cert_file: Path | None = None
@@ -98,6 +102,7 @@ class Settings:
             ),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
             metrics_addr=env.optional("DNC_METRICS_ADDR"),
+            page_token_keys=page_token_keys(env.optional("DNC_PAGE_TOKEN_KEYS")),
             org_cache_ttl_seconds=env.seconds(
                 "DNC_ORG_CACHE_TTL_SECONDS", cls.org_cache_ttl_seconds, 0
             ),
@@ -133,3 +138,30 @@ class Settings:
             # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
             raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
         return replace(settings, deprecations=tuple(env.deprecations))
+
+
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+
+
+def page_token_keys(value: str | None) -> tuple[bytes, ...]:
+    """DNC_PAGE_TOKEN_KEYS: comma-separated 32-byte keys, each as 64 hex digits or base64
+    (standard or URL-safe); the first seals new tokens, all open them. Errors never echo a key."""
+    if value is None:
+        return ()
+    keys = []
+    for number, text in enumerate((part.strip() for part in value.split(",")), start=1):
+        if _HEX_KEY.fullmatch(text):
+            keys.append(bytes.fromhex(text))
+            continue
+        try:
+            key = base64.b64decode(
+                text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True
+            )
+        except (ValueError, binascii.Error):
+            key = b""
+        if len(key) != 32:
+            raise SettingsError(
+                f"DNC_PAGE_TOKEN_KEYS: key {number} is not 32 bytes as 64 hex digits or base64"
+            )
+        keys.append(key)
+    return tuple(keys)

@@ -37,8 +37,13 @@ class ListQuery:
         return self.cursor.page
 
 
-def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
-    """Apply defaults and bounds; raise InvalidArgument with a message the caller can act on."""
+def parse_request(
+    request: dnc_pb2.ListDncRequest, org_id: str, tokens: page_tokens.PageTokens
+) -> ListQuery:
+    """Apply defaults and bounds; raise InvalidArgument with a message the caller can act on.
+
+    A page token opens only for the organization (`org_id`) and search it was made for.
+    """
     page = request.page if request.HasField("page") else DEFAULT_PAGE
     if page < 1:
         raise InvalidArgument(f"page must be an integer >= 1, got {page}")
@@ -50,7 +55,7 @@ def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
         return ListQuery.at_page(page, limit, search)
     if request.HasField("page"):
         raise InvalidArgument("give page or page_token, not both")
-    return ListQuery(limit, search, page_tokens.decode(request.page_token, search))
+    return ListQuery(limit, search, tokens.decode(request.page_token, org_id, search))
 
 
 def parse_search(raw: str) -> str:

@@ -70,7 +70,10 @@ def test_a_token_of_the_other_algorithm_is_unauthenticated(
     org = new_org(entries=1)
     user = str(org.user_id)
     env = service_env(
-        mongo_uri, mongo_db.name, DNC_JWT_PUBLIC_KEY_FILE=str(public_key_file(tmp_path, private))
+        mongo_uri,
+        mongo_db.name,
+        DNC_JWT_PUBLIC_KEY_FILE=str(public_key_file(tmp_path, private)),
+        DNC_JWT_SECRET="",  # public keys only: page tokens get a random key, with a warning
     )
     with start_service(env, tmp_path / "service.log") as service:
         assert code_of(service, make_token(user, private, algorithm)) == grpc.StatusCode.OK
@@ -82,6 +85,8 @@ def test_a_token_of_the_other_algorithm_is_unauthenticated(
         log = service.process.log()
     assert "Traceback" not in log
     assert not service.process.json_lines(level="ERROR")
+    warnings = [line["message"] for line in service.process.json_lines(level="WARNING")]
+    assert any("page tokens use a random key" in message for message in warnings)
 
 
 def test_a_lifetime_cap_refuses_long_lived_tokens(
