@@ -101,7 +101,7 @@ class Settings:
                 "DNC_GRPC_MAX_CONNECTION_IDLE_SECONDS", cls.max_connection_idle_seconds, 1
             ),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
-            metrics_addr=env.optional("DNC_METRICS_ADDR"),
+            metrics_addr=env.address("DNC_METRICS_ADDR"),
             page_token_keys=page_token_keys(env.optional("DNC_PAGE_TOKEN_KEYS")),
             org_cache_ttl_seconds=env.seconds(
                 "DNC_ORG_CACHE_TTL_SECONDS", cls.org_cache_ttl_seconds, 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dnc_common.env import host_port
 from dnc_service.server import connection_options
 from dnc_service.settings import Settings, SettingsError
 
@@ -160,3 +161,25 @@ def test_connection_limits() -> None:
     assert defaults["grpc.max_concurrent_streams"] == 100
     with pytest.raises(SettingsError, match="DNC_GRPC_MAX_CONCURRENT_STREAMS"):
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_MAX_CONCURRENT_STREAMS": "0"})
+
+
+@pytest.mark.parametrize(
+    ("value", "parts"),
+    [
+        ("127.0.0.1:9100", ("127.0.0.1", 9100)),
+        (":9100", ("", 9100)),
+        ("[::1]:9100", ("::1", 9100)),
+        ("metrics.internal:0", ("metrics.internal", 0)),
+    ],
+)
+def test_host_port(value: str, parts: tuple[str, int]) -> None:
+    assert host_port(value) == parts
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["nonsense", "127.0.0.1", "127.0.0.1:", "h:99999", "h:-1", "::1:80", "[::1:80", "a b:1"],
+)
+def test_a_metrics_address_must_be_host_port(value: str) -> None:
+    with pytest.raises(SettingsError, match="DNC_METRICS_ADDR"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_METRICS_ADDR": value})
