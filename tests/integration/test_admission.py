@@ -34,11 +34,16 @@ async def idle_calls_then_real_ones(target: str, metadata: tuple[tuple[str, str]
     async with grpc.aio.insecure_channel(target, options=OWN_CONNECTION) as attacker:
         open_call = attacker.stream_unary(LIST_DNC, lambda b: b, lambda b: b)
         calls = [open_call(never_yields(stop)) for _ in range(IDLE_CALLS)]
+        connected: list[asyncio.Future[None]] = []
         try:
-            # Every call is open on the server once its headers have gone out.
-            await asyncio.wait_for(
-                asyncio.gather(*(call.wait_for_connection() for call in calls[:100])), 10
-            )
+            # A call is open on the server once its headers have gone out; the server takes
+            # DNC_GRPC_MAX_CONCURRENT_STREAMS (100) of them on this connection, in any order.
+            connected += [asyncio.ensure_future(call.wait_for_connection()) for call in calls]
+            async with asyncio.timeout(10):
+                for count, next_done in enumerate(asyncio.as_completed(connected), start=1):
+                    await next_done
+                    if count == 100:
+                        break
             async with grpc.aio.insecure_channel(target) as channel:
                 stub = dnc_pb2_grpc.DncServiceStub(channel)
                 health = health_pb2_grpc.HealthStub(channel)
@@ -54,6 +59,8 @@ async def idle_calls_then_real_ones(target: str, metadata: tuple[tuple[str, str]
             stop.set()
             for call in calls:
                 call.cancel()
+            for waiting in connected:
+                waiting.cancel()
 
 
 def test_idle_anonymous_calls_do_not_starve_real_callers(
