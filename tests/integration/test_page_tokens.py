@@ -215,7 +215,6 @@ def test_a_token_reveals_nothing_of_its_search(
     for visible in (search.encode(), hashlib.sha256(search.encode()).hexdigest()[:16].encode()):
         assert visible not in raw
     assert b'"p"' not in raw  # the body is encrypted
-    assert b"{" not in raw
 
 
 def test_a_token_reused_with_another_limit_stays_consistent(
