@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(serve(settings, tracing))
+    except SettingsError as error:  # found while building the server, e.g. an unusable key file
+        print(f"dnc-service: configuration error: {error}", file=sys.stderr)
+        return 2
     except RuntimeError as error:  # grpc refuses an address it cannot bind
         logger.error("cannot serve on %s: %s", settings.grpc_addr, error)
         return 1

@@ -15,9 +15,11 @@ from dnc_common.metrics import serve_metrics
 from dnc_common.tracing import TraceSettings, configure_tracing, service_instrumentors, untraced
 
 from . import reflection
+from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .errors import DncError
 from .observability import ObservabilityInterceptor
+from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
@@ -37,15 +39,21 @@ class DncServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings)
+        verifier = BearerVerifier.from_settings(settings)
         servicer = DncServicer(
-            Authenticator(BearerVerifier.from_settings(settings), self.store.users),
+            Authenticator(verifier, self.store.users),
             self.store.entries,
             settings.request_timeout_seconds,
+            PageTokens.from_settings(settings),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        # Observability first, so that refusals by admission are logged and counted too.
+        self.admission = AdmissionInterceptor(
+            settings.max_concurrent_rpcs, verifier.verify_metadata
+        )
         self.server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor()],
-            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+            interceptors=[ObservabilityInterceptor(), self.admission],
+            options=connection_options(settings),
         )
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -129,6 +137,21 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     await server.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+
+
+def connection_options(settings: Settings) -> list[tuple[str, int]]:
+    """Bounds on each client connection: streams at once, lifetime, idleness.
+
+    Past its age a connection gets GOAWAY (clients reconnect transparently) and its calls get
+    the grace to finish; then it is closed, whatever its calls are doing, so no call, idle or
+    not, outlives age + grace.
+    """
+    return [
+        ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
+        ("grpc.max_connection_idle_ms", int(settings.max_connection_idle_seconds * 1000)),
+    ]
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
