@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
+from dnc_common.tracing import current_trace_id, outgoing_metadata
 from dnc_common.wire import REQUEST_ID_KEY
 
 from . import envelope, errors, metrics, openapi, proto_docs, rendering
@@ -164,8 +165,9 @@ def _timeout_seconds(request: web.Request) -> float:
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    """`authorization` unchanged and the request id; gRPC metadata must be printable ASCII."""
-    metadata = [(REQUEST_ID_KEY, request_id_var.get())]
+    """`authorization` unchanged, the request id and the trace context; gRPC metadata must be
+    printable ASCII."""
+    metadata = [(REQUEST_ID_KEY, request_id_var.get()), *outgoing_metadata()]
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         if not _METADATA_VALUE.fullmatch(authorization):
@@ -235,6 +237,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "status": status,
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
+                "trace_id": current_trace_id(),
                 **{
                     name: trailer_fields.get(name)
                     for name in request.app[SPEC].logged_trailers.values()
