@@ -6,10 +6,17 @@ from __future__ import annotations
 import pytest
 
 from dnc.v1 import dnc_pb2
-from dnc_service import page_tokens
+from dnc_service import validation
 from dnc_service.errors import InvalidArgument
-from dnc_service.page_tokens import Cursor
-from dnc_service.validation import parse_request
+from dnc_service.page_tokens import Cursor, PageTokens
+from dnc_service.validation import ListQuery
+
+ORG = "64e5f12345abcdef12345678"
+TOKENS = PageTokens([b"b" * 32])
+
+
+def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
+    return validation.parse_request(request, ORG, TOKENS)
 
 
 def refusal(**fields: object) -> str:
@@ -54,5 +61,5 @@ def test_blanks_inside_a_search_are_kept_and_are_not_control_characters() -> Non
 
 
 def test_page_with_a_page_token_names_both() -> None:
-    token = page_tokens.encode(Cursor(2, 10), "")
+    token = TOKENS.encode(Cursor(2, 10), ORG, "")
     assert refusal(page=1, page_token=token) == "give page or page_token, not both"
