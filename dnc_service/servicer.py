@@ -9,7 +9,7 @@ import grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.logs import mask_phone
-from dnc_common.wire import ORG_ID_TRAILER
+from dnc_common.wire import DO_NOT_RETRY, ORG_ID_TRAILER, RETRY_PUSHBACK_KEY
 
 from . import page_tokens
 from .auth import Authenticator
@@ -42,6 +42,12 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                 return await self._list(request, context, budget)
         except Exception as error:
             code, details = status_for(error)
+            if code is grpc.StatusCode.UNAVAILABLE:  # the shared database: see RETRY_PUSHBACK_KEY
+                trailers = (
+                    *(context.trailing_metadata() or ()),
+                    (RETRY_PUSHBACK_KEY, DO_NOT_RETRY),
+                )
+                context.set_trailing_metadata(trailers)
             await context.abort(code, details)
 
     async def _list(

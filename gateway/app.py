@@ -11,7 +11,6 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,6 +23,7 @@ from grpc_health.v1 import health_pb2
 from dnc_common.wire import REQUEST_ID_KEY
 
 from . import envelope, errors, metrics, openapi, proto_docs, rendering
+from .channel import open_channel
 from .cors import CorsPolicy
 from .errors import GatewayError
 from .routing import Route, parse_grpc_timeout, routes_from_files
@@ -36,8 +36,6 @@ access_logger = logging.getLogger("gateway.access")
 HEALTH_TIMEOUT_SECONDS = 1.5
 # Longest request body a gateway route reads; the listing takes none.
 MAX_BODY_BYTES = 64 * 1024
-# Reconnect soon after the service comes back, instead of backing off for up to two minutes.
-CHANNEL_OPTIONS = (("grpc.max_reconnect_backoff_ms", 5000),)
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
@@ -79,14 +77,7 @@ def _grpc_channel(
     """One channel for the application's whole life, closed after in-flight requests finish."""
 
     async def channel_context(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS]
-        channel = (
-            grpc.aio.secure_channel(
-                settings.grpc_target, channel_credentials(settings), options=CHANNEL_OPTIONS
-            )
-            if settings.grpc_tls
-            else grpc.aio.insecure_channel(settings.grpc_target, options=CHANNEL_OPTIONS)
-        )
+        channel = open_channel(app[SETTINGS], app[SPEC])
         calls: dict[str, UnaryCall] = {
             route.grpc_path: channel.unary_unary(
                 route.grpc_path,
@@ -105,19 +96,6 @@ def _grpc_channel(
         await channel.close(grace=None)
 
     return channel_context
-
-
-def channel_credentials(settings: Settings) -> grpc.ChannelCredentials:
-    """TLS to the service: a private CA if given (else the system's); a client cert for mTLS."""
-
-    def read(path: Path | None) -> bytes | None:
-        return path.read_bytes() if path else None
-
-    return grpc.ssl_channel_credentials(
-        root_certificates=read(settings.grpc_tls_ca_file),
-        private_key=read(settings.grpc_tls_key_file),
-        certificate_chain=read(settings.grpc_tls_cert_file),
-    )
 
 
 async def _set_server_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -269,7 +247,7 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except GatewayError as error:
         return errors.from_code(error.code, error.details, upstream)
     except grpc.aio.AioRpcError as error:
-        code = error.code()
+        code = upstream_code(error)
         metrics.UPSTREAM_ERRORS.labels(code.name).inc()
         if errors.http_status_from_code(code) >= 500:
             logger.warning(
@@ -280,3 +258,15 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         logger.exception("unexpected error", extra={"request_id": request_id_var.get()})
         return errors.error_response(500, "", upstream=upstream)
+
+
+def upstream_code(error: grpc.aio.AioRpcError) -> grpc.StatusCode:
+    """The call's status, except that CANCELLED becomes UNAVAILABLE.
+
+    The gateway never cancels a call while its client waits (aiohttp does not cancel handlers
+    when a client goes away), so a CANCELLED here came from the service: a server that stops
+    resets the calls still waiting in its queue. They never ran; 499 would tell the client it
+    gave up, while 503 says what happened and that a retry is safe.
+    """
+    code = error.code()
+    return grpc.StatusCode.UNAVAILABLE if code == grpc.StatusCode.CANCELLED else code
