@@ -11,6 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.grpc_options import server_keepalive
 from dnc_common.metrics import serve_metrics
 
 from . import reflection
@@ -43,6 +44,7 @@ class DncServer:
         self.server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor()],
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+            options=server_keepalive(),
         )
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

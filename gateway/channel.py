@@ -14,6 +14,8 @@ from typing import Any
 
 import grpc
 
+from dnc_common.grpc_options import client_keepalive
+
 from .settings import Settings
 from .spec import ApiSpec
 
@@ -58,6 +60,7 @@ def channel_options(spec: ApiSpec) -> tuple[tuple[str, str | int], ...]:
         ("grpc.service_config_disable_resolution", 1),
         ("grpc.enable_retries", 1),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+        *client_keepalive(),
     )
 
 
