@@ -19,6 +19,9 @@ from dnc_common.grpc_options import client_keepalive
 from .settings import Settings
 from .spec import ApiSpec
 
+# The largest response the gateway takes from the service. gRPC's default, 4 MiB, is less than a
+# page of 100 entries with 64 KiB transcripts; past this a call fails RESOURCE_EXHAUSTED.
+MAX_RECEIVE_MESSAGE_BYTES = 32 * 1024 * 1024
 # Reconnect soon after a replica comes back, instead of backing off for up to two minutes.
 MAX_RECONNECT_BACKOFF_MS = 5000
 # How a read is retried: up to 4 attempts, 0.1 s then up to 1 s apart (with jitter), never past
@@ -60,6 +63,7 @@ def channel_options(spec: ApiSpec) -> tuple[tuple[str, str | int], ...]:
         ("grpc.service_config_disable_resolution", 1),
         ("grpc.enable_retries", 1),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+        ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
         *client_keepalive(),
     )
 
