@@ -37,6 +37,7 @@ HEALTH_TIMEOUT_SECONDS = 1.5
 # Longest request body a gateway route reads; the listing takes none.
 MAX_BODY_BYTES = 64 * 1024
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+MISSING_AUTHORIZATION = "missing bearer token: send 'Authorization: Bearer <jwt>'"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
@@ -109,10 +110,12 @@ def _serialize(message: Message) -> bytes:
 
 def _rpc_handler(route: Route, success_message: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Credentials first: a request without them is 401 whatever else is wrong with it.
+        metadata = _metadata(request)
         body = await request.read() if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
         call = request.app[CALLS][route.grpc_path](
-            message, timeout=_timeout_seconds(request), metadata=_metadata(request)
+            message, timeout=_timeout_seconds(request), metadata=metadata
         )
         try:
             response = await call
@@ -142,15 +145,24 @@ def _timeout_seconds(request: web.Request) -> float:
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    """`authorization` unchanged and the request id; gRPC metadata must be printable ASCII."""
+    """`authorization` unchanged and the request id; gRPC metadata must be printable ASCII.
+
+    No Authorization header (when the spec requires one) or more than one is UNAUTHENTICATED
+    here, as the service would answer: with two, forwarding either would pick for the service.
+    """
     metadata = [(REQUEST_ID_KEY, request_id_var.get())]
-    authorization = request.headers.get("Authorization")
-    if authorization is not None:
-        if not _METADATA_VALUE.fullmatch(authorization):
-            raise GatewayError(
-                grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
-            )
-        metadata.append(("authorization", authorization))
+    given = request.headers.getall("Authorization", [])
+    if len(given) > 1:
+        raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, "more than one Authorization header")
+    if not (given and given[0].strip()):
+        if request.app[SPEC].authorization_required:
+            raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, MISSING_AUTHORIZATION)
+        return tuple(metadata)
+    if not _METADATA_VALUE.fullmatch(given[0]):
+        raise GatewayError(
+            grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
+        )
+    metadata.append(("authorization", given[0]))
     return tuple(metadata)
 
 

@@ -38,6 +38,7 @@ DNC_API = ApiSpec(
             "dnc.v1.Pagination.total_pages": {"minimum": 0},
         }
     ),
+    authorization_required=True,
     # The reads (CheckDnc and ExportDnc join them once they exist): safe to send again.
     retryable_methods=frozenset({"dnc.v1.DncService.ListDnc"}),
     always_set=frozenset({"dnc.v1.ListDncResponse.pagination"}),

@@ -37,6 +37,9 @@ class ApiSpec:
     always_set: frozenset[str] = frozenset()
     # Trailing metadata the access log carries: trailer key -> log field (None when absent).
     logged_trailers: Mapping[str, str] = field(default_factory=dict)
+    # Every RPC needs credentials: a request without an Authorization header is refused (401)
+    # before its parameters are read, as the service would refuse it.
+    authorization_required: bool = False
     # RPCs that only read, by full name: the gateway retries them on UNAVAILABLE (a replica
     # restarting) within the call's deadline. Never a write: a retried write could apply twice.
     retryable_methods: frozenset[str] = frozenset()

@@ -3,12 +3,15 @@ credentials, zero deadlines, and what is checked before authentication."""
 
 from __future__ import annotations
 
+import http.client
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+import pytest
 from bson import ObjectId
 
 from data_support import BASE_TIME, OrgFactory, make_entry
-from gateway_support import Gateway
+from gateway_support import Gateway, Reply, error_envelope
 
 LIST = "/api/dnc/list"
 TRANSCRIPT_BYTES = 64 * 1024
@@ -28,3 +31,51 @@ def test_a_full_page_of_long_transcripts_passes(gateway: Gateway, new_org: OrgFa
     page = reply.json()["data"]["dncList"]
     assert len(page) == 100
     assert [entry["transcription"] for entry in page] == [e["transcription"] for e in org.entries]
+
+
+def send(gateway: Gateway, path: str, headers: list[tuple[str, str]]) -> Reply:
+    """A GET with `headers` exactly as listed, repeated names included."""
+    address = urlsplit(gateway.url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+    try:
+        connection.putrequest("GET", path)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def test_two_authorization_headers_are_refused(gateway: Gateway, new_org: OrgFactory) -> None:
+    """The service refuses repeated metadata; the gateway must not pick one for it."""
+    org = new_org(entries=1)
+    for second in (f"Bearer {org.token}", "Bearer someone-else"):
+        headers = [("Authorization", f"Bearer {org.token}"), ("Authorization", second)]
+        reply = send(gateway, LIST, headers)
+        body = error_envelope(reply, 401)
+        assert body["errorMessage"] == "more than one Authorization header"
+        assert reply.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?page=x", "?limit=1.5", "?page=1&page=2", "?limit=99999999999999999999"]
+)
+def test_without_credentials_it_is_401_before_any_validation(gateway: Gateway, query: str) -> None:
+    for headers in ([], [("Authorization", "")]):
+        body = error_envelope(send(gateway, LIST + query, headers), 401)
+        assert "missing bearer token" in body["errorMessage"]
+
+
+def test_type_errors_are_found_by_the_gateway_range_errors_by_the_service(
+    gateway: Gateway, new_org: OrgFactory
+) -> None:
+    """With some credentials, the gateway refuses what the field's type cannot hold (without
+    checking the token); bounds are the service's, after it has authenticated the caller."""
+    org = new_org()
+    bad_token = [("Authorization", "Bearer not-a-jwt")]
+    good_token = [("Authorization", f"Bearer {org.token}")]
+    assert send(gateway, f"{LIST}?page=x", bad_token).status == 400  # a type error
+    assert send(gateway, f"{LIST}?page=0", bad_token).status == 401  # a range error: auth first
+    assert send(gateway, f"{LIST}?page=0", good_token).status == 400
