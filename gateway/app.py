@@ -37,6 +37,8 @@ HEALTH_TIMEOUT_SECONDS = 1.5
 # Longest request body a gateway route reads; the listing takes none.
 MAX_BODY_BYTES = 64 * 1024
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+# The shortest deadline worth a call.
+MIN_TIMEOUT_SECONDS = 0.001
 MISSING_AUTHORIZATION = "missing bearer token: send 'Authorization: Bearer <jwt>'"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
@@ -114,9 +116,8 @@ def _rpc_handler(route: Route, success_message: str) -> Handler:
         metadata = _metadata(request)
         body = await request.read() if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
-        call = request.app[CALLS][route.grpc_path](
-            message, timeout=_timeout_seconds(request), metadata=metadata
-        )
+        timeout = _timeout_seconds(request)
+        call = request.app[CALLS][route.grpc_path](message, timeout=timeout, metadata=metadata)
         try:
             response = await call
         finally:
@@ -138,10 +139,20 @@ def _note_trailers(request: web.Request, trailers: Any) -> None:
 
 
 def _timeout_seconds(request: web.Request) -> float:
-    """The gateway's deadline, shortened by the client's Grpc-Timeout header."""
+    """The gateway's deadline, shortened by the client's Grpc-Timeout header.
+
+    Under a millisecond the call could not even be sent in time (gRPC would start it anyway
+    and fail it in its core): DEADLINE_EXCEEDED at once, without a call.
+    """
     timeout = request.app[SETTINGS].timeout_seconds
     header = request.headers.get("Grpc-Timeout")
-    return timeout if header is None else min(timeout, parse_grpc_timeout(header))
+    if header is not None:
+        timeout = min(timeout, parse_grpc_timeout(header))
+    if timeout < MIN_TIMEOUT_SECONDS:
+        raise GatewayError(
+            grpc.StatusCode.DEADLINE_EXCEEDED, f"Grpc-Timeout {header!r} is under a millisecond"
+        )
+    return timeout
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:

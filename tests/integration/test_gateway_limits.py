@@ -12,6 +12,8 @@ from bson import ObjectId
 
 from data_support import BASE_TIME, OrgFactory, make_entry
 from gateway_support import Gateway, Reply, error_envelope
+from service_support import Service
+from support import wait_until
 
 LIST = "/api/dnc/list"
 TRANSCRIPT_BYTES = 64 * 1024
@@ -79,3 +81,28 @@ def test_type_errors_are_found_by_the_gateway_range_errors_by_the_service(
     assert send(gateway, f"{LIST}?page=x", bad_token).status == 400  # a type error
     assert send(gateway, f"{LIST}?page=0", bad_token).status == 401  # a range error: auth first
     assert send(gateway, f"{LIST}?page=0", good_token).status == 400
+
+
+@pytest.mark.parametrize("timeout", ["0n", "0S", "999u", "999999n"])
+def test_a_deadline_under_a_millisecond_is_504_without_a_call(
+    gateway: Gateway, grpc_service: Service, new_org: OrgFactory, timeout: str
+) -> None:
+    org = new_org(entries=1)
+    refused_id, later_id = f"zero-{timeout}-{org.org_id}", f"after-{timeout}-{org.org_id}"
+    for _ in range(20):
+        reply = gateway.get(LIST, org.token, Grpc_Timeout=timeout, X_Request_Id=refused_id)
+        body = error_envelope(reply, 504)
+        assert body["message"] == "Gateway timeout"
+    assert gateway.get(LIST, org.token, X_Request_Id=later_id).status == 200
+    wait_until(lambda: bool(grpc_service.process.json_lines(request_id=later_id)), timeout=10)
+    assert grpc_service.process.json_lines(request_id=refused_id) == []  # never called
+    assert "Traceback" not in gateway.process.log()
+
+
+def test_a_one_millisecond_deadline_ends_cleanly(gateway: Gateway, new_org: OrgFactory) -> None:
+    """Too short for the service, but a real call: 504 (or 200), never a traceback."""
+    org = new_org(entries=1)
+    for _ in range(60):
+        assert gateway.get(LIST, org.token, Grpc_Timeout="1m").status in (200, 504)
+    assert "Traceback" not in gateway.process.log()
+    assert "ExecuteBatchError" not in gateway.process.log()
