@@ -19,6 +19,13 @@ from .settings import Settings, SettingsError
 logger = logging.getLogger("gateway")
 
 
+class CannotListen(Exception):
+    """An address of ours is taken or cannot be bound; names the setting and the address."""
+
+    def __init__(self, setting: str, addr: str, error: OSError) -> None:
+        super().__init__(f"cannot listen on {addr} ({setting}): {error}")
+
+
 async def serve(settings: Settings) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
     runner = web.AppRunner(
@@ -29,7 +36,10 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            raise CannotListen("DNC_HTTP_ADDR", settings.http_addr, error) from error
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
         logger.info(
@@ -37,7 +47,12 @@ async def serve(settings: Settings) -> None:
             extra={"port": port, "grpc_target": settings.grpc_target},
         )  # fmt: skip
         if settings.metrics_addr:
-            serve_metrics(settings.metrics_addr)
+            try:
+                serve_metrics(settings.metrics_addr)
+            except OSError as error:
+                raise CannotListen(
+                    "DNC_GATEWAY_METRICS_ADDR", settings.metrics_addr, error
+                ) from error
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -59,8 +74,8 @@ def main() -> int:
     logs.configure(settings.log_level)
     try:
         asyncio.run(serve(settings))
-    except OSError as error:  # the address is taken or cannot be bound
-        logger.error("cannot listen on %s: %s", settings.http_addr, error)
+    except CannotListen as error:
+        logger.error("%s", error)
         return 1
     return 0
 
