@@ -14,6 +14,7 @@ from dnc_common.metrics import serve_metrics
 
 from .app import create_app
 from .dnc_api import DNC_API
+from .http_server import GatewaySite
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger("gateway")
@@ -29,13 +30,17 @@ class CannotListen(Exception):
 async def serve(settings: Settings) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
     runner = web.AppRunner(
-        create_app(settings, spec=DNC_API),
-        access_log=None,  # the gateway logs each request itself, as JSON
-        shutdown_timeout=settings.shutdown_grace_seconds,
+        create_app(settings, spec=DNC_API), shutdown_timeout=settings.shutdown_grace_seconds
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        site = GatewaySite(
+            runner,
+            settings.http_host,
+            settings.http_port,
+            head_timeout=settings.header_timeout_seconds,
+            server_header=DNC_API.server_header,
+        )
         try:
             await site.start()
         except OSError as error:

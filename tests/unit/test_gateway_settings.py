@@ -219,3 +219,11 @@ def test_a_metrics_address_is_kept() -> None:
     settings = Settings.from_env({"DNC_GATEWAY_METRICS_ADDR": "[::1]:9091"})
     assert settings.metrics_addr == "[::1]:9091"
     assert Settings.from_env({}).metrics_addr is None
+
+
+def test_the_header_timeout() -> None:
+    assert Settings.from_env({}).header_timeout_seconds == 10.0
+    settings = Settings.from_env({"DNC_GATEWAY_HEADER_TIMEOUT_SECONDS": "2.5"})
+    assert settings.header_timeout_seconds == 2.5
+    with pytest.raises(SettingsError, match="DNC_GATEWAY_HEADER_TIMEOUT_SECONDS"):
+        Settings.from_env({"DNC_GATEWAY_HEADER_TIMEOUT_SECONDS": "0"})
