@@ -223,6 +223,9 @@ async def measure(
     for name, microseconds in micro.rendering_microseconds().items():
         results[f"render: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
         print(f"  render a 10-entry page, {name}: {microseconds:.1f} us", flush=True)
+    for name, microseconds in micro.validation_microseconds().items():
+        results[f"validate: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
+        print(f"  validate a ListDnc request, {name}: {microseconds:.1f} us", flush=True)
     results.update(await deep_pages(args, client, addr["deep"], settings))
     await client.close()
     return results

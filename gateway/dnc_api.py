@@ -23,13 +23,10 @@ DNC_API = ApiSpec(
     ),
     field_bounds=MappingProxyType(
         {
-            "dnc.v1.ListDncRequest.page": {"minimum": 1, "default": 1},
-            "dnc.v1.ListDncRequest.limit": {"minimum": 1, "maximum": 100, "default": 10},
-            # The service refuses control characters in a search (INVALID_ARGUMENT).
-            "dnc.v1.ListDncRequest.search": {
-                "maxLength": 128,
-                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
-            },
+            # Request rules come from the proto's buf.validate options; these are the
+            # defaults the service applies, which no rule states.
+            "dnc.v1.ListDncRequest.page": {"default": 1},
+            "dnc.v1.ListDncRequest.limit": {"default": 10},
             "dnc.v1.DncEntry.id": {"pattern": OBJECT_ID_PATTERN},
             "dnc.v1.DncEntry.org_id": {"pattern": OBJECT_ID_PATTERN},
             "dnc.v1.Pagination.total": {"minimum": 0},

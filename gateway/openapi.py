@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from . import envelope, rendering
+from . import envelope, rendering, validate_rules
 from .envelope import Schema
 from .routing import Route
 from .spec import ApiSpec
@@ -160,7 +160,7 @@ class _Builder:
             return {"type": "object", "additionalProperties": value}
         schema = self.value_schema(field)
         if field.is_repeated:
-            schema = {"type": "array", "items": schema}
+            schema = {"type": "array", "items": schema} | validate_rules.array_keywords(field)
         elif "$ref" not in schema and field.full_name in self.comments:
             schema = schema | {"description": self.comments[field.full_name]}
         return schema
@@ -172,7 +172,9 @@ class _Builder:
             return self.message_schema(field.message_type)
         if field.enum_type is not None:
             return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
-        return _SCALARS[field.type] | dict(self.spec.field_bounds.get(field.full_name, {}))
+        # The proto's buf.validate rules (what the service checks), then the spec's own bounds.
+        rules = validate_rules.value_keywords(field)
+        return _SCALARS[field.type] | rules | dict(self.spec.field_bounds.get(field.full_name, {}))
 
     def always_rendered(self, field: FieldDescriptor) -> bool:
         """Required exactly when message_to_dict always writes the field (or the API says the

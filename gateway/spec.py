@@ -31,7 +31,8 @@ class ApiSpec:
     server_header: str = "grpc-gateway"
     # The success envelope's `message` per RPC full name; others get a generic text.
     success_messages: Mapping[str, str] = field(default_factory=dict)
-    # JSON Schema keywords for what the proto comments state in words, by field full name.
+    # JSON Schema keywords, by field full name, for what the proto says only in comments (response
+    # bounds, defaults); request rules declared as buf.validate options need no entry here.
     field_bounds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Message fields the service always sets, though proto3 gives them presence.
     always_set: frozenset[str] = frozenset()

@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import visibility_pb2 as google_dot_api_dot_visibility__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10\x64nc/v1/dnc.proto\x12\x06\x64nc.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/api/visibility.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n\x0eListDncRequest\x12\x11\n\x04page\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x0e\n\x06search\x18\x03 \x01(\t\x12 \n\npage_token\x18\x04 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPCB\x07\n\x05_pageB\x08\n\x06_limit\"\xde\x02\n\x08\x44ncEntry\x12\x0f\n\x02id\x18\x01 \x01(\tR\x03_id\x12\x19\n\x0cphone_number\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x15\n\x08\x62\x61tch_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12&\n\x0crequest_uuid\x18\x06 \x01(\tH\x03R\x0brequestUUID\x88\x01\x01\x12\x1b\n\x0e\x63\x61ll_recording\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x1a\n\rtranscription\x18\x08 \x01(\tH\x05\x88\x01\x01\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_phone_numberB\x07\n\x05_typeB\x0b\n\t_batch_idB\x0f\n\r_request_uuidB\x11\n\x0f_call_recordingB\x10\n\x0e_transcription\"M\n\nPagination\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\"\x84\x01\n\x0fListDncResponse\x12\"\n\x08\x64nc_list\x18\x01 \x03(\x0b\x32\x10.dnc.v1.DncEntry\x12&\n\npagination\x18\x02 \x01(\x0b\x32\x12.dnc.v1.Pagination\x12%\n\x0fnext_page_token\x18\x03 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC2_\n\nDncService\x12Q\n\x07ListDnc\x12\x16.dnc.v1.ListDncRequest\x1a\x17.dnc.v1.ListDncResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/api/dnc/listB\x16Z\x14\x64nc/gen/dnc/v1;dncv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10\x64nc/v1/dnc.proto\x12\x06\x64nc.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/api/visibility.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x0eListDncRequest\x12\x1a\n\x04page\x18\x01 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x01H\x00\x88\x01\x01\x12\x1d\n\x05limit\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x01H\x01\x88\x01\x01\x12\x32\n\x06search\x18\x03 \x01(\tB\"\xbaH\x1fr\x1d\x18\x80\x01\x32\x18^[^\\x00-\\x1f\\x7f-\\x9f]*$\x12 \n\npage_token\x18\x04 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC:g\xbaHd\x1a\x62\n\x13page_xor_page_token\x12!give page or page_token, not both\x1a(!has(this.page) || this.page_token == \'\'B\x07\n\x05_pageB\x08\n\x06_limit\"\xde\x02\n\x08\x44ncEntry\x12\x0f\n\x02id\x18\x01 \x01(\tR\x03_id\x12\x19\n\x0cphone_number\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x15\n\x08\x62\x61tch_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12&\n\x0crequest_uuid\x18\x06 \x01(\tH\x03R\x0brequestUUID\x88\x01\x01\x12\x1b\n\x0e\x63\x61ll_recording\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x1a\n\rtranscription\x18\x08 \x01(\tH\x05\x88\x01\x01\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_phone_numberB\x07\n\x05_typeB\x0b\n\t_batch_idB\x0f\n\r_request_uuidB\x11\n\x0f_call_recordingB\x10\n\x0e_transcription\"M\n\nPagination\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\"\x84\x01\n\x0fListDncResponse\x12\"\n\x08\x64nc_list\x18\x01 \x03(\x0b\x32\x10.dnc.v1.DncEntry\x12&\n\npagination\x18\x02 \x01(\x0b\x32\x12.dnc.v1.Pagination\x12%\n\x0fnext_page_token\x18\x03 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC2_\n\nDncService\x12Q\n\x07ListDnc\x12\x16.dnc.v1.ListDncRequest\x1a\x17.dnc.v1.ListDncResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/api/dnc/listB\x16Z\x14\x64nc/gen/dnc/v1;dncv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,20 +36,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dnc.v1.dnc_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\024dnc/gen/dnc/v1;dncv1'
+  _globals['_LISTDNCREQUEST'].fields_by_name['page']._loaded_options = None
+  _globals['_LISTDNCREQUEST'].fields_by_name['page']._serialized_options = b'\272H\004\032\002(\001'
+  _globals['_LISTDNCREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_LISTDNCREQUEST'].fields_by_name['limit']._serialized_options = b'\272H\006\032\004\030d(\001'
+  _globals['_LISTDNCREQUEST'].fields_by_name['search']._loaded_options = None
+  _globals['_LISTDNCREQUEST'].fields_by_name['search']._serialized_options = b'\272H\037r\035\030\200\0012\030^[^\\x00-\\x1f\\x7f-\\x9f]*$'
   _globals['_LISTDNCREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTDNCREQUEST'].fields_by_name['page_token']._serialized_options = b'\372\322\344\223\002\006\022\004GRPC'
+  _globals['_LISTDNCREQUEST']._loaded_options = None
+  _globals['_LISTDNCREQUEST']._serialized_options = b'\272Hd\032b\n\023page_xor_page_token\022!give page or page_token, not both\032(!has(this.page) || this.page_token == \'\''
   _globals['_LISTDNCRESPONSE'].fields_by_name['next_page_token']._loaded_options = None
   _globals['_LISTDNCRESPONSE'].fields_by_name['next_page_token']._serialized_options = b'\372\322\344\223\002\006\022\004GRPC'
   _globals['_DNCSERVICE'].methods_by_name['ListDnc']._loaded_options = None
   _globals['_DNCSERVICE'].methods_by_name['ListDnc']._serialized_options = b'\202\323\344\223\002\017\022\r/api/dnc/list'
-  _globals['_LISTDNCREQUEST']._serialized_start=120
-  _globals['_LISTDNCREQUEST']._serialized_end=244
-  _globals['_DNCENTRY']._serialized_start=247
-  _globals['_DNCENTRY']._serialized_end=597
-  _globals['_PAGINATION']._serialized_start=599
-  _globals['_PAGINATION']._serialized_end=676
-  _globals['_LISTDNCRESPONSE']._serialized_start=679
-  _globals['_LISTDNCRESPONSE']._serialized_end=811
-  _globals['_DNCSERVICE']._serialized_start=813
-  _globals['_DNCSERVICE']._serialized_end=908
+  _globals['_LISTDNCREQUEST']._serialized_start=150
+  _globals['_LISTDNCREQUEST']._serialized_end=435
+  _globals['_DNCENTRY']._serialized_start=438
+  _globals['_DNCENTRY']._serialized_end=788
+  _globals['_PAGINATION']._serialized_start=790
+  _globals['_PAGINATION']._serialized_end=867
+  _globals['_LISTDNCRESPONSE']._serialized_start=870
+  _globals['_LISTDNCRESPONSE']._serialized_end=1002
+  _globals['_DNCSERVICE']._serialized_start=1004
+  _globals['_DNCSERVICE']._serialized_end=1099
 # @@protoc_insertion_point(module_scope)

@@ -60,8 +60,10 @@ def test_grpcurl_describes_the_service_with_its_comments(grpc_service: Service) 
     assert method.returncode == 0, method.stderr  # load tools (ghz) look methods up by name
     assert "dnc.v1.DncService.ListDnc is a method" in method.stdout
     message = grpcurl("-plaintext", grpc_service.target, "describe", "dnc.v1.ListDncRequest")
-    assert "optional int32 page = 1;" in message.stdout
+    assert "optional int32 page = 1 [" in message.stdout
     assert "at most" in message.stdout
+    # The request rules are part of what reflection serves (validate.proto with them).
+    assert "(.buf.validate.field) = { int32: { gte: 1 } }" in message.stdout, message.stdout
 
 
 def test_grpcurl_calls_list_dnc_with_a_bearer_token(
