@@ -271,11 +271,12 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return errors.from_code(error.code, error.details, upstream)
     except grpc.aio.AioRpcError as error:
         code = upstream_code(error)
-        metrics.UPSTREAM_ERRORS.labels(code.name).inc()
+        received = error.code().name  # as the service sent it, for metrics and logs
+        metrics.UPSTREAM_ERRORS.labels(received).inc()
         if errors.http_status_from_code(code) >= 500:
             logger.warning(
-                "%s call failed: %s %s", upstream, code.name, error.details(),
-                extra={"grpc_code": code.name, "request_id": request_id_var.get()},
+                "%s call failed: %s %s", upstream, received, error.details(),
+                extra={"grpc_code": received, "request_id": request_id_var.get()},
             )  # fmt: skip
         return errors.from_code(code, error.details() or "", upstream)
     except Exception:
