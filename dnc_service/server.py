@@ -13,11 +13,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.grpc_options import server_keepalive
 from dnc_common.metrics import serve_metrics
+from dnc_common.tracing import TraceSettings, configure_tracing, service_instrumentors, untraced
 
 from . import reflection
+from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .errors import DncError
 from .observability import ObservabilityInterceptor
+from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
@@ -25,6 +28,8 @@ from .store import Store
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = dnc_pb2.DESCRIPTOR.services_by_name["DncService"].full_name
+# The process's name in traces (OTEL_SERVICE_NAME overrides it).
+TRACE_SERVICE_NAME = "dnc-service"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -35,16 +40,21 @@ class DncServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings)
+        verifier = BearerVerifier.from_settings(settings)
         servicer = DncServicer(
-            Authenticator(BearerVerifier.from_settings(settings), self.store.users),
+            Authenticator(verifier, self.store.users),
             self.store.entries,
             settings.request_timeout_seconds,
+            PageTokens.from_settings(settings),
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        # Observability first, so that refusals by admission are logged and counted too.
+        self.admission = AdmissionInterceptor(
+            settings.max_concurrent_rpcs, verifier.verify_metadata
+        )
         self.server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor()],
-            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
-            options=server_keepalive(),
+            interceptors=[ObservabilityInterceptor(), self.admission],
+            options=[*connection_options(settings), *server_keepalive()],
         )
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -73,7 +83,8 @@ class DncServer:
     async def watch_database(self, stop: asyncio.Event) -> None:
         """Report SERVING only while a ping succeeds; ensure indexes on the first success."""
         while not stop.is_set():
-            await self.check_database()
+            with untraced():
+                await self.check_database()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
 
@@ -120,8 +131,10 @@ class DncServer:
         logger.info("stopped")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    # Before the server and the database client exist: the instrumentations wrap their creation.
+    configure_tracing(TRACE_SERVICE_NAME, service_instrumentors(), tracing)
     server = DncServer(settings)
     stop, hurry = asyncio.Event(), asyncio.Event()
 
@@ -147,6 +160,21 @@ async def serve(settings: Settings) -> None:
     await server.stop(hurry)
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+
+
+def connection_options(settings: Settings) -> list[tuple[str, int]]:
+    """Bounds on each client connection: streams at once, lifetime, idleness.
+
+    Past its age a connection gets GOAWAY (clients reconnect transparently) and its calls get
+    the grace to finish; then it is closed, whatever its calls are doing, so no call, idle or
+    not, outlives age + grace.
+    """
+    return [
+        ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
+        ("grpc.max_connection_idle_ms", int(settings.max_connection_idle_seconds * 1000)),
+    ]
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 
 import grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.logs import mask_phone
-from dnc_common.wire import DO_NOT_RETRY, ORG_ID_TRAILER, RETRY_PUSHBACK_KEY
+from dnc_common.wire import ORG_ID_TRAILER
 
-from . import page_tokens
 from .auth import Authenticator
-from .errors import status_for
+from .errors import abort
 from .observability import annotate
+from .page_tokens import KEY_BYTES, PageTokens
 from .store import EntriesStore, deadline
 from .validation import parse_request
 
@@ -27,11 +28,17 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     """The ListDnc RPC, bounded by the caller's deadline and the server's own limit."""
 
     def __init__(
-        self, authenticator: Authenticator, entries: EntriesStore, request_timeout_seconds: float
+        self,
+        authenticator: Authenticator,
+        entries: EntriesStore,
+        request_timeout_seconds: float,
+        tokens: PageTokens | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._entries = entries
         self._request_timeout_seconds = request_timeout_seconds
+        # Without configured keys (tests), a key of this servicer's own.
+        self._tokens = tokens or PageTokens([os.urandom(KEY_BYTES)])
 
     async def ListDnc(
         self, request: dnc_pb2.ListDncRequest, context: Context
@@ -41,21 +48,14 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
             async with deadline(budget):
                 return await self._list(request, context, budget)
         except Exception as error:
-            code, details = status_for(error)
-            if code is grpc.StatusCode.UNAVAILABLE:  # the shared database: see RETRY_PUSHBACK_KEY
-                trailers = (
-                    *(context.trailing_metadata() or ()),
-                    (RETRY_PUSHBACK_KEY, DO_NOT_RETRY),
-                )
-                context.set_trailing_metadata(trailers)
-            await context.abort(code, details)
+            await abort(context, error)
 
     async def _list(
         self, request: dnc_pb2.ListDncRequest, context: Context, budget: float
     ) -> dnc_pb2.ListDncResponse:
         org_id = await self._authenticator.authenticate(context.invocation_metadata())
         context.set_trailing_metadata(((ORG_ID_TRAILER, org_id),))
-        query = parse_request(request)
+        query = parse_request(request, org_id, self._tokens)
         annotate(org_id=org_id, page=query.page, limit=query.limit)
         if query.search:
             annotate(search=mask_phone(query.search))
@@ -70,7 +70,9 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                 total_pages=math.ceil(total / query.limit),
             ),
             next_page_token=(
-                page_tokens.encode(page.next_cursor, query.search) if page.next_cursor else ""
+                self._tokens.encode(page.next_cursor, org_id, query.search)
+                if page.next_cursor
+                else ""
             ),
         )
 

@@ -39,14 +39,19 @@ class ListQuery:
         return self.cursor.page
 
 
-def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
-    """Check the proto's rules, then apply defaults; InvalidArgument names the field at fault."""
+def parse_request(
+    request: dnc_pb2.ListDncRequest, org_id: str, tokens: page_tokens.PageTokens
+) -> ListQuery:
+    """Check the proto's rules, then apply defaults; InvalidArgument names the field at fault.
+
+    A page token opens only for the organization (`org_id`) and search it was made for.
+    """
     request_rules.check(request)
     limit = request.limit if request.HasField("limit") else DEFAULT_LIMIT
     # Surrounding blanks are ignored (the rules refuse control characters, not spaces).
     search = request.search.strip()
     if request.page_token:  # the rules refuse a page alongside it
-        return ListQuery(limit, search, page_tokens.decode(request.page_token, search))
+        return ListQuery(limit, search, tokens.decode(request.page_token, org_id, search))
     page = request.page if request.HasField("page") else DEFAULT_PAGE
     return ListQuery.at_page(page, limit, search)
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from dnc_common import logs
 from dnc_common.metrics import serve_metrics
+from dnc_common.tracing import TraceSettings, configure_tracing, gateway_instrumentors
 
 from .app import create_app
 from .dnc_api import DNC_API
@@ -18,6 +19,8 @@ from .http_server import GatewaySite
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger("gateway")
+# The process's name in traces (OTEL_SERVICE_NAME overrides it).
+TRACE_SERVICE_NAME = "dnc-gateway"
 
 
 class CannotListen(Exception):
@@ -27,8 +30,10 @@ class CannotListen(Exception):
         super().__init__(f"cannot listen on {addr} ({setting}): {error}")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
+    # Before the application and its channel exist: the instrumentations wrap their creation.
+    configure_tracing(TRACE_SERVICE_NAME, gateway_instrumentors(), tracing)
     runner = web.AppRunner(
         create_app(settings, spec=DNC_API), shutdown_timeout=settings.shutdown_grace_seconds
     )
@@ -73,12 +78,13 @@ async def serve(settings: Settings) -> None:
 def main() -> int:
     try:
         settings = Settings.from_env()
+        tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-gateway: configuration error: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, tracing))
     except CannotListen as error:
         logger.error("%s", error)
         return 1

@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
+from dnc_common.tracing import current_trace_id, outgoing_metadata
 from dnc_common.wire import REQUEST_ID_KEY
 
 from . import envelope, errors, metrics, openapi, proto_docs, rendering
@@ -156,12 +157,13 @@ def _timeout_seconds(request: web.Request) -> float:
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    """`authorization` unchanged and the request id; gRPC metadata must be printable ASCII.
+    """`authorization` unchanged, the request id and the trace context; gRPC metadata must be
+    printable ASCII.
 
     No Authorization header (when the spec requires one) or more than one is UNAUTHENTICATED
     here, as the service would answer: with two, forwarding either would pick for the service.
     """
-    metadata = [(REQUEST_ID_KEY, request_id_var.get())]
+    metadata = [(REQUEST_ID_KEY, request_id_var.get()), *outgoing_metadata()]
     given = request.headers.getall("Authorization", [])
     if len(given) > 1:
         raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, "more than one Authorization header")
@@ -236,6 +238,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "status": status,
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
+                "trace_id": current_trace_id(),
                 **{
                     name: trailer_fields.get(name)
                     for name in request.app[SPEC].logged_trailers.values()

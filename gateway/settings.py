@@ -61,7 +61,8 @@ class Settings:
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
             log_level=env.choice("DNC_LOG_LEVEL", cls.log_level, LOG_LEVELS),
-            metrics_addr=_metrics_addr(env.optional("DNC_GATEWAY_METRICS_ADDR")),
+            # Checked at start, so that a typo stops the start instead of the first scrape.
+            metrics_addr=env.address("DNC_GATEWAY_METRICS_ADDR"),
         )
         return _with_grpc_tls(settings, env)
 
@@ -124,14 +125,6 @@ def parse_http_addr(name: str, value: str | None, default: str) -> tuple[str, in
     if port > 65535:
         raise SettingsError(f"{name}={text!r}: port must be 0 to 65535")
     return host, port
-
-
-def _metrics_addr(value: str | None) -> str | None:
-    """Checked like DNC_HTTP_ADDR, so that a typo stops the start instead of the first scrape."""
-    if value is None:
-        return None
-    host, port = parse_http_addr("DNC_GATEWAY_METRICS_ADDR", value, value)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _origins(name: str, value: str | None) -> tuple[str, ...]:

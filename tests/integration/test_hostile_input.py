@@ -8,17 +8,21 @@ import json
 import select
 import socket
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import grpc
 import pytest
 from bson import ObjectId
 
 from data_support import BASE_TIME, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.wire import REQUEST_ID_KEY
 from gateway_support import ENVELOPE_KEYS, Gateway, GatewayFactory, error_envelope
 from service_support import Service
+from support import wait_until
 
 REDOS_SHAPES = [
     "(a+)+$",
@@ -168,3 +172,37 @@ def test_a_long_search_within_the_line_limit_is_the_envelope_400(
     org = new_org()
     body = error_envelope(gateway.get(f"/api/dnc/list?search={quote('x' * 5000)}", org.token), 400)
     assert body["errorMessage"] == "search must be at most 128 characters, got 5000"
+
+
+LIST_DNC, HEALTH_CHECK = "/dnc.v1.DncService/ListDnc", "/grpc.health.v1.Health/Check"
+TRUNCATED = dnc_pb2.ListDncRequest(search="abc", limit=5).SerializeToString()[:-1]
+NOT_A_TAG = b"\xff\xff\xff\xff"
+
+
+@pytest.mark.parametrize(
+    ("method", "payload"),
+    [
+        (LIST_DNC, bytes.fromhex("1a02fffe")),  # field 3 (search): bytes that are not UTF-8
+        (LIST_DNC, TRUNCATED),
+        (LIST_DNC, NOT_A_TAG),
+        (HEALTH_CHECK, TRUNCATED),  # (its field 3 is unknown, so 1a02fffe is skipped there)
+        (HEALTH_CHECK, NOT_A_TAG),
+    ],
+)
+def test_a_malformed_message_is_invalid_argument_and_logged(
+    grpc_service: Service, channel: grpc.Channel, new_org: OrgFactory, method: str, payload: bytes
+) -> None:
+    org = new_org()
+    request_id = f"malformed-{uuid.uuid4()}"
+    send = channel.unary_unary(method, lambda b: b, lambda b: b)
+    with pytest.raises(grpc.RpcError) as raised:
+        send(payload, metadata=(*org.metadata, (REQUEST_ID_KEY, request_id)), timeout=10)
+    assert (raised.value.code(), raised.value.details()) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "malformed request message",
+    )
+    if method.startswith("/dnc."):  # health and reflection lines are DEBUG
+        wait_until(lambda: bool(grpc_service.process.json_lines(request_id=request_id)))
+        [line] = grpc_service.process.json_lines(request_id=request_id)
+        assert (line["method"], line["code"]) == (method, "INVALID_ARGUMENT")
+    assert "DecodeError" not in grpc_service.process.log()

@@ -14,11 +14,16 @@ from buf.validate import validate_pb2
 from dnc.v1 import dnc_pb2
 from dnc_service import request_rules, validation
 from dnc_service.errors import InvalidArgument
+from dnc_service.page_tokens import PageTokens
 from gateway import openapi, validate_rules
 from gateway.dnc_api import DNC_API
 from gateway.routing import routes_from_files
 
 LIST = dnc_pb2.ListDncRequest.DESCRIPTOR
+
+
+def parse(request: dnc_pb2.ListDncRequest) -> validation.ListQuery:
+    return validation.parse_request(request, "64e5f12345abcdef12345678", PageTokens([b"k" * 32]))
 
 
 def rules(name: str) -> validate_pb2.FieldRules:
@@ -34,7 +39,7 @@ def parameters() -> dict[str, Any]:
 
 def refusal(**fields: Any) -> InvalidArgument:
     with pytest.raises(InvalidArgument) as raised:
-        validation.parse_request(dnc_pb2.ListDncRequest(**fields))
+        parse(dnc_pb2.ListDncRequest(**fields))
     return raised.value
 
 
@@ -45,7 +50,7 @@ def test_the_limit_bound_is_the_proto_rule_in_the_service_and_the_document(
     assert (limit.gte, limit.lte) == (1, 100)
     assert limit.lte == validation.MAX_LIMIT
     assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 100)
-    assert validation.parse_request(dnc_pb2.ListDncRequest(limit=limit.lte)).limit == limit.lte
+    assert parse(dnc_pb2.ListDncRequest(limit=limit.lte)).limit == limit.lte
     assert refusal(limit=limit.lte + 1).message == (
         f"limit must be an integer from {limit.gte} to {limit.lte}, got {limit.lte + 1}"
     )
@@ -67,7 +72,7 @@ def test_the_search_rules_are_the_proto_rules_in_the_service_and_the_document(
     search = rules("search").string
     assert parameters["search"]["maxLength"] == search.max_len == 128
     assert parameters["search"]["pattern"] == search.pattern == request_rules.CONTROL_FREE_PATTERN
-    accepted = validation.parse_request(dnc_pb2.ListDncRequest(search="é" * search.max_len))
+    accepted = parse(dnc_pb2.ListDncRequest(search="é" * search.max_len))
     assert accepted.search == "é" * search.max_len
     too_long = "x" * (search.max_len + 1)
     assert refusal(search=too_long).message == "search must be at most 128 characters, got 129"
@@ -85,7 +90,7 @@ def test_control_characters_are_refused_by_the_service_and_the_document(
 
 @pytest.mark.parametrize("text", ["+1 (212) 555", "customer_request", "é€😀", " padded "])
 def test_printable_searches_pass_both(parameters: dict[str, Any], text: str) -> None:
-    assert validation.parse_request(dnc_pb2.ListDncRequest(search=text)).search == text.strip()
+    assert parse(dnc_pb2.ListDncRequest(search=text)).search == text.strip()
     assert re.search(parameters["search"]["pattern"], text) is not None
 
 
