@@ -15,6 +15,8 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 
+from dnc_common.wire import DO_NOT_RETRY, RETRY_PUSHBACK_KEY
+
 logger = logging.getLogger(__name__)
 
 
@@ -112,9 +114,12 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseExceptio
     """End the call with `error`'s status and details: the one abort path of every handler.
 
     Trailers the handler already set (such as the organization id) are kept beside the details.
+    UNAVAILABLE (the database) asks clients not to retry: every replica shares that database.
     """
     status = rich_status(error)
     trailers = (*(context.trailing_metadata() or ()), *status.trailing_metadata)
+    if status.code is grpc.StatusCode.UNAVAILABLE:  # the shared database: see RETRY_PUSHBACK_KEY
+        trailers = (*trailers, (RETRY_PUSHBACK_KEY, DO_NOT_RETRY))
     # context.abort rather than abort_with_status: the same wire result, and tracing's context
     # wrapper records the code only on abort.
     await context.abort(status.code, status.details, trailers)

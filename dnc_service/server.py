@@ -11,6 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.grpc_options import server_keepalive
 from dnc_common.metrics import serve_metrics
 from dnc_common.tracing import TraceSettings, configure_tracing, service_instrumentors, untraced
 
@@ -53,7 +54,7 @@ class DncServer:
         )
         self.server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor(), self.admission],
-            options=connection_options(settings),
+            options=[*connection_options(settings), *server_keepalive()],
         )
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -110,9 +111,21 @@ class DncServer:
             "health %s%s", "SERVING" if serving else "NOT_SERVING", f": {reason}" if reason else "",
         )  # fmt: skip
 
-    async def stop(self) -> None:
-        """Refuse new calls, let in-flight ones finish within the grace period, then close."""
+    async def stop(self, hurry: asyncio.Event | None = None) -> None:
+        """Drain, then stop: report NOT_SERVING at once but keep serving for the drain period,
+        so that clients (the gateway watches health) move their calls to other replicas first;
+        then refuse new calls, let in-flight ones finish within the grace period, and close.
+
+        Without the drain, calls already sent but not yet picked up by the server would be reset
+        as CANCELLED. `hurry` (a second signal) ends the drain early.
+        """
         await self.health.enter_graceful_shutdown()
+        if self.settings.drain_seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    (hurry or asyncio.Event()).wait(), self.settings.drain_seconds
+                )
+            logger.info("drained, no longer taking calls")
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.store.close()
         logger.info("stopped")
@@ -123,18 +136,28 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     # Before the server and the database client exist: the instrumentations wrap their creation.
     configure_tracing(TRACE_SERVICE_NAME, service_instrumentors(), tracing)
     server = DncServer(settings)
-    stop = asyncio.Event()
+    stop, hurry = asyncio.Event(), asyncio.Event()
+
+    def on_signal() -> None:
+        (hurry if stop.is_set() else stop).set()  # a second signal cuts the drain short
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     if settings.metrics_addr:
         serve_metrics(settings.metrics_addr)
     await server.start()
     watcher = asyncio.create_task(server.watch_database(stop))
     await stop.wait()
-    logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    logger.info(
+        "shutting down",
+        extra={
+            "drain_seconds": settings.drain_seconds,
+            "grace_seconds": settings.shutdown_grace_seconds,
+        },
+    )
     watcher.cancel()  # a ping may be stuck on a slow database: don't wait for it
-    await server.stop()
+    await server.stop(hurry)
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
 

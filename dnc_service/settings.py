@@ -37,6 +37,7 @@ class Settings:
     connect_timeout_seconds: float = 3.0
     request_timeout_seconds: float = 10.0
     health_check_interval_seconds: float = 2.0
+    drain_seconds: float = 5.0
     shutdown_grace_seconds: float = 10.0
     max_concurrent_rpcs: int = 256
     max_concurrent_streams: int = 100
@@ -84,6 +85,7 @@ class Settings:
             health_check_interval_seconds=env.seconds(
                 "DNC_HEALTH_CHECK_INTERVAL_SECONDS", cls.health_check_interval_seconds
             ),
+            drain_seconds=env.seconds("DNC_DRAIN_SECONDS", cls.drain_seconds, 0),
             shutdown_grace_seconds=env.seconds(
                 "DNC_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0
             ),

@@ -35,6 +35,9 @@ DNC_API = ApiSpec(
             "dnc.v1.Pagination.total_pages": {"minimum": 0},
         }
     ),
+    authorization_required=True,
+    # The reads (CheckDnc and ExportDnc join them once they exist): safe to send again.
+    retryable_methods=frozenset({"dnc.v1.DncService.ListDnc"}),
     always_set=frozenset({"dnc.v1.ListDncResponse.pagination"}),
     # The service names the caller's organization in this trailer for the access log.
     logged_trailers=MappingProxyType({ORG_ID_TRAILER: "org_id"}),

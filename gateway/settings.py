@@ -24,6 +24,7 @@ class Settings:
     http_port: int = 8080
     grpc_target: str = "127.0.0.1:50051"
     timeout_seconds: float = 10.0
+    header_timeout_seconds: float = 10.0
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
@@ -50,6 +51,9 @@ class Settings:
             http_port=port,
             grpc_target=env.text("DNC_GRPC_TARGET", cls.grpc_target),
             timeout_seconds=env.seconds("DNC_GATEWAY_TIMEOUT_SECONDS", cls.timeout_seconds),
+            header_timeout_seconds=env.seconds(
+                "DNC_GATEWAY_HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
+            ),
             cors_allowed_origins=_origins(
                 "DNC_CORS_ALLOWED_ORIGINS", env.optional("DNC_CORS_ALLOWED_ORIGINS")
             ),
@@ -57,7 +61,8 @@ class Settings:
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
             log_level=env.choice("DNC_LOG_LEVEL", cls.log_level, LOG_LEVELS),
-            metrics_addr=env.optional("DNC_GATEWAY_METRICS_ADDR"),
+            # Checked at start, so that a typo stops the start instead of the first scrape.
+            metrics_addr=env.address("DNC_GATEWAY_METRICS_ADDR"),
         )
         return _with_grpc_tls(settings, env)
 

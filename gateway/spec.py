@@ -38,6 +38,12 @@ class ApiSpec:
     always_set: frozenset[str] = frozenset()
     # Trailing metadata the access log carries: trailer key -> log field (None when absent).
     logged_trailers: Mapping[str, str] = field(default_factory=dict)
+    # Every RPC needs credentials: a request without an Authorization header is refused (401)
+    # before its parameters are read, as the service would refuse it.
+    authorization_required: bool = False
+    # RPCs that only read, by full name: the gateway retries them on UNAVAILABLE (a replica
+    # restarting) within the call's deadline. Never a write: a retried write could apply twice.
+    retryable_methods: frozenset[str] = frozenset()
     version: str = "1.0.0"
 
     def success_message(self, method_full_name: str) -> str:
@@ -56,9 +62,11 @@ class ApiSpec:
                 return True
             return False
 
-        for name in self.success_messages:
+        for name in (*self.success_messages, *self.retryable_methods):
             if not known(name, rpc=True):
-                raise ValueError(f"success_messages: no RPC {name!r} in the spec's files")
+                raise ValueError(
+                    f"success_messages/retryable_methods: no RPC {name!r} in the spec's files"
+                )
         for name in (*self.field_bounds, *self.always_set):
             if not known(name, rpc=False):
                 raise ValueError(f"field_bounds/always_set: no field {name!r} in the spec's files")

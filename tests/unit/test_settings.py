@@ -142,6 +142,14 @@ def test_half_a_tls_pair_is_refused(tmp_path: Path) -> None:
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_TLS_CERT_FILE": str(cert)})
 
 
+def test_the_drain_defaults_to_five_seconds_and_may_be_off() -> None:
+    assert Settings.from_env({"DNC_JWT_SECRET": SECRET}).drain_seconds == 5.0
+    off = Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_DRAIN_SECONDS": "0"})
+    assert off.drain_seconds == 0.0
+    with pytest.raises(SettingsError, match="DNC_DRAIN_SECONDS"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_DRAIN_SECONDS": "-1"})
+
+
 def test_connection_limits() -> None:
     settings = Settings.from_env(
         {
