@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from bson import ObjectId
+from hypothesis import HealthCheck, settings
 from pymongo import MongoClient
 from pymongo.database import Database
 
@@ -29,6 +30,14 @@ from devtools import ferretdb
 from dnc.v1 import dnc_pb2_grpc
 from gateway_support import Gateway, GatewayFactory, gateway_env, start_gateway
 from service_support import Service, service_env, start_service
+
+
+# Property tests check what is true of every input, not how fast: on a shared 2-core machine
+# running servers beside them, hypothesis's per-example deadline would only add flaky failures.
+settings.register_profile(
+    "dnc", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("dnc")
 
 
 @pytest.fixture(scope="session")
