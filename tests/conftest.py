@@ -31,7 +31,6 @@ from dnc.v1 import dnc_pb2_grpc
 from gateway_support import Gateway, GatewayFactory, gateway_env, start_gateway
 from service_support import Service, service_env, start_service
 
-
 # Property tests check what is true of every input, not how fast: on a shared 2-core machine
 # running servers beside them, hypothesis's per-example deadline would only add flaky failures.
 settings.register_profile(
