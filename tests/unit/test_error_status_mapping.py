@@ -124,6 +124,27 @@ def test_invalid_argument_always_has_a_bad_request_even_without_a_field() -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("error", "details"),
+    [
+        (Unauthenticated("who?"), [error_details_pb2.ErrorInfo(reason="UNAUTHENTICATED")]),
+        (PermissionDenied("no"), [error_details_pb2.ErrorInfo(reason="PERMISSION_DENIED")]),
+        (NotFound("gone"), []),
+        (AlreadyExists("twice"), []),
+        (ResourceExhausted("busy"), []),
+        (Unavailable("later"), []),
+        (DeadlineExceeded("slow"), []),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, DncError) else "",
+)
+def test_only_authentication_codes_name_a_reason_unasked(
+    error: DncError, details: list[Any]
+) -> None:
+    for detail in details:
+        detail.domain = "dnc.v1"
+    assert details_of(rich_status(error)) == details
+
+
 def test_a_field_gives_a_bad_request_whatever_the_code() -> None:
     error = ResourceExhausted("too many numbers", field="phone_numbers")
     assert details_of(rich_status(error)) == [bad_request("phone_numbers", "too many numbers")]

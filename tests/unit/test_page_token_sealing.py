@@ -141,6 +141,8 @@ def test_a_search_with_a_lone_surrogate_is_bound_too() -> None:
         ({"p": 3, "n": 1}, False),
         ({"p": 3, "n": 200}, True),  # two pages of 100
         ({"p": 3, "n": 201}, False),
+        ({"p": 2**31 - 1, "n": 2**31 - 2}, True),  # the last int32 page
+        ({"p": 2**31, "n": 2**31 - 1}, False),
     ],
 )
 def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool) -> None:
@@ -149,6 +151,25 @@ def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool
     else:
         with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
             _cursor(body)
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "moment"),
+    [
+        (-62135596800000, datetime(1, 1, 1, tzinfo=UTC)),
+        (-62135596800001, None),
+        (253402300799999, datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+        (253402300800000, None),
+    ],
+    ids=["year-1", "before-year-1", "year-9999", "after-year-9999"],
+)
+def test_dates_are_those_python_can_hold(milliseconds: int, moment: datetime | None) -> None:
+    body = {"p": 2, "n": 10, "i": ID, "c": milliseconds}
+    if moment is None:
+        with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
+            _cursor(body)
+    else:
+        assert _cursor(body) == Cursor(2, 10, ID, moment)
 
 
 def test_a_naive_date_is_utc_and_an_aware_one_keeps_its_instant() -> None:
