@@ -15,7 +15,7 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
-.PHONY: run test check lint format proto proto-check install tools bench clean
+.PHONY: run test check lint buf-lint breaking format proto proto-check install tools bench clean
 
 run: install tools
 	$(PY) -m devtools.run_local
@@ -66,7 +66,37 @@ proto-check: install
 	for f in $(GENERATED); do diff -u $$f $$tmp/$$f || { echo "$$f is stale: run 'make proto'"; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp; echo "generated code is up to date"
 
-lint: install
+# buf finds google/api through this link (the module .cache/googleapis in buf.yaml): the Buf
+# registry is not reachable here, and these are the files `make proto` compiles against.
+BUF := $(VENV)/bin/buf
+BUF_GOOGLEAPIS := .cache/googleapis
+# The refs whose proto the working tree must stay compatible with: main, and the newest release
+# tag when there is one (on main itself the first compares main with main, which passes).
+BUF_AGAINST ?= main $(shell git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null)
+
+buf-lint: install
+	@mkdir -p $(dir $(BUF_GOOGLEAPIS)) && ln -sfn $(GOOGLEAPIS) $(BUF_GOOGLEAPIS)
+	$(BUF) lint
+
+# buf breaking (rules FILE in buf.yaml: wire, JSON names, generated code) of proto/ against each
+# ref in BUF_AGAINST. The ref's proto/ is compiled with today's buf.yaml in a scratch folder, since
+# `--against .git#branch=...` would need google/api inside the repository.
+breaking: install
+	@mkdir -p $(dir $(BUF_GOOGLEAPIS)) && ln -sfn $(GOOGLEAPIS) $(BUF_GOOGLEAPIS)
+	@set -e; for ref in $(BUF_AGAINST); do \
+		git rev-parse -q --verify "$$ref^{commit}" >/dev/null || \
+			{ git rev-parse -q --verify "origin/$$ref^{commit}" >/dev/null && ref="origin/$$ref"; } || { \
+			echo "buf breaking: no git ref '$$ref' to compare with; set BUF_AGAINST=<ref>"; exit 1; }; \
+		tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		git archive "$$ref" proto | tar -x -C "$$tmp"; \
+		cp buf.yaml "$$tmp/" && mkdir -p "$$tmp/$(dir $(BUF_GOOGLEAPIS))"; \
+		ln -s "$(GOOGLEAPIS)" "$$tmp/$(BUF_GOOGLEAPIS)"; \
+		$(BUF) breaking proto --against "$$tmp/proto" || { \
+			echo "buf breaking: proto/ is incompatible with $$ref (see above)"; exit 1; }; \
+		rm -rf "$$tmp"; echo "buf breaking: proto/ is compatible with $$ref"; \
+	done
+
+lint: install buf-lint breaking
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -28,15 +29,17 @@ from pymongo import AsyncMongoClient
 from bench import dataset, micro, report
 from bench.measure import Result, cpu_seconds, ghz, one_at_a_time, percentiles, saturate, wrk
 from devtools import ferretdb
+from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from dnc_service.documents import PROJECTION
-from dnc_service.page_tokens import next_token
-from dnc_service.query import SORT
+from dnc_service import page_tokens
+from dnc_service.page_tokens import Cursor
 from dnc_service.settings import Settings
-from dnc_service.tokens import issue_token
+from dnc_service.store import order
+from dnc_service.store.documents import PROJECTION
 
-BIN = ferretdb.ROOT / ".cache" / "bin"
-WORK = ferretdb.ROOT / ".cache" / "bench"
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".cache" / "bin"
+WORK = ROOT / ".cache" / "bench"
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
 # Which processes' CPU time each target is charged with.
@@ -64,6 +67,14 @@ def process(
         popen.wait(timeout=30)
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def wait_http(url: str, timeout: float = 30) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -87,7 +98,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=4.0, help="per target and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=ferretdb.ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     return parser.parse_args()
 
 
@@ -111,7 +122,7 @@ def main() -> int:
             )
 
         addr = {
-            name: f"127.0.0.1:{ferretdb.free_port()}"
+            name: f"127.0.0.1:{free_port()}"
             for name in ("grpc", "grpc-cached", "deep", "http", "peer")
         }
         env = {"MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING"}
@@ -177,7 +188,7 @@ async def measure(
     pids: dict[str, int],
     settings: Settings,
 ) -> dict[str, list[Result]]:
-    token = issue_token(settings, str(dataset.user_id(0)))
+    token = issue_dev_token(settings, str(dataset.user_id(0)))
     metadata = (("authorization", f"Bearer {token}"),)
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
     entries = client[LAYERS_DB].dnc_entries
@@ -185,7 +196,7 @@ async def measure(
 
     async def floor() -> None:
         await asyncio.gather(
-            entries.find(where, PROJECTION, sort=SORT, limit=11).to_list(),
+            entries.find(where, PROJECTION, sort=order.SORT, limit=11).to_list(),
             entries.count_documents(where),
         )
 
@@ -260,7 +271,7 @@ async def deep_pages(
     metadata = (
         (
             "authorization",
-            f"Bearer {issue_token(settings, str(dataset.user_id(dataset.DEEP_ORG)))}",
+            f"Bearer {issue_dev_token(settings, str(dataset.user_id(dataset.DEEP_ORG)))}",
         ),
     )
     entries = client[DEEP_DB].dnc_entries
@@ -272,11 +283,12 @@ async def deep_pages(
             by_token = dnc_pb2.ListDncRequest(limit=10)
             if page > 1:
                 # The token a client would hold after walking to page - 1.
-                skip = (page - 1) * 10
                 [last] = await entries.find(
-                    where, {"createdAt": 1}, sort=SORT, skip=skip - 1, limit=1
+                    where, {"createdAt": 1}, sort=order.SORT, skip=(page - 1) * 10 - 1, limit=1
                 ).to_list()
-                by_token.page_token = next_token(page - 1, skip, last, "")
+                after = order.position_of(last) or (None, None)
+                cursor = Cursor.at_page(page - 1, 10).next(10, *after)
+                by_token.page_token = page_tokens.encode(cursor, "")
             for style, request in (
                 ("offset", dnc_pb2.ListDncRequest(page=page, limit=10)),
                 ("keyset", by_token),

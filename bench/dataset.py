@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 from pymongo import MongoClient
 
+from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
+
 BASE_TIME = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 
 
@@ -47,7 +49,7 @@ def seed(uri: str, database: str, dataset: Dataset) -> bool:
         db.dnc_entries.drop()
         db.users.drop()
         db.bench_meta.drop()
-        db.dnc_entries.create_index([("orgId", 1), ("createdAt", -1), ("_id", -1)])
+        db.dnc_entries.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)
         orgs = range(dataset.first_org, dataset.first_org + dataset.orgs)
         db.users.insert_many([{"_id": user_id(n), "orgId": org_id(n)} for n in orgs])
         for n in orgs:

@@ -8,7 +8,8 @@ import timeit
 from google.protobuf import json_format
 
 from dnc.v1 import dnc_pb2
-from gateway import rendering
+from gateway import envelope, rendering
+from gateway.dnc_api import DNC_API
 
 
 def sample_page() -> dnc_pb2.ListDncResponse:
@@ -34,7 +35,7 @@ def sample_page() -> dnc_pb2.ListDncResponse:
 def rendering_microseconds(repeat: int = 2000) -> dict[str, float]:
     """Microseconds per page to build the envelope's bytes, each way, best of five runs."""
     page = sample_page()
-    message = rendering.success_message("dnc.v1.DncService.ListDnc")
+    message = DNC_API.success_message("dnc.v1.DncService.ListDnc")
 
     def generic() -> bytes:
         data = json_format.MessageToDict(page, always_print_fields_with_no_presence=True)
@@ -48,7 +49,7 @@ def rendering_microseconds(repeat: int = 2000) -> dict[str, float]:
         return json.dumps(envelope).encode()
 
     def ours() -> bytes:
-        return rendering.success_body(message, rendering.message_to_dict(page))
+        return envelope.success_body(message, rendering.message_to_dict(page))
 
     return {
         name: min(timeit.repeat(function, number=repeat, repeat=5)) / repeat * 1e6

@@ -10,16 +10,9 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
-ROOT = Path(__file__).resolve().parents[1]
-FERRETDB_BIN = ROOT / ".cache" / "bin" / "ferretdb"
+from devtools import _CACHE
 
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+FERRETDB_BIN = _CACHE / "bin" / "ferretdb"
 
 
 @dataclass
@@ -49,7 +42,7 @@ def start(data_dir: Path, port: int | None = None, timeout_seconds: float = 30.0
     if not FERRETDB_BIN.exists():
         raise FileNotFoundError(f"{FERRETDB_BIN} is missing: run 'make tools'")
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    port = port or _free_port()
     log_path = data_dir / "ferretdb.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -80,3 +73,10 @@ def start(data_dir: Path, port: int | None = None, timeout_seconds: float = 30.0
             time.sleep(0.2)
     ferret.stop()
     raise TimeoutError(f"ferretdb did not answer on port {port} within {timeout_seconds}s")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

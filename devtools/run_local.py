@@ -13,13 +13,13 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from devtools import ferretdb
-from dnc_service.demo import DEMO_USER_ID, seed_demo
+from devtools import _CACHE, ferretdb
+from devtools.demo import DEMO_USER_ID, seed_demo
+from devtools.dev_tokens import issue_dev_token
 from dnc_service.settings import Settings
-from dnc_service.tokens import issue_token
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"
-GRPCURL = ferretdb.ROOT / ".cache" / "bin" / "grpcurl"
+GRPCURL = _CACHE / "bin" / "grpcurl"
 
 
 def wait_serving(
@@ -45,7 +45,7 @@ def main() -> int:
     env.setdefault("DNC_JWT_SECRET", DEV_SECRET)
     database = None
     if not env.get("MONGODB_URI"):
-        data_dir = Path(env.get("DNC_LOCAL_DATA_DIR", ferretdb.ROOT / ".cache" / "ferretdb-data"))
+        data_dir = Path(env.get("DNC_LOCAL_DATA_DIR", _CACHE / "ferretdb-data"))
         port = int(env.get("DNC_LOCAL_MONGO_PORT", "27017"))
         database = ferretdb.start(data_dir, port)
         env["MONGODB_URI"] = database.uri
@@ -68,7 +68,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         wait_serving(settings.grpc_addr, processes)
-        token = issue_token(settings, str(DEMO_USER_ID), ttl_seconds=24 * 3600)
+        token = issue_dev_token(settings, str(DEMO_USER_ID), ttl_seconds=24 * 3600)
         header = shlex.quote(f"authorization: Bearer {token}")
         grpcurl = (
             f"{shlex.quote(str(GRPCURL))} -plaintext -H {header}"

@@ -11,20 +11,34 @@ class SettingsError(ValueError):
 
 
 class Env:
-    """Typed reads of one environment mapping, each error naming its variable."""
+    """Typed reads of one environment mapping, each error naming its variable.
+
+    Every read takes `deprecated`: older names of the variable, read only when the current
+    name is unset; each one used is recorded in `deprecations` for the caller to log.
+    """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
+        self.deprecations: list[str] = []
 
-    def optional(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
+    def _read(self, name: str, deprecated: tuple[str, ...]) -> tuple[str, str | None]:
+        """The variable that supplies the value (`name` or an old name) and its value."""
+        for candidate in (name, *deprecated):
+            value = self._environ.get(candidate, "").strip()
+            if value:
+                if candidate != name:
+                    self.deprecations.append(f"{candidate} is deprecated: set {name} instead")
+                return candidate, value
+        return name, None
 
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
+    def optional(self, name: str, deprecated: tuple[str, ...] = ()) -> str | None:
+        return self._read(name, deprecated)[1]
 
-    def path(self, name: str) -> Path | None:
-        value = self.optional(name)
+    def text(self, name: str, default: str, deprecated: tuple[str, ...] = ()) -> str:
+        return self.optional(name, deprecated) or default
+
+    def path(self, name: str, deprecated: tuple[str, ...] = ()) -> Path | None:
+        name, value = self._read(name, deprecated)
         if value is None:
             return None
         path = Path(value)
@@ -32,8 +46,10 @@ class Env:
             raise SettingsError(f"{name}={value!r}: no such file")
         return path
 
-    def seconds(self, name: str, default: float, minimum: float = 0.001) -> float:
-        value = self.optional(name)
+    def seconds(
+        self, name: str, default: float, minimum: float = 0.001, deprecated: tuple[str, ...] = ()
+    ) -> float:
+        name, value = self._read(name, deprecated)
         if value is None:
             return default
         try:
@@ -44,8 +60,10 @@ class Env:
             raise SettingsError(f"{name}={value!r}: expected seconds in [{minimum}, 86400]")
         return number
 
-    def integer(self, name: str, default: int, minimum: int = 1) -> int:
-        value = self.optional(name)
+    def integer(
+        self, name: str, default: int, minimum: int = 1, deprecated: tuple[str, ...] = ()
+    ) -> int:
+        name, value = self._read(name, deprecated)
         if value is None:
             return default
         try:
@@ -56,8 +74,8 @@ class Env:
             raise SettingsError(f"{name}={value!r}: expected an integer >= {minimum}")
         return number
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.optional(name)
+    def boolean(self, name: str, default: bool, deprecated: tuple[str, ...] = ()) -> bool:
+        name, value = self._read(name, deprecated)
         if value is None:
             return default
         lowered = value.lower()
@@ -67,8 +85,11 @@ class Env:
             return False
         raise SettingsError(f"{name}={value!r}: expected true or false")
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = (self.optional(name) or default).upper()
+    def choice(
+        self, name: str, default: str, choices: tuple[str, ...], deprecated: tuple[str, ...] = ()
+    ) -> str:
+        name, value = self._read(name, deprecated)
+        value = (value or default).upper()
         if value not in choices:
             raise SettingsError(f"{name}={value!r}: expected one of {', '.join(choices)}")
         return value

@@ -1,4 +1,4 @@
-"""`python -m dnc_service` runs the gRPC server (and the CLI's other commands)."""
+"""`python -m dnc_service` runs the gRPC server."""
 
 import sys
 

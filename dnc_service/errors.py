@@ -10,13 +10,19 @@ logger = logging.getLogger(__name__)
 
 
 class DncError(Exception):
-    """Root of the errors a caller may see; `message` is safe to send to the client."""
+    """Root of the errors a caller may see; `message` is safe to send to the client.
+
+    `field` names the request field at fault (for google.rpc.BadRequest) and `reason` is a
+    stable, machine-readable cause such as TOKEN_EXPIRED (for google.rpc.ErrorInfo).
+    """
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str = "", reason: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
+        self.reason = reason
 
 
 class InvalidArgument(DncError):
@@ -29,6 +35,18 @@ class Unauthenticated(DncError):
 
 class PermissionDenied(DncError):
     code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class NotFound(DncError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(DncError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class ResourceExhausted(DncError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 class Unavailable(DncError):

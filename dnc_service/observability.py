@@ -12,6 +12,7 @@ import grpc
 from prometheus_client import Counter, Gauge, Histogram
 
 from dnc_common.metrics import LATENCY_BUCKETS
+from dnc_common.wire import REQUEST_ID_KEY
 
 logger = logging.getLogger("dnc_service.access")
 
@@ -105,6 +106,6 @@ def _observed(method: str, behaviour: Behaviour) -> Behaviour:
 
 def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str):
+        if key == REQUEST_ID_KEY and isinstance(value, str):
             return value[:128]
     return None

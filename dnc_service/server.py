@@ -9,19 +9,17 @@ import signal
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from pymongo import AsyncMongoClient
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.metrics import serve_metrics
 
-from . import database, reflection
-from .auth import Authenticator, OrganizationResolver, TokenVerifier
-from .database import Document
+from . import reflection
+from .auth import Authenticator, BearerVerifier
 from .errors import DncError
 from .observability import ObservabilityInterceptor
-from .repository import DncRepository
 from .servicer import DncServicer
 from .settings import Settings
+from .store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +29,14 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class DncServer:
-    """Owns the gRPC server, the database client and the health of both."""
+    """Owns the gRPC server, the store (database client) and the health of both."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client: AsyncMongoClient[Document] = database.connect(settings)
-        db = self.client[settings.database]
-        authenticator = Authenticator(
-            TokenVerifier.from_settings(settings),
-            OrganizationResolver(
-                db[settings.users_collection],
-                settings.org_cache_ttl_seconds,
-                settings.org_cache_size,
-            ),
-        )
+        self.store = Store(settings)
         servicer = DncServicer(
-            authenticator,
-            DncRepository(db[settings.entries_collection]),
+            Authenticator(BearerVerifier.from_settings(settings), self.store.users),
+            self.store.entries,
             settings.request_timeout_seconds,
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -72,9 +61,9 @@ class DncServer:
         host = self.settings.grpc_addr.rsplit(":", 1)[0]
         tls = (
             "mutual TLS"
-            if self.settings.tls_client_ca_file
+            if self.settings.grpc_tls_client_ca_file
             else "TLS"
-            if self.settings.tls_cert_file
+            if self.settings.grpc_tls_cert_file
             else "plaintext"
         )
         logger.info("listening on %s:%d (%s)", host, self.port, tls, extra={"port": self.port})
@@ -88,9 +77,9 @@ class DncServer:
 
     async def check_database(self) -> None:
         try:
-            await database.ping(self.client)
+            await self.store.ping()
             if not self._indexes_ensured:
-                await database.ensure_indexes(self.client, self.settings)
+                await self.store.ensure_indexes()
                 self._indexes_ensured = True
         except DncError as error:
             await self._set_serving(False, reason=error.message)
@@ -113,7 +102,7 @@ class DncServer:
         """Refuse new calls, let in-flight ones finish within the grace period, then close."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.shutdown_grace_seconds)
-        await self.client.close()
+        await self.store.close()
         logger.info("stopped")
 
 
@@ -138,11 +127,13 @@ async def serve(settings: Settings) -> None:
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
     """TLS from certificate files; with a client CA, clients must present a certificate."""
-    if settings.tls_cert_file is None or settings.tls_key_file is None:
+    if settings.grpc_tls_cert_file is None or settings.grpc_tls_key_file is None:
         return None
-    client_ca = settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+    client_ca = (
+        settings.grpc_tls_client_ca_file.read_bytes() if settings.grpc_tls_client_ca_file else None
+    )
     return grpc.ssl_server_credentials(
-        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+        [(settings.grpc_tls_key_file.read_bytes(), settings.grpc_tls_cert_file.read_bytes())],
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )

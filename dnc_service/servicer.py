@@ -9,14 +9,14 @@ import grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.logs import mask_phone
+from dnc_common.wire import ORG_ID_TRAILER
 
+from . import page_tokens
 from .auth import Authenticator
-from .database import deadline
-from .documents import to_entry
 from .errors import status_for
 from .observability import annotate
-from .query import parse_request
-from .repository import DncRepository
+from .store import EntriesStore, deadline
+from .validation import parse_request
 
 logger = logging.getLogger(__name__)
 _INT32_MAX = 2**31 - 1
@@ -27,13 +27,10 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     """The ListDnc RPC, bounded by the caller's deadline and the server's own limit."""
 
     def __init__(
-        self,
-        authenticator: Authenticator,
-        repository: DncRepository,
-        request_timeout_seconds: float,
+        self, authenticator: Authenticator, entries: EntriesStore, request_timeout_seconds: float
     ) -> None:
         self._authenticator = authenticator
-        self._repository = repository
+        self._entries = entries
         self._request_timeout_seconds = request_timeout_seconds
 
     async def ListDnc(
@@ -50,24 +47,25 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     async def _list(
         self, request: dnc_pb2.ListDncRequest, context: Context, budget: float
     ) -> dnc_pb2.ListDncResponse:
-        org_id = await self._authenticator.organization_for(context.invocation_metadata())
-        # The gateway logs the caller's own organization from this trailer.
-        context.set_trailing_metadata((("dnc-org-id", str(org_id)),))
+        org_id = await self._authenticator.authenticate(context.invocation_metadata())
+        context.set_trailing_metadata(((ORG_ID_TRAILER, org_id),))
         query = parse_request(request)
-        annotate(org_id=str(org_id), page=query.page, limit=query.limit)
+        annotate(org_id=org_id, page=query.page, limit=query.limit)
         if query.search:
             annotate(search=mask_phone(query.search))
-        page = await self._repository.list_page(org_id, query, max_time_ms=int(budget * 1000))
+        page = await self._entries.list_page(org_id, query, max_time_ms=int(budget * 1000))
         total = min(page.total, _INT32_MAX)
         return dnc_pb2.ListDncResponse(
-            dnc_list=[to_entry(document) for document in page.documents],
+            dnc_list=page.entries,
             pagination=dnc_pb2.Pagination(
                 total=total,
                 page=query.page,
                 limit=query.limit,
                 total_pages=math.ceil(total / query.limit),
             ),
-            next_page_token=page.next_page_token,
+            next_page_token=(
+                page_tokens.encode(page.next_cursor, query.search) if page.next_cursor else ""
+            ),
         )
 
     def _budget_seconds(self, context: Context) -> float:

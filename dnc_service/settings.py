@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dnc_common.env import Env, SettingsError
@@ -36,10 +36,13 @@ class Settings:
     metrics_addr: str | None = None
     org_cache_ttl_seconds: float = 0.0
     org_cache_size: int = 10_000
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    tls_client_ca_file: Path | None = None
+    grpc_tls_cert_file: Path | None = None
+    grpc_tls_key_file: Path | None = None
+    grpc_tls_client_ca_file: Path | None = None
     log_level: str = "INFO"
+    # Deprecated variable names found in the environment, for the CLI to warn about once logging
+    # is configured (see README, "Renamed settings").
+    deprecations: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,9 +81,13 @@ class Settings:
                 "DNC_ORG_CACHE_TTL_SECONDS", cls.org_cache_ttl_seconds, 0
             ),
             org_cache_size=env.integer("DNC_ORG_CACHE_SIZE", cls.org_cache_size),
-            tls_cert_file=env.path("DNC_TLS_CERT_FILE"),
-            tls_key_file=env.path("DNC_TLS_KEY_FILE"),
-            tls_client_ca_file=env.path("DNC_TLS_CLIENT_CA_FILE"),
+            grpc_tls_cert_file=env.path(
+                "DNC_GRPC_TLS_CERT_FILE", deprecated=("DNC_TLS_CERT_FILE",)
+            ),
+            grpc_tls_key_file=env.path("DNC_GRPC_TLS_KEY_FILE", deprecated=("DNC_TLS_KEY_FILE",)),
+            grpc_tls_client_ca_file=env.path(
+                "DNC_GRPC_TLS_CLIENT_CA_FILE", deprecated=("DNC_TLS_CLIENT_CA_FILE",)
+            ),
             log_level=env.choice(
                 "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
@@ -89,13 +96,15 @@ class Settings:
             raise SettingsError(
                 "set DNC_JWT_SECRET (HS256) or DNC_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM key)"
             )
-        if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
-            raise SettingsError("set both DNC_TLS_CERT_FILE and DNC_TLS_KEY_FILE, or neither")
-        if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
+        if (settings.grpc_tls_cert_file is None) != (settings.grpc_tls_key_file is None):
             raise SettingsError(
-                "DNC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_TLS_CERT_FILE/KEY_FILE"
+                "set both DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE, or neither"
+            )
+        if settings.grpc_tls_client_ca_file is not None and settings.grpc_tls_cert_file is None:
+            raise SettingsError(
+                "DNC_GRPC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_GRPC_TLS_CERT_FILE/KEY_FILE"
             )
         if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
             # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
             raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
-        return settings
+        return replace(settings, deprecations=tuple(env.deprecations))

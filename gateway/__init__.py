@@ -1,1 +1,4 @@
-"""REST gateway: JSON over HTTP for dnc.v1, transcoded from the proto's google.api.http rules."""
+"""REST gateway: JSON over HTTP for gRPC, transcoded from the proto's google.api.http rules.
+
+The transcoder is generic; `dnc_api.DNC_API` says what it serves.
+"""

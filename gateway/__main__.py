@@ -13,6 +13,7 @@ from dnc_common import logs
 from dnc_common.metrics import serve_metrics
 
 from .app import create_app
+from .dnc_api import DNC_API
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger("gateway")
@@ -21,7 +22,7 @@ logger = logging.getLogger("gateway")
 async def serve(settings: Settings) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
     runner = web.AppRunner(
-        create_app(settings),
+        create_app(settings, spec=DNC_API),
         access_log=None,  # the gateway logs each request itself, as JSON
         shutdown_timeout=settings.shutdown_grace_seconds,
     )

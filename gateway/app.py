@@ -1,4 +1,7 @@
-"""The aiohttp application: descriptor routes, middlewares, one gRPC channel, health, OpenAPI."""
+"""The aiohttp application: descriptor routes, middlewares, one gRPC channel, health, OpenAPI.
+
+Generic over the API: everything specific to one arrives in its ApiSpec.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +18,17 @@ import grpc
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
-from dnc.v1 import dnc_pb2
+from dnc_common.wire import REQUEST_ID_KEY
 
-from . import errors, metrics, openapi, proto_docs, rendering
+from . import envelope, errors, metrics, openapi, proto_docs, rendering
 from .cors import CorsPolicy
 from .errors import GatewayError
 from .routing import Route, parse_grpc_timeout, routes_from_files
 from .settings import Settings
+from .spec import ApiSpec
 
 logger = logging.getLogger("gateway")
 access_logger = logging.getLogger("gateway.access")
@@ -36,36 +39,34 @@ MAX_BODY_BYTES = 64 * 1024
 # Reconnect soon after the service comes back, instead of backing off for up to two minutes.
 CHANNEL_OPTIONS = (("grpc.max_reconnect_backoff_ms", 5000),)
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
-# Instead of aiohttp's default, which names the Python and aiohttp versions.
-SERVER_HEADER = "dnc-gateway"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
 UnaryCall = Callable[..., "grpc.aio.UnaryUnaryCall[Any, Any]"]
 SETTINGS = web.AppKey("settings", Settings)
+SPEC = web.AppKey("spec", ApiSpec)
 CALLS = web.AppKey("calls", dict[str, UnaryCall])
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-# The service names the caller's organization in this trailer, for the access log.
-ORG_TRAILER = "dnc-org-id"
-ORG_ID = web.RequestKey("org_id", str)
+# The spec's logged trailers seen on this request's call, by log field.
+TRAILER_FIELDS = web.RequestKey("trailer_fields", dict[str, str])
 
 
-def create_app(
-    settings: Settings, files: Iterable[FileDescriptor] = (dnc_pb2.DESCRIPTOR,)
-) -> web.Application:
-    """Routes from the descriptors' google.api.http rules, plus /healthz and /openapi.json."""
-    files = tuple(files)
-    routes = routes_from_files(files)
+def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
+    """Routes from the spec's google.api.http rules, plus /healthz and /openapi.json."""
+    routes = routes_from_files(spec.files)
     middlewares = [_observe]
     if settings.cors_allowed_origins:
         middlewares.append(CorsPolicy(settings.cors_allowed_origins).middleware)
     middlewares.append(_render_errors)
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
+    app[SPEC] = spec
     for route in routes:
-        app.router.add_route(route.http_method, route.path, _rpc_handler(route))
+        message = spec.success_message(route.method.full_name)
+        app.router.add_route(route.http_method, route.path, _rpc_handler(route, message))
     app.router.add_get("/healthz", _healthz, allow_head=False)
-    document = orjson.dumps(openapi.document(routes, proto_docs.leading_comments(files)))
+    comments = proto_docs.leading_comments(spec.files)
+    document = orjson.dumps(openapi.document(routes, spec, comments))
     app.router.add_get("/openapi.json", _static_json(document), allow_head=False)
     app.cleanup_ctx.append(_grpc_channel(routes))
     app.on_response_prepare.append(_set_server_header)
@@ -120,14 +121,15 @@ def channel_credentials(settings: Settings) -> grpc.ChannelCredentials:
 
 
 async def _set_server_header(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["Server"] = SERVER_HEADER
+    """The spec's name instead of aiohttp's default, which names the Python and aiohttp versions."""
+    response.headers["Server"] = request.app[SPEC].server_header
 
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-def _rpc_handler(route: Route) -> Handler:
+def _rpc_handler(route: Route, success_message: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read() if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
@@ -137,22 +139,21 @@ def _rpc_handler(route: Route) -> Handler:
         try:
             response = await call
         finally:
-            _note_organization(request, await call.trailing_metadata())
+            _note_trailers(request, await call.trailing_metadata())
         return web.Response(
-            body=rendering.success_body(
-                rendering.success_message(route.method.full_name),
-                rendering.message_to_dict(response),
-            ),
+            body=envelope.success_body(success_message, rendering.message_to_dict(response)),
             content_type="application/json",
         )
 
     return handle
 
 
-def _note_organization(request: web.Request, trailers: Any) -> None:
+def _note_trailers(request: web.Request, trailers: Any) -> None:
+    """Keep the trailers the spec asks the access log to carry."""
+    logged = request.app[SPEC].logged_trailers
     for key, value in trailers or ():
-        if key == ORG_TRAILER and isinstance(value, str):
-            request[ORG_ID] = value
+        if key in logged and isinstance(value, str):
+            request.setdefault(TRAILER_FIELDS, {})[logged[key]] = value
 
 
 def _timeout_seconds(request: web.Request) -> float:
@@ -163,8 +164,8 @@ def _timeout_seconds(request: web.Request) -> float:
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    """`authorization` unchanged and `x-request-id`; gRPC metadata must be printable ASCII."""
-    metadata = [("x-request-id", request_id_var.get())]
+    """`authorization` unchanged and the request id; gRPC metadata must be printable ASCII."""
+    metadata = [(REQUEST_ID_KEY, request_id_var.get())]
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         if not _METADATA_VALUE.fullmatch(authorization):
@@ -176,7 +177,7 @@ def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    """200 only while the DNC service itself answers SERVING to grpc.health.v1."""
+    """200 only while the service itself answers SERVING to grpc.health.v1."""
     check = request.app[CALLS][HEALTH_CHECK]
     try:
         reply = await check(
@@ -189,7 +190,10 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.Response(
         status=200 if serving else 503,
         body=orjson.dumps(
-            {"status": "SERVING" if serving else "NOT_SERVING", "dncService": upstream}
+            {
+                "status": "SERVING" if serving else "NOT_SERVING",
+                request.app[SPEC].health_key: upstream,
+            }
         ),
         content_type="application/json",
     )
@@ -219,6 +223,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
         request_id_var.reset(token)
         elapsed = time.perf_counter() - started
         route = _route_label(request)
+        trailer_fields = request.get(TRAILER_FIELDS, {})
         metrics.IN_FLIGHT.dec()
         metrics.REQUESTS.labels(route, str(status)).inc()
         metrics.LATENCY.labels(route).observe(elapsed)
@@ -230,7 +235,10 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "status": status,
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
-                "org_id": request.get(ORG_ID),
+                **{
+                    name: trailer_fields.get(name)
+                    for name in request.app[SPEC].logged_trailers.values()
+                },
             },
         )  # fmt: skip
 
@@ -251,23 +259,24 @@ def request_id_of(header: str | None) -> str:
 @web.middleware
 async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure, routing included, becomes the envelope; nothing internal leaks."""
+    upstream = request.app[SPEC].upstream_name
     try:
         return await handler(request)
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        return errors.from_http_exception(error)
+        return errors.from_http_exception(error, upstream)
     except GatewayError as error:
-        return errors.from_code(error.code, error.details)
+        return errors.from_code(error.code, error.details, upstream)
     except grpc.aio.AioRpcError as error:
         code = error.code()
         metrics.UPSTREAM_ERRORS.labels(code.name).inc()
         if errors.http_status_from_code(code) >= 500:
             logger.warning(
-                "dnc service call failed: %s %s", code.name, error.details(),
+                "%s call failed: %s %s", upstream, code.name, error.details(),
                 extra={"grpc_code": code.name, "request_id": request_id_var.get()},
             )  # fmt: skip
-        return errors.from_code(code, error.details() or "")
+        return errors.from_code(code, error.details() or "", upstream)
     except Exception:
         logger.exception("unexpected error", extra={"request_id": request_id_var.get()})
-        return errors.error_response(500, "")
+        return errors.error_response(500, "", upstream=upstream)

@@ -1,4 +1,4 @@
-"""CORS, off unless DNC_CORS_ALLOWED_ORIGINS names origins: headers, and preflights answered."""
+"""CORS, off unless the settings name allowed origins: headers, and preflights answered."""
 
 from __future__ import annotations
 

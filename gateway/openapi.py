@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from . import errors, rendering
+from . import envelope, rendering
+from .envelope import Schema
 from .routing import Route
+from .spec import ApiSpec
 from .visibility import rest_visible
 
-Schema = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
-OBJECT_ID_PATTERN = "^[0-9a-f]{24}$"
-# What the proto comments state in words, as JSON Schema keywords, by field full name.
-FIELD_BOUNDS: dict[str, Schema] = {
-    "dnc.v1.ListDncRequest.page": {"minimum": 1, "default": 1},
-    "dnc.v1.ListDncRequest.limit": {"minimum": 1, "maximum": 100, "default": 10},
-    # The service refuses control characters in a search (INVALID_ARGUMENT).
-    "dnc.v1.ListDncRequest.search": {
-        "maxLength": 128,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
-    },
-    "dnc.v1.DncEntry.id": {"pattern": OBJECT_ID_PATTERN},
-    "dnc.v1.DncEntry.org_id": {"pattern": OBJECT_ID_PATTERN},
-    "dnc.v1.Pagination.total": {"minimum": 0},
-    "dnc.v1.Pagination.page": {"minimum": 1},
-    "dnc.v1.Pagination.limit": {"minimum": 1, "maximum": 100},
-    "dnc.v1.Pagination.total_pages": {"minimum": 0},
-}
-# Message fields the service always sets, though proto3 gives them presence.
-ALWAYS_SET = frozenset({"dnc.v1.ListDncResponse.pagination"})
 ERROR_STATUSES = (400, 401, 403, 404, 405, 429, 500, 503, 504)
 _INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 _UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
@@ -56,32 +37,37 @@ _SCALARS: dict[int, Schema] = {
 }
 
 
-def document(routes: Iterable[Route], comments: Mapping[str, str] | None = None) -> Schema:
+def document(
+    routes: Iterable[Route], spec: ApiSpec, comments: Mapping[str, str] | None = None
+) -> Schema:
     """Paths for every route and /healthz; schemas for every message they reach.
 
     `comments` (proto_docs.leading_comments) become descriptions.
     """
-    builder = _Builder(comments or {})
+    builder = _Builder(spec, comments or {})
     paths: dict[str, dict[str, Schema]] = {}
     bindings: dict[str, int] = {}
+    services: dict[str, None] = {}  # in first-seen order
     for route in routes:
+        services[route.method.containing_service.full_name] = None
         operation = builder.operation(route)
-        # Additional bindings of one RPC need their own ids: ListDnc, ListDnc2, ...
+        # Additional bindings of one RPC need their own ids: GetThing, GetThing2, ...
         bindings[route.method.full_name] = count = bindings.get(route.method.full_name, 0) + 1
         if count > 1:
             operation["operationId"] += str(count)
         paths.setdefault(route.path, {})[route.http_method.lower()] = operation
-    paths["/healthz"] = {"get": _health_operation()}
+    paths["/healthz"] = {"get": _health_operation(spec)}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
-            "title": "DNC list API",
-            "version": "1.0.0",
-            "description": "REST gateway to dnc.v1.DncService; every response is a JSON envelope.",
+            "title": spec.title,
+            "version": spec.version,
+            "description": f"REST gateway to {', '.join(services)}; "
+            "every response is a JSON envelope.",
         },
         "paths": paths,
         "components": {
-            "schemas": {"ErrorEnvelope": _error_envelope(), **builder.schemas},
+            "schemas": {"ErrorEnvelope": envelope.error_schema(), **builder.schemas},
             "responses": {str(status): _error_response(status) for status in ERROR_STATUSES},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -94,7 +80,8 @@ def document(routes: Iterable[Route], comments: Mapping[str, str] | None = None)
 class _Builder:
     """Operations and component schemas, each message's schema made once."""
 
-    def __init__(self, comments: Mapping[str, str]) -> None:
+    def __init__(self, spec: ApiSpec, comments: Mapping[str, str]) -> None:
+        self.spec = spec
         self.comments = comments
         self.schemas: dict[str, Schema] = {}
 
@@ -108,7 +95,8 @@ class _Builder:
                 if field.message_type is None:
                     parameters.append(self.parameter(field, "query"))
         parameters.append(_REQUEST_ID_PARAMETER)
-        envelope = _success_envelope(method.full_name, self.message_schema(method.output_type))
+        message = self.spec.success_message(method.full_name)
+        success = envelope.success_schema(message, self.message_schema(method.output_type))
         operation: Schema = {
             "operationId": method.name,
             "summary": f"{method.containing_service.full_name}/{method.name}",
@@ -116,9 +104,9 @@ class _Builder:
             "parameters": parameters,
             "responses": {
                 "200": {
-                    "description": rendering.success_message(method.full_name),
+                    "description": message,
                     "headers": _request_id_header(),
-                    "content": {"application/json": {"schema": envelope}},
+                    "content": {"application/json": {"schema": success}},
                 },
                 **{
                     str(status): {"$ref": f"#/components/responses/{status}"}
@@ -157,7 +145,7 @@ class _Builder:
             schema: Schema = {
                 "type": "object",
                 "properties": {field.json_name: self.field_schema(field) for field in fields},
-                "required": [field.json_name for field in fields if _always_rendered(field)],
+                "required": [field.json_name for field in fields if self.always_rendered(field)],
                 "additionalProperties": False,
             }
             if name in self.comments:
@@ -184,14 +172,13 @@ class _Builder:
             return self.message_schema(field.message_type)
         if field.enum_type is not None:
             return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
-        return _SCALARS[field.type] | FIELD_BOUNDS.get(field.full_name, {})
+        return _SCALARS[field.type] | dict(self.spec.field_bounds.get(field.full_name, {}))
 
-
-def _always_rendered(field: FieldDescriptor) -> bool:
-    """Required exactly when message_to_dict always writes the field."""
-    return (
-        rendering.written_when(field) is rendering.Written.ALWAYS or field.full_name in ALWAYS_SET
-    )
+    def always_rendered(self, field: FieldDescriptor) -> bool:
+        """Required exactly when message_to_dict always writes the field (or the API says the
+        service always sets it)."""
+        written = rendering.written_when(field)
+        return written is rendering.Written.ALWAYS or field.full_name in self.spec.always_set
 
 
 _REQUEST_ID_PARAMETER: Schema = {
@@ -203,36 +190,6 @@ _REQUEST_ID_PARAMETER: Schema = {
 }
 
 
-def _success_envelope(method_full_name: str, data: Schema) -> Schema:
-    return {
-        "type": "object",
-        "properties": {
-            "message": {"const": rendering.success_message(method_full_name)},
-            "status": {"const": True},
-            "code": {"const": 200},
-            "errorMessage": {"const": ""},
-            "data": data,
-        },
-        "required": ["message", "status", "code", "errorMessage", "data"],
-        "additionalProperties": False,
-    }
-
-
-def _error_envelope() -> Schema:
-    return {
-        "type": "object",
-        "properties": {
-            "message": {"type": "string", "minLength": 1},
-            "status": {"const": False},
-            "code": {"type": "integer", "minimum": 400, "maximum": 599},
-            "errorMessage": {"type": "string", "minLength": 1},
-            "data": {"type": "null"},
-        },
-        "required": ["message", "status", "code", "errorMessage", "data"],
-        "additionalProperties": False,
-    }
-
-
 def _error_response(status: int) -> Schema:
     headers = _request_id_header()
     if status == 401:
@@ -240,7 +197,7 @@ def _error_response(status: int) -> Schema:
     if status == 405:
         headers["Allow"] = {"schema": {"type": "string"}}
     return {
-        "description": errors.short_message(status),
+        "description": envelope.short_message(status),
         "headers": headers,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
     }
@@ -250,19 +207,20 @@ def _request_id_header() -> dict[str, Schema]:
     return {"X-Request-Id": {"schema": {"type": "string", "minLength": 1, "maxLength": 128}}}
 
 
-def _health_operation() -> Schema:
+def _health_operation(spec: ApiSpec) -> Schema:
     schema = {
         "type": "object",
         "properties": {
             "status": {"enum": ["SERVING", "NOT_SERVING"]},
-            "dncService": {"type": "string"},
+            spec.health_key: {"type": "string"},
         },
-        "required": ["status", "dncService"],
+        "required": ["status", spec.health_key],
     }
     content = {"application/json": {"schema": schema}}
     return {
         "operationId": "Healthz",
-        "summary": "200 while the gateway and the DNC service are both serving, else 503.",
+        "summary": f"200 while the gateway and the {spec.upstream_name} are both serving, "
+        "else 503.",
         "security": [],
         "responses": {
             "200": {"description": "Serving", "content": content},

@@ -14,7 +14,7 @@ _MESSAGE, _SERVICE, _FIELD, _METHOD = 4, 6, 2, 2
 
 
 def leading_comments(files: Iterable[FileDescriptor]) -> dict[str, str]:
-    """`dnc.v1.ListDncRequest.page` -> its comment, for files whose `.binpb` ships (else none)."""
+    """`pkg.v1.Request.page` -> its comment, for files whose `.binpb` ships (else none)."""
     comments: dict[str, str] = {}
     for file in files:
         path = PurePosixPath(file.name).with_suffix(".binpb")

@@ -1,4 +1,7 @@
-"""Proto messages to JSON the seed's way: field-descriptor driven, orjson, no MessageToDict."""
+"""Proto messages to JSON-ready dicts the seed's way: field-descriptor driven, no MessageToDict.
+
+The envelope around them is envelope.py's.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from datetime import date, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-import orjson
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -19,9 +21,6 @@ from .visibility import rest_visible
 Converter = Callable[[Any], Any]
 _EPOCH = date(1970, 1, 1)
 _TIMESTAMP = "google.protobuf.Timestamp"
-# The envelope's `message` on success, per RPC; the seed fixes ListDnc's.
-SUCCESS_MESSAGES = {"dnc.v1.DncService.ListDnc": "DNC list fetched successfully"}
-DEFAULT_SUCCESS_MESSAGE = "Request completed successfully"
 # proto3 JSON writes 64-bit integers as strings, since JSON numbers lose precision past 2**53.
 _INT64_TYPES = frozenset(
     {
@@ -129,22 +128,3 @@ def _float(value: float) -> float | str:
     if math.isfinite(value):
         return value
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-def success_message(method_full_name: str) -> str:
-    return SUCCESS_MESSAGES.get(method_full_name, DEFAULT_SUCCESS_MESSAGE)
-
-
-def success_body(message: str, data: dict[str, Any]) -> bytes:
-    """The seed's success envelope, keys in the seed's order."""
-    return orjson.dumps(
-        {"message": message, "status": True, "code": 200, "errorMessage": "", "data": data}
-    )
-
-
-def error_body(code: int, message: str, error_message: str) -> bytes:
-    """The same envelope for a failure: status false, code = HTTP status, data null."""
-    return orjson.dumps(
-        {"message": message, "status": False, "code": code, "errorMessage": error_message,
-         "data": None}
-    )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dnc_common.env import Env, SettingsError
@@ -28,16 +28,10 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
     metrics_addr: str | None = None
-    grpc_tls_enabled: bool = False
+    grpc_tls: bool = False
     grpc_tls_ca_file: Path | None = None
     grpc_tls_cert_file: Path | None = None
     grpc_tls_key_file: Path | None = None
-
-    @property
-    def grpc_tls(self) -> bool:
-        """TLS upstream when asked for, or implied by any certificate file."""
-        files = (self.grpc_tls_ca_file, self.grpc_tls_cert_file, self.grpc_tls_key_file)
-        return self.grpc_tls_enabled or any(files)
 
     @property
     def http_addr(self) -> str:
@@ -64,16 +58,48 @@ class Settings:
             ),
             log_level=env.choice("DNC_LOG_LEVEL", cls.log_level, LOG_LEVELS),
             metrics_addr=env.optional("DNC_GATEWAY_METRICS_ADDR"),
-            grpc_tls_enabled=env.boolean("DNC_GRPC_TLS", cls.grpc_tls_enabled),
-            grpc_tls_ca_file=env.path("DNC_GRPC_TLS_CA_FILE"),
-            grpc_tls_cert_file=env.path("DNC_GRPC_TLS_CERT_FILE"),
-            grpc_tls_key_file=env.path("DNC_GRPC_TLS_KEY_FILE"),
         )
-        if (settings.grpc_tls_cert_file is None) != (settings.grpc_tls_key_file is None):
-            raise SettingsError(
-                "set both DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE (mutual TLS), or neither"
-            )
-        return settings
+        return _with_grpc_tls(settings, env)
+
+
+# Before DNC_GATEWAY_ prefixed the gateway's TLS variables; still read when the new one is unset.
+DEPRECATED_NAMES = {
+    "DNC_GATEWAY_GRPC_TLS": ("DNC_GRPC_TLS",),
+    "DNC_GATEWAY_GRPC_TLS_CA_FILE": ("DNC_GRPC_TLS_CA_FILE",),
+    # No aliases for the client certificate: DNC_GRPC_TLS_CERT_FILE/KEY_FILE now name the
+    # service's own certificate, and a shared environment must not hand it to the gateway.
+    "DNC_GATEWAY_GRPC_TLS_CERT_FILE": (),
+    "DNC_GATEWAY_GRPC_TLS_KEY_FILE": (),
+}
+
+
+def _with_grpc_tls(settings: Settings, env: Env) -> Settings:
+    """The channel's TLS: on when asked for or when any certificate file is given."""
+
+    def path(name: str) -> Path | None:
+        return env.path(name, DEPRECATED_NAMES[name])
+
+    ca_file = path("DNC_GATEWAY_GRPC_TLS_CA_FILE")
+    cert_file = path("DNC_GATEWAY_GRPC_TLS_CERT_FILE")
+    key_file = path("DNC_GATEWAY_GRPC_TLS_KEY_FILE")
+    given = any((ca_file, cert_file, key_file))
+    tls = env.boolean("DNC_GATEWAY_GRPC_TLS", given, DEPRECATED_NAMES["DNC_GATEWAY_GRPC_TLS"])
+    if given and not tls:
+        raise SettingsError(
+            "DNC_GATEWAY_GRPC_TLS is false but a DNC_GATEWAY_GRPC_TLS_*_FILE is set: unset one"
+        )
+    if (cert_file is None) != (key_file is None):
+        raise SettingsError(
+            "set both DNC_GATEWAY_GRPC_TLS_CERT_FILE and DNC_GATEWAY_GRPC_TLS_KEY_FILE "
+            "(mutual TLS), or neither"
+        )
+    return replace(
+        settings,
+        grpc_tls=tls,
+        grpc_tls_ca_file=ca_file,
+        grpc_tls_cert_file=cert_file,
+        grpc_tls_key_file=key_file,
+    )
 
 
 def parse_http_addr(name: str, value: str | None, default: str) -> tuple[str, int]:

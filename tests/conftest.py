@@ -20,6 +20,7 @@ from pymongo.database import Database
 
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2_grpc
+from dnc_service.store.order import LISTING_ORDER
 from support import JWT_SECRET, Process, free_port, health_status, wait_until
 
 Document = dict[str, Any]
@@ -167,17 +168,22 @@ OrgFactory = Callable[..., Org]
 BASE_TIME = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 
 
+# The service's one definition of the listing order: a time field, then the id, both descending.
+(CREATED_FIELD, _), (ID_FIELD, _) = LISTING_ORDER
+assert {direction for _, direction in LISTING_ORDER} == {-1}, "newest_first assumes descending"
+
+
 def newest_first(entries: list[Document]) -> list[Document]:
-    """The service's order: createdAt descending in BSON order (Dates, then strings, then
-    missing; naive Dates as UTC), then _id descending."""
+    """The service's order, in Python: createdAt descending in BSON order (Dates, then
+    strings, then missing; naive Dates as UTC), then _id descending."""
 
     def key(entry: Document) -> tuple[int, Any, ObjectId]:
-        created = entry.get("createdAt")
+        created = entry.get(CREATED_FIELD)
         if isinstance(created, datetime):
-            return 2, created if created.tzinfo else created.replace(tzinfo=UTC), entry["_id"]
+            return 2, created if created.tzinfo else created.replace(tzinfo=UTC), entry[ID_FIELD]
         if isinstance(created, str):
-            return 1, created, entry["_id"]
-        return 0, 0, entry["_id"]
+            return 1, created, entry[ID_FIELD]
+        return 0, 0, entry[ID_FIELD]
 
     return sorted(entries, key=key, reverse=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,12 +14,18 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from devtools.ferretdb import free_port
-
 ROOT = Path(__file__).resolve().parents[1]
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
 __all__ = ["JWT_SECRET", "ROOT", "Process", "free_port", "health_status", "wait_until"]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0, interval: float = 0.1) -> None:

@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway.app import create_app
+from gateway.dnc_api import DNC_API
 from gateway.errors import HTTP_STATUS_BY_CODE
 from gateway.settings import Settings
 
@@ -62,7 +63,7 @@ async def grpc_target() -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def client(grpc_target: str) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(Settings(grpc_target=grpc_target, timeout_seconds=5))
+    app = create_app(Settings(grpc_target=grpc_target, timeout_seconds=5), spec=DNC_API)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -87,6 +88,8 @@ async def test_every_status_code_maps_through_the_app(
     else:
         assert SECRET_DETAILS not in body["errorMessage"]
         assert code.name not in body["errorMessage"]
+    if status in (503, 504):  # the DNC API's name for its upstream, from DNC_API
+        assert body["errorMessage"].startswith("The DNC service ")
 
 
 @pytest.mark.asyncio

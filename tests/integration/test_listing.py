@@ -98,3 +98,28 @@ def test_walking_all_pages_yields_every_entry_exactly_once(
         seen += ids(list_dnc(stub, org.metadata, page=page, limit=5))
     assert seen == [str(e["_id"]) for e in org.entries]
     assert len(set(seen)) == 23
+
+
+@pytest.mark.parametrize(("limit", "page", "count"), [(100, 1, 100), (100, 2, 50), (51, 2, 51)])
+def test_the_largest_limits_return_exactly_that_many_entries(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory, limit: int, page: int, count: int
+) -> None:
+    """No silent cap below 100: a page holds `limit` entries whenever that many remain."""
+    org = new_org(entries=150)
+    response = list_dnc(stub, org.metadata, page=page, limit=limit)
+    start = (page - 1) * limit
+    assert ids(response) == [str(e["_id"]) for e in org.entries[start : start + count]]
+    assert (response.pagination.limit, response.pagination.page) == (limit, page)
+    assert response.pagination.total == 150
+    assert response.pagination.total_pages == math.ceil(150 / limit)
+
+
+def test_a_page_token_after_100_entries_resumes_at_the_101st(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory
+) -> None:
+    org = new_org(entries=150)
+    first = list_dnc(stub, org.metadata, limit=100)
+    assert len(first.dnc_list) == 100
+    rest = list_dnc(stub, org.metadata, page_token=first.next_page_token, limit=100)
+    assert ids(rest) == [str(e["_id"]) for e in org.entries[100:]]
+    assert (rest.pagination.page, rest.pagination.total, rest.next_page_token) == (2, 150, "")

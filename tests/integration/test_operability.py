@@ -14,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo.database import Database
 
 from conftest import Document, OrgFactory, Service, service_env, start_service
-from dnc_service.database import LISTING_INDEX, LISTING_INDEX_NAME
+from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
 from support import ROOT, health_status
 
 GRPCURL = ROOT / ".cache" / "bin" / "grpcurl"

@@ -17,10 +17,11 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.database import Database
 
 from conftest import Document, OrgFactory
-from dnc_service.database import LISTING_INDEX, LISTING_INDEX_NAME
 from dnc_service.page_tokens import Cursor
-from dnc_service.query import ListQuery, build_filter
-from dnc_service.repository import DncRepository
+from dnc_service.store.entries import EntriesStore
+from dnc_service.store.filters import listing_filter
+from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME, SORT
+from dnc_service.validation import ListQuery
 
 
 class Recorder(monitoring.CommandListener):
@@ -40,11 +41,11 @@ class Recorder(monitoring.CommandListener):
 
 QUERIES = [
     ListQuery(),
-    ListQuery(page=3, limit=5, search="+1 (212) 555"),
+    ListQuery.at_page(3, 5, "+1 (212) 555"),
     ListQuery(
         limit=5,
         search="customer",
-        cursor=Cursor(2, 5, ObjectId(), datetime(2025, 5, 15, tzinfo=UTC)),
+        cursor=Cursor(2, 5, str(ObjectId()), datetime(2025, 5, 15, tzinfo=UTC)),
     ),
 ]
 
@@ -65,8 +66,8 @@ def test_queries_follow_the_index(
     async def run() -> None:
         client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
         try:
-            await DncRepository(client[mongo_db.name].dnc_entries).list_page(
-                org.org_id, query, 5000
+            await EntriesStore(client[mongo_db.name].dnc_entries).list_page(
+                str(org.org_id), query, 5000
             )
         finally:
             await client.close()
@@ -78,16 +79,14 @@ def test_queries_follow_the_index(
     assert list(find["sort"].items()) == [(key, direction) for key, direction in LISTING_INDEX[1:]]
     match = count["pipeline"][0]["$match"]
     assert_index_prefix(match, org.org_id)
-    assert match == build_filter(org.org_id, query.search)  # the count ignores the cursor
+    assert match == listing_filter(str(org.org_id), query.search)  # the count ignores the cursor
 
 
 def test_real_mongodb_plans_use_the_index_without_a_blocking_sort(
     mongo_db: Database[Document], new_org: OrgFactory
 ) -> None:
     org = new_org(entries=3)
-    cursor = mongo_db.dnc_entries.find(build_filter(org.org_id, "555")).sort(
-        [("createdAt", -1), ("_id", -1)]
-    )
+    cursor = mongo_db.dnc_entries.find(listing_filter(str(org.org_id), "555")).sort(SORT)
     plan = cursor.limit(10).explain()
     if "ferretdbVersion" in plan.get("serverInfo", {}):
         # FerretDB v1 filters and sorts in memory (its explain says so); on it, the shape

@@ -49,7 +49,7 @@ def test_tls(
     trusted = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
     for service in tls_service(
         mongo_uri, mongo_db.name, tmp_path, trusted,
-        DNC_TLS_CERT_FILE=pki.server_cert, DNC_TLS_KEY_FILE=pki.server_key,
+        DNC_GRPC_TLS_CERT_FILE=pki.server_cert, DNC_GRPC_TLS_KEY_FILE=pki.server_key,
     ):  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, trusted) as channel:
@@ -61,9 +61,11 @@ def test_tls(
             assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
         assert "(TLS)" in service.process.log()
         # The gateway's upstream channel: trusting the CA works; the system roots alone do not.
-        trusting = gateway_factory(service.target, DNC_GRPC_TLS_CA_FILE=str(pki.ca))
+        trusting = gateway_factory(service.target, DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca))
         assert trusting.get("/api/dnc/list", org.token).status == 200
-        distrusting = gateway_factory(service.target, expect_serving=False, DNC_GRPC_TLS="true")
+        distrusting = gateway_factory(
+            service.target, expect_serving=False, DNC_GATEWAY_GRPC_TLS="true"
+        )
         assert distrusting.health() == 503
 
 
@@ -82,8 +84,8 @@ def test_mutual_tls(
     )
     for service in tls_service(
         mongo_uri, mongo_db.name, tmp_path, with_client_cert,
-        DNC_TLS_CERT_FILE=pki.server_cert, DNC_TLS_KEY_FILE=pki.server_key,
-        DNC_TLS_CLIENT_CA_FILE=pki.ca,
+        DNC_GRPC_TLS_CERT_FILE=pki.server_cert, DNC_GRPC_TLS_KEY_FILE=pki.server_key,
+        DNC_GRPC_TLS_CLIENT_CA_FILE=pki.ca,
     ):  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, with_client_cert) as channel:
@@ -93,13 +95,31 @@ def test_mutual_tls(
             assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
         assert "(mutual TLS)" in service.process.log()
         with_cert = gateway_factory(
-            service.target, DNC_GRPC_TLS_CA_FILE=str(pki.ca),
-            DNC_GRPC_TLS_CERT_FILE=str(pki.client_cert), DNC_GRPC_TLS_KEY_FILE=str(pki.client_key),
-        )  # fmt: skip
+            service.target,
+            DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca),
+            DNC_GATEWAY_GRPC_TLS_CERT_FILE=str(pki.client_cert),
+            DNC_GATEWAY_GRPC_TLS_KEY_FILE=str(pki.client_key),
+        )
         assert with_cert.get("/api/dnc/list", org.token).status == 200
         without_cert = gateway_factory(
-            service.target, expect_serving=False, DNC_GRPC_TLS_CA_FILE=str(pki.ca)
+            service.target, expect_serving=False, DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca)
         )
         reply = without_cert.get("/api/dnc/list", org.token)
         assert reply.status == 503
         assert reply.json()["status"] is False
+
+
+def test_the_deprecated_tls_names_still_serve_tls(
+    mongo_uri: str, mongo_db: Database[Document], tmp_path: Path, pki: Pki, new_org: OrgFactory
+) -> None:
+    trusted = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
+    for service in tls_service(
+        mongo_uri, mongo_db.name, tmp_path, trusted,
+        DNC_TLS_CERT_FILE=pki.server_cert, DNC_TLS_KEY_FILE=pki.server_key,
+    ):  # fmt: skip
+        org = new_org(entries=1)
+        with grpc.secure_channel(service.target, trusted) as channel:
+            assert code_of(channel, org.metadata) == grpc.StatusCode.OK
+        log = service.process.log()
+        assert "(TLS)" in log
+        assert "DNC_TLS_CERT_FILE is deprecated: set DNC_GRPC_TLS_CERT_FILE instead" in log

@@ -12,7 +12,6 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from dnc_service.database import driver_errors
 from dnc_service.errors import (
     INTERNAL_MESSAGE,
     DeadlineExceeded,
@@ -23,6 +22,7 @@ from dnc_service.errors import (
     Unavailable,
     status_for,
 )
+from dnc_service.store.client import driver_errors
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ import pytest
 
 from gateway.app import create_app, request_id_of
 from gateway.cors import CorsPolicy
+from gateway.dnc_api import DNC_API
 from gateway.settings import Settings
 
 
 def routes(settings: Settings) -> set[tuple[str, str]]:
-    app = create_app(settings)
+    app = create_app(settings, spec=DNC_API)
     return {
         (route.method, route.resource.canonical)
         for route in app.router.routes()
@@ -29,8 +30,8 @@ def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
 
 
 def test_cors_middleware_only_when_origins_are_configured() -> None:
-    assert len(create_app(Settings()).middlewares) == 2
-    configured = create_app(Settings(cors_allowed_origins=("https://a.example.com",)))
+    assert len(create_app(Settings(), spec=DNC_API).middlewares) == 2
+    configured = create_app(Settings(cors_allowed_origins=("https://a.example.com",)), spec=DNC_API)
     assert len(configured.middlewares) == 3
 
 

@@ -129,8 +129,3 @@ def test_routing_errors_use_the_same_envelope() -> None:
     assert not_found.status == 404
     assert "Allow" not in not_found.headers
     assert list(envelope(not_found)) == ["message", "status", "code", "errorMessage", "data"]
-
-
-def test_statuses_without_a_short_message_use_the_reason_phrase() -> None:
-    assert errors.short_message(413) == "Request Entity Too Large"
-    assert errors.short_message(599) == "Error"

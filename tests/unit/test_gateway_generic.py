@@ -1,23 +1,39 @@
-"""Any annotated RPC is served without gateway changes: a made-up service, both directions."""
+"""Any annotated RPC is served without gateway changes: a made-up service, both directions.
+
+The transcoder's modules hold nothing of the DNC API: a made-up ApiSpec's title, messages,
+bounds, upstream name and logged trailers are what the gateway serves for it.
+"""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import importlib
+import inspect
+import logging
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
 from google.api import annotations_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from multidict import MultiDict
 from openapi_spec_validator import validate
 
 from gateway import openapi, rendering
+from gateway.app import create_app
 from gateway.errors import GatewayError
 from gateway.routing import Route, routes_from_files
+from gateway.settings import Settings
+from gateway.spec import ApiSpec
 
 Field = descriptor_pb2.FieldDescriptorProto
 _files: dict[str, FileDescriptor] = {}
@@ -279,8 +295,23 @@ def test_rendering_is_generic_over_field_kinds() -> None:
     }
 
 
+def probe_spec() -> ApiSpec:
+    return ApiSpec(
+        files=(probe_file(),),
+        title="Probe API",
+        upstream_name="probe backend",
+        health_key="probeBackend",
+        server_header="probe-gateway",
+        success_messages={"gwtest.probe.v1.Probes.GetProbe": "Probe fetched"},
+        field_bounds={"gwtest.probe.v1.Probe.page_size": {"minimum": 1, "maximum": 50}},
+        always_set=frozenset({"gwtest.probe.v1.Probe.child"}),
+        logged_trailers={"probe-owner": "owner"},
+        version="2.3.4",
+    )
+
+
 def test_openapi_for_any_service_is_valid(routes: list[Route]) -> None:
-    document = openapi.document(routes)
+    document = openapi.document(routes, probe_spec())
     validate(document)
     get = document["paths"]["/v1/probes/{name}"]["get"]
     parameters = {p["name"]: p for p in get["parameters"]}
@@ -300,3 +331,153 @@ def test_openapi_for_any_service_is_valid(routes: list[Route]) -> None:
     }
     assert "maybe" not in probe_schema["required"]
     assert "pageSize" in probe_schema["required"]
+
+
+def test_openapi_takes_the_specs_words_and_bounds(routes: list[Route]) -> None:
+    document = openapi.document(routes, probe_spec())
+    assert document["info"]["title"] == "Probe API"
+    assert document["info"]["version"] == "2.3.4"
+    assert "gwtest.probe.v1.Probes" in document["info"]["description"]
+    get = document["paths"]["/v1/probes/{name}"]["get"]
+    success = get["responses"]["200"]
+    assert success["description"] == "Probe fetched"
+    envelope_schema = success["content"]["application/json"]["schema"]
+    assert envelope_schema["properties"]["message"] == {"const": "Probe fetched"}
+    parameters = {p["name"]: p for p in get["parameters"]}
+    assert parameters["pageSize"]["schema"]["maximum"] == 50
+    probe_schema = document["components"]["schemas"]["gwtest.probe.v1.Probe"]
+    assert "child" in probe_schema["required"]  # always_set, though it has presence
+    health_get = document["paths"]["/healthz"]["get"]
+    health_schema = health_get["responses"]["200"]["content"]["application/json"]["schema"]
+    assert health_schema["required"] == ["status", "probeBackend"]
+    assert "probe backend" in health_get["summary"]
+    text = str(document)
+    assert "DNC" not in text
+    assert "dnc" not in text.lower()
+
+
+# The transcoder and the envelope: generic. dnc_api (the data), settings, metrics and __main__
+# (the process) may name DNC; these may not, except to import the shared `dnc_common` package.
+GENERIC_MODULES = (
+    "app",
+    "cors",
+    "envelope",
+    "errors",
+    "openapi",
+    "proto_docs",
+    "rendering",
+    "routing",
+    "spec",
+    "visibility",
+)
+
+
+@pytest.mark.parametrize("name", GENERIC_MODULES)
+def test_generic_modules_hold_no_dnc_text(name: str) -> None:
+    source = inspect.getsource(importlib.import_module(f"gateway.{name}"))
+    assert re.findall(r"(?i)[^\n]*dnc(?!_common)[^\n]*", source) == []
+
+
+Probe = Any
+
+
+@pytest_asyncio.fixture
+async def probe_target() -> AsyncIterator[str]:
+    """A Probes server: echoes the probe and sends a `probe-owner` trailer; `down` aborts."""
+    probe = probe_class()
+
+    async def get_probe(request: Probe, context: grpc.aio.ServicerContext[Any, Any]) -> Probe:
+        if request.name == "down":
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "backend-7.internal refused")
+        context.set_trailing_metadata((("probe-owner", "team-7"),))
+        return probe(name=request.name, page_size=request.page_size)
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        get_probe,
+        request_deserializer=probe.FromString,
+        response_serializer=probe.SerializeToString,
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("gwtest.probe.v1.Probes", {"GetProbe": handler}),)
+    )
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(None)
+
+
+@pytest_asyncio.fixture
+async def probe_client(probe_target: str) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(Settings(grpc_target=probe_target, timeout_seconds=5), spec=probe_spec())
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.mark.asyncio
+async def test_the_app_serves_another_api_in_its_own_words(
+    probe_client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="gateway.access"):
+        reply = await probe_client.get("/v1/probes/p1", params={"pageSize": "3"})
+        assert reply.status == 200
+        assert reply.headers["Server"] == "probe-gateway"
+        assert await reply.json() == {
+            "message": "Probe fetched",
+            "status": True,
+            "code": 200,
+            "errorMessage": "",
+            "data": {
+                "name": "p1",
+                "pageSize": 3,
+                "big": "0",
+                "count": 0,
+                "flag": False,
+                "ratio": 0.0,
+                "weight": 0.0,
+                "color": "COLOR_UNSPECIFIED",
+                "tags": [],
+                "ids": [],
+                "counts": {},
+            },
+        }
+    [access] = [record for record in caplog.records if record.name == "gateway.access"]
+    logged = vars(access)
+    assert logged["owner"] == "team-7"  # the spec's trailer, under its log field
+    assert "org_id" not in logged
+
+
+@pytest.mark.asyncio
+async def test_another_apis_errors_and_health_name_its_upstream(
+    probe_client: TestClient[Any, Any],
+) -> None:
+    down = await probe_client.get("/v1/probes/down")
+    assert down.status == 503
+    body = await down.json()
+    assert body["errorMessage"] == "The probe backend is unavailable; try again later."
+    assert "internal" not in str(body)
+    healthz = await probe_client.get("/healthz")
+    assert (healthz.status, await healthz.json()) == (
+        200,
+        {"status": "SERVING", "probeBackend": "SERVING"},
+    )
+    document = await (await probe_client.get("/openapi.json")).json()
+    assert document["info"]["title"] == "Probe API"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"success_messages": {"gwtest.probe.v1.Probes.GetProbes": "typo"}},
+        {"field_bounds": {"gwtest.probe.v1.Probe.page": {"minimum": 1}}},
+        {"always_set": frozenset({"gwtest.probe.v1.Probe.kid"})},
+    ],
+)
+def test_a_spec_naming_what_its_files_lack_fails_at_start(change: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"no (RPC|field) 'gwtest\.probe\.v1\.Probe"):
+        dataclasses.replace(probe_spec(), **change)

@@ -12,7 +12,8 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from dnc.v1 import dnc_pb2
-from gateway import openapi, rendering
+from gateway import envelope, openapi, rendering
+from gateway.dnc_api import DNC_API
 from gateway.errors import from_code
 from gateway.proto_docs import leading_comments
 from gateway.routing import routes_from_files
@@ -25,7 +26,7 @@ ERROR_STATUSES = ["400", "401", "403", "404", "405", "429", "500", "503", "504"]
 def document() -> Schema:
     # Served as orjson bytes, so check the document after that round trip.
     files = [dnc_pb2.DESCRIPTOR]
-    built = openapi.document(routes_from_files(files), leading_comments(files))
+    built = openapi.document(routes_from_files(files), DNC_API, leading_comments(files))
     loaded: Schema = orjson.loads(orjson.dumps(built))
     return loaded
 
@@ -130,8 +131,8 @@ def rendered_page(**entry_fields: Any) -> Any:
     response = dnc_pb2.ListDncResponse(
         dnc_list=[entry], pagination=dnc_pb2.Pagination(total=1, page=1, limit=10, total_pages=1)
     )
-    body = rendering.success_body(
-        rendering.success_message("dnc.v1.DncService.ListDnc"), rendering.message_to_dict(response)
+    body = envelope.success_body(
+        DNC_API.success_message("dnc.v1.DncService.ListDnc"), rendering.message_to_dict(response)
     )
     return orjson.loads(body)
 

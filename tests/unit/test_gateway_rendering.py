@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dnc.v1 import dnc_pb2
-from gateway import rendering
+from gateway import envelope, rendering
+from gateway.dnc_api import DNC_API
 from gateway_support import SEED_ENTRY_KEYS
 
 MIN_SECONDS = -62135596800  # 0001-01-01T00:00:00Z, Timestamp's lower bound
@@ -43,8 +44,8 @@ def page(*entries: dnc_pb2.DncEntry) -> dnc_pb2.ListDncResponse:
 
 
 def test_the_seed_example_renders_byte_for_byte() -> None:
-    body = rendering.success_body(
-        rendering.success_message("dnc.v1.DncService.ListDnc"),
+    body = envelope.success_body(
+        DNC_API.success_message("dnc.v1.DncService.ListDnc"),
         rendering.message_to_dict(page(full_entry())),
     )
     assert body == (
@@ -98,7 +99,7 @@ def test_empty_text_without_presence_is_left_out() -> None:
 
 
 def test_numbers_stay_json_numbers() -> None:
-    body = orjson.loads(rendering.success_body("ok", rendering.message_to_dict(page())))
+    body = orjson.loads(envelope.success_body("ok", rendering.message_to_dict(page())))
     pagination = body["data"]["pagination"]
     assert all(type(value) is int for value in pagination.values())
     assert body["status"] is True
@@ -148,14 +149,5 @@ def test_timestamp_text_agrees_with_datetime(seconds: int, nanos: int) -> None:
 
 
 def test_unknown_methods_get_a_generic_success_message() -> None:
-    assert rendering.success_message("dnc.v1.DncService.ListDnc") == (
-        "DNC list fetched successfully"
-    )
-    assert rendering.success_message("other.v1.Svc.Get") == rendering.DEFAULT_SUCCESS_MESSAGE
-
-
-def test_error_body_is_the_envelope_with_null_data() -> None:
-    assert rendering.error_body(400, "Invalid request", "page must be >= 1") == (
-        b'{"message":"Invalid request","status":false,"code":400,'
-        b'"errorMessage":"page must be >= 1","data":null}'
-    )
+    assert DNC_API.success_message("dnc.v1.DncService.ListDnc") == ("DNC list fetched successfully")
+    assert DNC_API.success_message("other.v1.Svc.Get") == envelope.DEFAULT_SUCCESS_MESSAGE

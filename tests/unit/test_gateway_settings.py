@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gateway.settings import Settings, SettingsError
+from dnc_common.env import Env
+from gateway.settings import DEPRECATED_NAMES, Settings, SettingsError
+
+README = Path(__file__).parents[2] / "README.md"
 
 
 def test_defaults() -> None:
@@ -87,6 +92,118 @@ def test_bad_values_are_refused_naming_the_variable(name: str, value: str) -> No
         Settings.from_env({name: value})
 
 
-def test_settings_are_frozen() -> None:
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        Settings().http_port = 1  # type: ignore[misc]
+@pytest.fixture
+def pem(tmp_path: Path) -> Path:
+    """Settings check only that the file exists; gRPC reads it when the channel opens."""
+    path = tmp_path / "ca.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\n")
+    return path
+
+
+def test_tls_is_off_by_default_and_on_when_asked() -> None:
+    assert Settings.from_env({}).grpc_tls is False
+    settings = Settings.from_env({"DNC_GATEWAY_GRPC_TLS": "true"})
+    assert settings.grpc_tls is True
+    assert settings.grpc_tls_ca_file is None  # the system's CAs
+
+
+def test_a_certificate_file_implies_tls(pem: Path) -> None:
+    settings = Settings.from_env({"DNC_GATEWAY_GRPC_TLS_CA_FILE": str(pem)})
+    assert (settings.grpc_tls, settings.grpc_tls_ca_file) == (True, pem)
+    mutual = Settings.from_env(
+        {"DNC_GATEWAY_GRPC_TLS_CERT_FILE": str(pem), "DNC_GATEWAY_GRPC_TLS_KEY_FILE": str(pem)}
+    )
+    assert (mutual.grpc_tls, mutual.grpc_tls_cert_file, mutual.grpc_tls_key_file) == (
+        True,
+        pem,
+        pem,
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        ({"DNC_GATEWAY_GRPC_TLS_CERT_FILE": "{pem}"}, "DNC_GATEWAY_GRPC_TLS_KEY_FILE"),
+        ({"DNC_GATEWAY_GRPC_TLS_KEY_FILE": "{pem}"}, "DNC_GATEWAY_GRPC_TLS_CERT_FILE"),
+        (
+            {"DNC_GATEWAY_GRPC_TLS": "false", "DNC_GATEWAY_GRPC_TLS_CA_FILE": "{pem}"},
+            "DNC_GATEWAY_GRPC_TLS is false",
+        ),
+        ({"DNC_GATEWAY_GRPC_TLS_CA_FILE": "/nonexistent/ca.pem"}, "DNC_GATEWAY_GRPC_TLS_CA_FILE="),
+        ({"DNC_GATEWAY_GRPC_TLS": "maybe"}, "DNC_GATEWAY_GRPC_TLS="),
+    ],
+)
+def test_inconsistent_tls_settings_are_refused(
+    pem: Path, environ: dict[str, str], complaint: str
+) -> None:
+    filled = {name: value.format(pem=pem) for name, value in environ.items()}
+    with pytest.raises(SettingsError, match=re.escape(complaint)):
+        Settings.from_env(filled)
+
+
+def test_the_old_tls_names_still_work(pem: Path) -> None:
+    old = Settings.from_env({"DNC_GRPC_TLS_CA_FILE": str(pem)})
+    new = Settings.from_env({"DNC_GATEWAY_GRPC_TLS_CA_FILE": str(pem)})
+    assert old == new
+    assert new.grpc_tls_ca_file == pem
+    assert Settings.from_env({"DNC_GRPC_TLS": "on"}).grpc_tls is True
+
+
+def test_the_services_certificate_names_never_reach_the_gateway(pem: Path) -> None:
+    """DNC_GRPC_TLS_CERT_FILE/KEY_FILE are the service's server certificate now."""
+    shared = Settings.from_env(
+        {"DNC_GRPC_TLS_CERT_FILE": str(pem), "DNC_GRPC_TLS_KEY_FILE": str(pem)}
+    )
+    assert shared.grpc_tls_cert_file is None
+    assert shared.grpc_tls_key_file is None
+    assert shared.grpc_tls is False
+
+
+def test_a_new_name_wins_over_its_old_one(pem: Path) -> None:
+    settings = Settings.from_env(
+        {"DNC_GATEWAY_GRPC_TLS_CA_FILE": str(pem), "DNC_GRPC_TLS_CA_FILE": "/nonexistent"}
+    )
+    assert settings.grpc_tls_ca_file == pem
+    assert (
+        Settings.from_env({"DNC_GATEWAY_GRPC_TLS": "off", "DNC_GRPC_TLS": "on"}).grpc_tls is False
+    )
+
+
+def test_an_error_names_the_old_variable_when_that_is_what_was_set() -> None:
+    with pytest.raises(SettingsError, match=r"^DNC_GRPC_TLS_CA_FILE="):
+        Settings.from_env({"DNC_GRPC_TLS_CA_FILE": "/nonexistent/ca.pem"})
+
+
+def test_env_aliases_are_read_in_order_when_the_name_is_blank() -> None:
+    env = Env({"NEW": " ", "OLD": "", "OLDER": "x", "OLDEST": "y"})
+    assert env.optional("NEW") is None
+    assert env.optional("NEW", ("OLD", "OLDER", "OLDEST")) == "x"
+    assert env.text("NEW", "default", ("OLD",)) == "default"
+    assert Env({"NEW": "yes", "OLD": "no"}).boolean("NEW", False, ("OLD",)) is True
+    assert Env({"OLD": "no"}).boolean("NEW", True, ("OLD",)) is False
+
+
+class Recording(dict[str, str]):
+    """An empty environment that remembers every name looked up in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.names.add(key)
+        return super().get(key, default)
+
+
+def test_the_readme_documents_exactly_the_variables_read() -> None:
+    environ = Recording()
+    Settings.from_env(environ)
+    text = README.read_text()
+    table = text.split("### Gateway settings", 1)[1].split("\n## ", 1)[0]
+    retired = set(re.findall(r"\| `(DNC_[A-Z_]*[A-Z])` \|.*no longer read", table))
+    documented = set(re.findall(r"`(DNC_[A-Z_]*[A-Z])`", table)) - retired
+    assert retired == {"DNC_GRPC_TLS_CERT_FILE", "DNC_GRPC_TLS_KEY_FILE"}
+    old_names = {old for names in DEPRECATED_NAMES.values() for old in names}
+    assert environ.names - old_names == documented - old_names
+    assert old_names <= environ.names
+    assert old_names <= documented  # the renamed-settings note

@@ -12,9 +12,10 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
-from bson import ObjectId
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.wire import ORG_ID_TRAILER
+from dnc_service import page_tokens
 from dnc_service.errors import (
     DeadlineExceeded,
     DncError,
@@ -22,36 +23,39 @@ from dnc_service.errors import (
     Unauthenticated,
     Unavailable,
 )
-from dnc_service.query import ListQuery
-from dnc_service.repository import Page
+from dnc_service.page_tokens import Cursor
 from dnc_service.servicer import DncServicer
+from dnc_service.store import Page
+from dnc_service.validation import ListQuery
 
-ORG = ObjectId("64e5f12345abcdef12345678")
+ORG = "64e5f12345abcdef12345678"
 
 
 class FakeAuthenticator:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
 
-    async def organization_for(
-        self, metadata: Iterable[tuple[str, str | bytes]] | None
-    ) -> ObjectId:
+    async def authenticate(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
         if self.error:
             raise self.error
         return ORG
 
 
-class FakeRepository:
-    def __init__(self, error: Exception | None = None, total: int = 0) -> None:
+class FakeEntries:
+    def __init__(
+        self, error: Exception | None = None, total: int = 0, next_cursor: Cursor | None = None
+    ) -> None:
         self.error = error
         self.total = total
-        self.seen: list[tuple[ObjectId, ListQuery, int]] = []
+        self.next_cursor = next_cursor
+        self.seen: list[tuple[str, ListQuery, int]] = []
 
-    async def list_page(self, org_id: ObjectId, query: ListQuery, max_time_ms: int) -> Page:
+    async def list_page(self, org_id: str, query: ListQuery, max_time_ms: int) -> Page:
         self.seen.append((org_id, query, max_time_ms))
         if self.error:
             raise self.error
-        return Page([{"_id": ObjectId(), "orgId": org_id, "phoneNumber": "1"}], self.total)
+        entry = dnc_pb2.DncEntry(id="64e5f12345abcdef98765432", org_id=org_id, phone_number="1")
+        return Page([entry], self.total, self.next_cursor)
 
 
 @pytest_asyncio.fixture
@@ -59,10 +63,10 @@ async def serve() -> AsyncIterator[Any]:
     servers: list[grpc.aio.Server] = []
     channels: list[grpc.aio.Channel] = []
 
-    async def start(authenticator: Any, repository: Any) -> dnc_pb2_grpc.DncServiceAsyncStub:
+    async def start(authenticator: Any, entries: Any) -> dnc_pb2_grpc.DncServiceAsyncStub:
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
-            DncServicer(authenticator, repository, 5.0), server
+            DncServicer(authenticator, entries, 5.0), server
         )
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
@@ -101,11 +105,11 @@ async def serve() -> AsyncIterator[Any]:
 async def test_errors_become_their_status(
     serve: Any, error: Exception, code: grpc.StatusCode, details: str
 ) -> None:
-    for authenticator, repository in (
-        (FakeAuthenticator(error), FakeRepository()),
-        (FakeAuthenticator(), FakeRepository(error)),
+    for authenticator, entries in (
+        (FakeAuthenticator(error), FakeEntries()),
+        (FakeAuthenticator(), FakeEntries(error)),
     ):
-        stub = await serve(authenticator, repository)
+        stub = await serve(authenticator, entries)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await stub.ListDnc(dnc_pb2.ListDncRequest())
         assert (raised.value.code(), raised.value.details()) == (code, details)
@@ -113,7 +117,7 @@ async def test_errors_become_their_status(
 
 @pytest.mark.asyncio
 async def test_validation_happens_after_authentication(serve: Any) -> None:
-    stub = await serve(FakeAuthenticator(Unauthenticated("who are you")), FakeRepository())
+    stub = await serve(FakeAuthenticator(Unauthenticated("who are you")), FakeEntries())
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.ListDnc(dnc_pb2.ListDncRequest(page=0))
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -121,12 +125,23 @@ async def test_validation_happens_after_authentication(serve: Any) -> None:
 
 @pytest.mark.asyncio
 async def test_the_callers_deadline_bounds_the_database_budget(serve: Any) -> None:
-    repository = FakeRepository(total=25)
-    stub = await serve(FakeAuthenticator(), repository)
+    entries = FakeEntries(total=25)
+    stub = await serve(FakeAuthenticator(), entries)
     response = await stub.ListDnc(dnc_pb2.ListDncRequest(page=2, limit=10), timeout=1.0)
-    [(org, query, max_time_ms)] = repository.seen
-    assert (org, query) == (ORG, ListQuery(page=2, limit=10))
+    [(org, query, max_time_ms)] = entries.seen
+    assert (org, query) == (ORG, ListQuery.at_page(2, 10))
     assert 0 < max_time_ms <= 1100  # grpc rounds the sent timeout up slightly
     assert (response.pagination.total, response.pagination.total_pages) == (25, 3)
     await stub.ListDnc(dnc_pb2.ListDncRequest())
-    assert repository.seen[-1][2] == 5000  # no client deadline: the server's own limit
+    assert entries.seen[-1][2] == 5000  # no client deadline: the server's own limit
+
+
+@pytest.mark.asyncio
+async def test_the_next_cursor_becomes_a_page_token_and_the_org_a_trailer(serve: Any) -> None:
+    following = Cursor(3, 20, "64e5f12345abcdef98765432")
+    stub = await serve(FakeAuthenticator(), FakeEntries(total=25, next_cursor=following))
+    call = stub.ListDnc(dnc_pb2.ListDncRequest(page=2, limit=10, search="abc"))
+    response = await call
+    assert page_tokens.decode(response.next_page_token, "abc") == following
+    assert (ORG_ID_TRAILER, ORG) in tuple(await call.trailing_metadata() or ())
+    assert [entry.org_id for entry in response.dnc_list] == [ORG]

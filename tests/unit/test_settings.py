@@ -71,3 +71,62 @@ def test_a_public_key_replaces_the_secret(tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_text("-----BEGIN PUBLIC KEY-----\n")
     assert Settings.from_env({"DNC_JWT_PUBLIC_KEY_FILE": str(key)}).jwt_public_key_file == key
+
+
+def test_tls_files_use_the_grpc_tls_names(tmp_path: Path) -> None:
+    cert, key, ca = (tmp_path / name for name in ("cert.pem", "key.pem", "ca.pem"))
+    for path in (cert, key, ca):
+        path.write_text("pem")
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_GRPC_TLS_CERT_FILE": str(cert),
+            "DNC_GRPC_TLS_KEY_FILE": str(key), "DNC_GRPC_TLS_CLIENT_CA_FILE": str(ca),
+        }
+    )  # fmt: skip
+    assert (settings.grpc_tls_cert_file, settings.grpc_tls_key_file) == (cert, key)
+    assert settings.grpc_tls_client_ca_file == ca
+    assert settings.deprecations == ()
+
+
+def test_the_old_tls_names_still_work_and_are_reported(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.pem", tmp_path / "new.pem"
+    old.write_text("pem")
+    new.write_text("pem")
+    settings = Settings.from_env(
+        {"DNC_JWT_SECRET": SECRET, "DNC_TLS_CERT_FILE": str(old), "DNC_TLS_KEY_FILE": str(old)}
+    )
+    assert (settings.grpc_tls_cert_file, settings.grpc_tls_key_file) == (old, old)
+    assert settings.deprecations == (
+        "DNC_TLS_CERT_FILE is deprecated: set DNC_GRPC_TLS_CERT_FILE instead",
+        "DNC_TLS_KEY_FILE is deprecated: set DNC_GRPC_TLS_KEY_FILE instead",
+    )
+    # The new name wins when both are set.
+    both = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_TLS_CERT_FILE": str(old), "DNC_TLS_KEY_FILE": str(old),
+            "DNC_GRPC_TLS_CERT_FILE": str(new), "DNC_GRPC_TLS_KEY_FILE": str(new),
+        }
+    )  # fmt: skip
+    assert (both.grpc_tls_cert_file, both.grpc_tls_key_file) == (new, new)
+    assert both.deprecations == ()
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DNC_GRPC_TLS_CERT_FILE": "/no/such.pem"}, "DNC_GRPC_TLS_CERT_FILE='/no/such.pem'"),
+        ({"DNC_TLS_CERT_FILE": "/no/such.pem"}, "DNC_TLS_CERT_FILE='/no/such.pem'"),
+    ],
+)
+def test_a_bad_tls_file_names_the_variable_that_was_set(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, **environ})
+
+
+def test_half_a_tls_pair_is_refused(tmp_path: Path) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("pem")
+    with pytest.raises(SettingsError, match="DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_TLS_CERT_FILE": str(cert)})

@@ -1,29 +1,29 @@
-"""Token verification with pinned algorithms, without a database."""
+"""Bearer token verification with pinned algorithms, without a database."""
 
 from __future__ import annotations
 
 import base64
 import hmac
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from bson import ObjectId
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dnc_service.auth import TokenVerifier
+from dnc_service.auth import MAX_BEARER_TOKEN_BYTES, BearerVerifier
 from dnc_service.errors import Unauthenticated
 from dnc_service.settings import Settings
 
 SECRET = "unit-test-secret-0123456789abcdefghij"
 USER = "64e5f12345abcdef00000001"
-HS256 = TokenVerifier(SECRET, ("HS256",))
+HS256 = BearerVerifier(SECRET, ("HS256",))
 
 
 def token(key: Any = SECRET, algorithm: str = "HS256", **claims: Any) -> str:
@@ -32,7 +32,18 @@ def token(key: Any = SECRET, algorithm: str = "HS256", **claims: Any) -> str:
 
 
 def test_a_valid_token_gives_the_user_id() -> None:
-    assert HS256.user_id(f"Bearer {token()}") == ObjectId(USER)
+    assert HS256.user_id(f"Bearer {token()}") == USER
+
+
+def test_the_user_id_is_plain_lowercase_hex() -> None:
+    assert HS256.user_id(f"Bearer {token(sub=USER.upper())}") == USER
+
+
+def test_an_oversized_bearer_token_is_refused_before_decoding() -> None:
+    padded = f"Bearer {token(pad='x' * MAX_BEARER_TOKEN_BYTES)}"
+    assert len(padded) > MAX_BEARER_TOKEN_BYTES
+    with pytest.raises(Unauthenticated, match="too large"):
+        HS256.user_id(padded)
 
 
 @pytest.mark.parametrize(
@@ -69,15 +80,15 @@ def test_bad_claims(claims: dict[str, Any]) -> None:
 
 
 def test_issuer_and_audience_are_checked_when_configured() -> None:
-    verifier = TokenVerifier(SECRET, ("HS256",), issuer="https://idp", audience="dnc")
-    assert verifier.user_id(f"Bearer {token(iss='https://idp', aud='dnc')}") == ObjectId(USER)
+    verifier = BearerVerifier(SECRET, ("HS256",), issuer="https://idp", audience="dnc")
+    assert verifier.user_id(f"Bearer {token(iss='https://idp', aud='dnc')}") == USER
     for claims in ({"iss": "https://other", "aud": "dnc"}, {"iss": "https://idp", "aud": "x"}, {}):
         with pytest.raises(Unauthenticated):
             verifier.user_id(f"Bearer {token(**claims)}")
 
 
 def test_an_unconfigured_audience_is_not_checked() -> None:
-    assert HS256.user_id(f"Bearer {token(aud='anything')}") == ObjectId(USER)
+    assert HS256.user_id(f"Bearer {token(aud='anything')}") == USER
 
 
 def hs256_signed_with(key: bytes) -> str:
@@ -111,10 +122,10 @@ def _key_files(tmp_path: Path, private: Any) -> Path:
 )
 def test_public_key_verification(tmp_path: Path, private: Any, algorithm: str) -> None:
     public = _key_files(tmp_path, private)
-    verifier = TokenVerifier.from_settings(
+    verifier = BearerVerifier.from_settings(
         Settings.from_env({"DNC_JWT_PUBLIC_KEY_FILE": str(public)})
     )
-    assert verifier.user_id(f"Bearer {token(private, algorithm)}") == ObjectId(USER)
+    assert verifier.user_id(f"Bearer {token(private, algorithm)}") == USER
     # The classic confusion: the public key used as an HS256 secret must not verify.
     with pytest.raises(Unauthenticated):
         verifier.user_id(f"Bearer {hs256_signed_with(public.read_bytes())}")
@@ -129,7 +140,7 @@ def test_any_header_is_a_user_id_or_unauthenticated(header: str) -> None:
         user = HS256.user_id(header)
     except Unauthenticated:
         return
-    assert isinstance(user, ObjectId)
+    assert re.fullmatch("[0-9a-f]{24}", user)
 
 
 @settings(max_examples=300)
@@ -145,4 +156,4 @@ def test_any_signed_claims_are_a_user_or_unauthenticated(claims: dict[str, Any])
         user = HS256.user_id(header)
     except Unauthenticated:
         return
-    assert isinstance(user, ObjectId)
+    assert re.fullmatch("[0-9a-f]{24}", user)

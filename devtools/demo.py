@@ -1,4 +1,4 @@
-"""Demo data for `make run`: an organization, a user and fifty entries, into an empty database."""
+"""Demo data for `make run` and `python -m devtools seed-demo`: a user and fifty entries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 from pymongo import MongoClient
 
-from .settings import Settings
+from dnc_service.settings import Settings
 
 DEMO_ORG_ID = ObjectId("64e5f12345abcdef12345678")
 DEMO_USER_ID = ObjectId("64e5f12345abcdef00000001")

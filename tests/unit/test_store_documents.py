@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from bson import Decimal128, Int64, ObjectId
 
-from dnc_service.documents import phone_text, to_entry
+from dnc_service.store.documents import phone_text, to_entry
 
 ORG = ObjectId("64e5f12345abcdef12345678")
 ID = ObjectId("64e5f12345abcdef98765432")

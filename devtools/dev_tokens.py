@@ -1,4 +1,4 @@
-"""Development tokens: what a real identity provider would issue, signed with the dev secret."""
+"""Dev tokens: bearer tokens like an identity provider would issue, signed with the dev secret."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import time
 
 import jwt
 
-from .settings import Settings, SettingsError
+from dnc_service.settings import Settings, SettingsError
 
 
-def issue_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
-    """An HS256 JWT for `user_id` that this service's verifier accepts."""
+def issue_dev_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -> str:
+    """An HS256 bearer token for `user_id` that the service's verifier accepts."""
     if settings.jwt_public_key_file is not None or not settings.jwt_secret:
         raise SettingsError("dev tokens need DNC_JWT_SECRET (HS256) and no public key file")
     now = int(time.time())

@@ -1,4 +1,4 @@
-"""The request's bounds and the filter's shape, without a database."""
+"""The listing filter's shape, without a database: the organization, then literal search."""
 
 from __future__ import annotations
 
@@ -11,47 +11,40 @@ from hypothesis import strategies as st
 
 from dnc.v1 import dnc_pb2
 from dnc_service.errors import InvalidArgument
-from dnc_service.query import SEARCH_FIELDS, ListQuery, build_filter, parse_request, phone_digits
+from dnc_service.store.filters import SEARCH_FIELDS, listing_filter, phone_digits
+from dnc_service.validation import parse_request
 
-ORG = ObjectId("64e5f12345abcdef12345678")
-
-
-def test_defaults() -> None:
-    assert parse_request(dnc_pb2.ListDncRequest()) == ListQuery(page=1, limit=10, search="")
-
-
-def test_skip() -> None:
-    assert ListQuery(page=3, limit=20).skip == 40
-
-
-@pytest.mark.parametrize(
-    "fields", [{"page": 0}, {"page": -1}, {"limit": 0}, {"limit": 101}, {"search": "a" * 129}]
-)
-def test_out_of_bounds(fields: dict[str, object]) -> None:
-    with pytest.raises(InvalidArgument):
-        parse_request(dnc_pb2.ListDncRequest(**fields))  # type: ignore[arg-type]
+ORG = "64e5f12345abcdef12345678"
 
 
 def test_without_search_the_filter_is_the_organization_alone() -> None:
-    assert build_filter(ORG, "") == {"orgId": ORG}
+    assert listing_filter(ORG, "") == {"orgId": ObjectId(ORG)}
 
 
 def test_search_is_an_or_of_escaped_case_insensitive_regexes() -> None:
-    query = build_filter(ORG, "a.*b")
-    assert query["orgId"] == ORG
+    query = listing_filter(ORG, "a.*b")
+    assert query["orgId"] == ObjectId(ORG)
     assert query["$or"] == [
         {field: {"$regex": r"a\.\*b", "$options": "i"}} for field in SEARCH_FIELDS
     ]
 
 
+def test_search_and_cursor_are_both_required() -> None:
+    after = {"_id": {"$lt": ObjectId(ORG)}}
+    query = listing_filter(ORG, "abc", after)
+    assert query["orgId"] == ObjectId(ORG)
+    assert query["$and"][1] == after
+    assert listing_filter(ORG, "", after) == {"orgId": ObjectId(ORG), **after}
+
+
 def test_phone_search_adds_a_digits_regex_and_the_legacy_number() -> None:
-    clauses = build_filter(ORG, "+1 (212) 555")["$or"]
+    clauses = listing_filter(ORG, "+1 (212) 555")["$or"]
     assert {"phoneNumber": {"$regex": "1212555"}} in clauses
     assert {"phoneNumber": 1212555} in clauses
 
 
 def test_a_bare_number_needs_no_extra_regex() -> None:
-    clauses = build_filter(ORG, "555")["$or"]
+    clauses = listing_filter(ORG, "555")["$or"]
     assert clauses[-1] == {"phoneNumber": 555}
     assert len(clauses) == len(SEARCH_FIELDS) + 1
 
@@ -74,10 +67,10 @@ def test_phone_digits(search: str, digits: str | None) -> None:
 @given(st.text(max_size=128).filter(lambda s: all(c.isprintable() or c == " " for c in s)))
 def test_any_search_is_a_literal_match_and_never_an_operator(search: str) -> None:
     try:
-        query = build_filter(ORG, parse_request(dnc_pb2.ListDncRequest(search=search)).search)
+        query = listing_filter(ORG, parse_request(dnc_pb2.ListDncRequest(search=search)).search)
     except InvalidArgument:
         return
-    assert query["orgId"] == ORG
+    assert query["orgId"] == ObjectId(ORG)
     assert set(query) <= {"orgId", "$or"}
     clauses = query.get("$or", [])
     assert bool(clauses) == bool(search.strip())

@@ -1,4 +1,4 @@
-"""The MongoDB client, its short timeouts, and the translation of driver errors."""
+"""The MongoDB client, its short timeouts, deadlines, and the translation of driver errors."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
-from .errors import DeadlineExceeded, DncError, Unavailable
-from .observability import DATABASE_ERRORS
-from .settings import Settings
+from ..errors import DeadlineExceeded, DncError, Unavailable
+from ..observability import DATABASE_ERRORS
+from ..settings import Settings
+from .order import LISTING_INDEX, LISTING_INDEX_NAME
 
 Document = dict[str, Any]
-
-# The index every listing query walks: equality on orgId, then the sort order.
-LISTING_INDEX = [("orgId", 1), ("createdAt", -1), ("_id", -1)]
-LISTING_INDEX_NAME = "orgId_1_createdAt_-1__id_-1"
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:
@@ -36,7 +34,7 @@ def connect(settings: Settings) -> AsyncMongoClient[Document]:
 
 @contextmanager
 def driver_errors() -> Iterator[None]:
-    """Turn pymongo's exceptions into domain errors at the repository's edge."""
+    """Turn pymongo's exceptions into domain errors at the store's edge."""
     try:
         yield
     except ServerSelectionTimeoutError:
@@ -75,8 +73,7 @@ async def ping(client: AsyncMongoClient[Document]) -> None:
             await client.admin.command("ping")
 
 
-async def ensure_indexes(client: AsyncMongoClient[Document], settings: Settings) -> None:
+async def ensure_indexes(entries: AsyncCollection[Document]) -> None:
     """Create the listing index if missing (idempotent); skipped when DNC_ENSURE_INDEXES=false."""
-    collection = client[settings.database][settings.entries_collection]
     with driver_errors():
-        await collection.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)
+        await entries.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)

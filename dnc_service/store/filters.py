@@ -1,0 +1,56 @@
+"""The MongoDB filters of a listing: the organization, then the search and the cursor, if any."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bson import ObjectId
+
+from .order import TENANT_FIELD
+
+SEARCH_FIELDS = ("phoneNumber", "type", "requestUUID")
+
+_PHONE_SEARCH = re.compile(r"[0-9+\-(). ]+")
+_NON_DIGITS = re.compile(r"[^0-9]")
+# Legacy rows store the number as int64/double; a double holds 15 digits exactly.
+_MAX_NUMERIC_DIGITS = 15
+
+
+def listing_filter(org_id: str, search: str, after: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Equality on the organization first (the index prefix), then the search and `after`."""
+    conditions: list[dict[str, Any]] = []
+    if search:
+        conditions.append({"$or": search_clauses(search)})
+    if after:
+        conditions.append(after)
+    query: dict[str, Any] = {TENANT_FIELD: ObjectId(org_id)}
+    if len(conditions) == 1:
+        query.update(conditions[0])
+    elif conditions:
+        query["$and"] = conditions
+    return query
+
+
+def search_clauses(search: str) -> list[dict[str, Any]]:
+    """Case-insensitive literal substring over each field, plus phone-digit variants."""
+    pattern = re.escape(search)
+    clauses: list[dict[str, Any]] = [
+        {field: {"$regex": pattern, "$options": "i"}} for field in SEARCH_FIELDS
+    ]
+    digits = phone_digits(search)
+    if digits is not None:
+        if digits != search:
+            clauses.append({"phoneNumber": {"$regex": digits}})
+        if len(digits) <= _MAX_NUMERIC_DIGITS and not digits.startswith("0"):
+            # Legacy numeric rows cannot match a regex; they match on the whole number.
+            clauses.append({"phoneNumber": int(digits)})
+    return clauses
+
+
+def phone_digits(search: str) -> str | None:
+    """The digits of a search made only of digits and phone punctuation, else None."""
+    if not _PHONE_SEARCH.fullmatch(search):
+        return None
+    digits = _NON_DIGITS.sub("", search)
+    return digits or None

@@ -1,0 +1,63 @@
+"""Users to organizations: the only source of tenancy, optionally cached for a while."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from bson import ObjectId
+from cachetools import TTLCache
+from pymongo.asynchronous.collection import AsyncCollection
+
+from ..errors import PermissionDenied, Unauthenticated
+from .client import Document, driver_errors
+
+_HEX_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
+
+
+class UsersStore:
+    """Reads a user's `orgId` from the users collection.
+
+    With `cache_ttl_seconds` > 0, found organizations are remembered that long (by `timer`):
+    one query less per call, at the price that a user moved or removed keeps their old
+    organization until the entry expires. Failures are never cached.
+    """
+
+    def __init__(
+        self,
+        users: AsyncCollection[Document],
+        cache_ttl_seconds: float = 0,
+        cache_size: int = 1,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._users = users
+        self._cache: TTLCache[str, str] | None = (
+            TTLCache(cache_size, cache_ttl_seconds, timer) if cache_ttl_seconds > 0 else None
+        )
+
+    async def organization_of(self, user_id: str) -> str:
+        """The organization id (24 lowercase hex) of user `user_id` (24 hex).
+
+        Unauthenticated when no such user exists, PermissionDenied when it has no organization.
+        """
+        if self._cache is not None and (cached := self._cache.get(user_id)) is not None:
+            return cached
+        org_id = await self._lookup(user_id)
+        if self._cache is not None:
+            self._cache[user_id] = org_id
+        return org_id
+
+    async def _lookup(self, user_id: str) -> str:
+        if not _HEX_ID.fullmatch(user_id):
+            raise Unauthenticated("invalid bearer token: sub is not a user id")
+        with driver_errors():
+            user = await self._users.find_one({"_id": ObjectId(user_id)}, {"orgId": 1})
+        if user is None:
+            raise Unauthenticated("invalid bearer token: unknown user")
+        org_id = user.get("orgId")
+        if isinstance(org_id, str) and _HEX_ID.fullmatch(org_id):
+            return org_id.lower()
+        if not isinstance(org_id, ObjectId):
+            raise PermissionDenied("the user does not belong to an organization")
+        return str(org_id)

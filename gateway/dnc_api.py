@@ -1,0 +1,44 @@
+"""The DNC API as the gateway serves it: the one place with DNC-specific names and texts."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from dnc.v1 import dnc_pb2
+from dnc_common.wire import ORG_ID_TRAILER
+
+from .spec import ApiSpec
+
+OBJECT_ID_PATTERN = "^[0-9a-f]{24}$"
+
+DNC_API = ApiSpec(
+    files=(dnc_pb2.DESCRIPTOR,),
+    title="DNC list API",
+    upstream_name="DNC service",
+    health_key="dncService",
+    server_header="dnc-gateway",
+    # The seed fixes ListDnc's.
+    success_messages=MappingProxyType(
+        {"dnc.v1.DncService.ListDnc": "DNC list fetched successfully"}
+    ),
+    field_bounds=MappingProxyType(
+        {
+            "dnc.v1.ListDncRequest.page": {"minimum": 1, "default": 1},
+            "dnc.v1.ListDncRequest.limit": {"minimum": 1, "maximum": 100, "default": 10},
+            # The service refuses control characters in a search (INVALID_ARGUMENT).
+            "dnc.v1.ListDncRequest.search": {
+                "maxLength": 128,
+                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+            },
+            "dnc.v1.DncEntry.id": {"pattern": OBJECT_ID_PATTERN},
+            "dnc.v1.DncEntry.org_id": {"pattern": OBJECT_ID_PATTERN},
+            "dnc.v1.Pagination.total": {"minimum": 0},
+            "dnc.v1.Pagination.page": {"minimum": 1},
+            "dnc.v1.Pagination.limit": {"minimum": 1, "maximum": 100},
+            "dnc.v1.Pagination.total_pages": {"minimum": 0},
+        }
+    ),
+    always_set=frozenset({"dnc.v1.ListDncResponse.pagination"}),
+    # The service names the caller's organization in this trailer for the access log.
+    logged_trailers=MappingProxyType({ORG_ID_TRAILER: "org_id"}),
+)
