@@ -119,6 +119,8 @@ class DncServiceServicer:
     def ExportDnc(self, request, context):
         """ExportDnc streams every entry of the caller's organization that matches
         the search, newest first, however many there are.
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
