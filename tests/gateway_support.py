@@ -1,17 +1,17 @@
-"""Running the real `python -m gateway` for tests, and a plain HTTP client to talk to it."""
+"""Running the real `python -m gateway` for tests, a plain HTTP client, and the error envelope."""
 
 from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from support import Process, free_port, wait_until
+from support import Process, Samples, Stoppable, free_port, scrape
 
 # The keys of one seed entry, in the seed's order (tests/contract checks them against the seed).
 SEED_ENTRY_KEYS = [
@@ -25,6 +25,8 @@ SEED_ENTRY_KEYS = [
     "transcription",
     "createdAt",
 ]
+# The keys of every response body, in the seed's order; a failure has them too.
+ENVELOPE_KEYS = ["message", "status", "code", "errorMessage", "data"]
 
 
 @dataclass
@@ -39,13 +41,33 @@ class Reply:
         return json.loads(self.body)
 
 
+def error_envelope(reply: Reply, status: int) -> dict[str, Any]:
+    """Check that `reply` is the failure envelope for `status` and return its body."""
+    assert reply.status == status, reply.body
+    assert reply.headers["Content-Type"].startswith("application/json")
+    body: dict[str, Any] = reply.json()
+    assert list(body) == ENVELOPE_KEYS
+    assert (body["status"], body["code"], body["data"]) == (False, status, None)
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert isinstance(body["errorMessage"], str)
+    assert body["errorMessage"]
+    return body
+
+
 @dataclass
-class Gateway:
+class Gateway(Stoppable):
     """A running gateway subprocess and the base URL it serves, e.g. http://127.0.0.1:PORT."""
 
     process: Process
     url: str
     env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.process.terminate()
+
+    def metrics(self) -> Samples:
+        return scrape(self.env["DNC_GATEWAY_METRICS_ADDR"])
 
     def request(
         self,
@@ -80,6 +102,9 @@ class Gateway:
             return None
 
 
+GatewayFactory = Callable[..., Gateway]
+
+
 def gateway_env(grpc_target: str, **overrides: str) -> dict[str, str]:
     """The environment a test's `python -m gateway` runs with."""
     return {
@@ -98,14 +123,5 @@ def start_gateway(env: dict[str, str], log_path: Path, expect_serving: bool = Tr
     process = Process("gateway", env, log_path)
     gateway = Gateway(process, f"http://{env['DNC_HTTP_ADDR']}", env)
     wanted = {200} if expect_serving else {200, 503}
-
-    def ready() -> bool:
-        process.assert_alive()
-        return gateway.health() in wanted
-
-    try:
-        wait_until(ready, timeout=30)
-    except BaseException:
-        process.kill()
-        raise
+    process.wait_ready(lambda: gateway.health() in wanted)
     return gateway

@@ -1,23 +1,29 @@
-"""Helpers for tests that run the real processes: free ports, subprocesses, polling."""
+"""Running real processes in tests: free ports, subprocesses, their logs and metrics, polling."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
-__all__ = ["JWT_SECRET", "ROOT", "Process", "free_port", "health_status", "wait_until"]
+# Prometheus samples by (name, sorted labels).
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def free_port() -> int:
@@ -29,13 +35,17 @@ def free_port() -> int:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0, interval: float = 0.1) -> None:
-    """Poll `condition` until it holds; fail the test with a clear message when it never does."""
+    """Poll `condition` until it holds; fail the test with a clear message when it never does.
+
+    The one readiness poll of the tests: they wait for an event, never for a fixed time.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if condition():
             return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {condition}")
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {condition}")
 
 
 def health_status(
@@ -59,8 +69,37 @@ def health_status(
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
 
-class Process:
-    """A real `python -m <module>` subprocess with its stderr kept in a file for assertions."""
+def scrape(metrics_addr: str) -> Samples:
+    """Every sample a process's Prometheus endpoint at `host:port` shows right now."""
+    with urllib.request.urlopen(f"http://{metrics_addr}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+class Stoppable:
+    """A context manager for what a test starts: leaving the block stops it, whatever happened."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Process(Stoppable):
+    """A real `python -m <module>` subprocess with its output kept in a file for assertions."""
 
     def __init__(self, module: str, env: Mapping[str, str], log_path: Path) -> None:
         self.module = module
@@ -78,8 +117,17 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def json_lines(self, **fields: object) -> list[dict[str, Any]]:
+        """The process's own log lines, each one JSON object (gRPC's C core may add plain ones),
+        keeping those with all of `fields`, e.g. `json_lines(request_id=...)`."""
+        log = self.log()
+        written = log[: log.rfind("\n") + 1]  # not a line still being written
+        lines = [json.loads(text) for text in written.splitlines() if text.startswith("{")]
+        assert all(isinstance(line, dict) for line in lines), lines
+        return [line for line in lines if all(line.get(k) == v for k, v in fields.items())]
+
     def terminate(self, timeout: float = 20.0) -> int:
-        """SIGTERM and wait; returns the exit code."""
+        """SIGTERM and wait; returns the exit code (and kills the process if it does not end)."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
         try:
@@ -87,10 +135,26 @@ class Process:
         finally:
             self.kill()
 
+    def stop(self) -> None:
+        self.terminate()
+
     def kill(self) -> None:
         if self.popen.poll() is None:
             self.popen.kill()
             self.popen.wait()
+
+    def wait_ready(self, ready: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Poll `ready` while the process lives; kill it if it never gets there."""
+
+        def alive_and_ready() -> bool:
+            self.assert_alive()
+            return ready()
+
+        try:
+            wait_until(alive_and_ready, timeout=timeout)
+        except BaseException:
+            self.kill()
+            raise
 
     def assert_alive(self) -> None:
         code = self.popen.poll()

@@ -26,10 +26,13 @@ class Toxiproxy:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._up, timeout=10)
-        self._call(
-            "POST", "/proxies", {"name": "database", "listen": self.listen, "upstream": upstream}
-        )
+        try:
+            wait_until(self._up, timeout=10)
+            proxy = {"name": "database", "listen": self.listen, "upstream": upstream}
+            self._call("POST", "/proxies", proxy)
+        except BaseException:
+            self.stop()
+            raise
 
     def _up(self) -> bool:
         try:
@@ -59,5 +62,10 @@ class Toxiproxy:
         self._call("POST", "/proxies/database", {"enabled": enabled})
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within ten seconds."""
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -9,8 +9,9 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from conftest import Document, OrgFactory, TokenFactory
+from data_support import Document, OrgFactory, TokenFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from support import JWT_SECRET
 
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 
@@ -79,8 +80,6 @@ def test_alg_none_is_rejected(
 def test_other_algorithm_with_the_same_secret_is_rejected(
     stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory, make_token: TokenFactory
 ) -> None:
-    from support import JWT_SECRET
-
     org = new_org(entries=1)
     token = make_token(str(org.user_id), key=JWT_SECRET + "x" * 32, algorithm="HS512")
     assert call(stub, bearer(token)).code() == UNAUTHENTICATED

@@ -9,17 +9,18 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pytest
-from bson import ObjectId
-from pymongo import MongoClient
 
-from conftest import Document, GatewayFactory, Service, TokenFactory, service_env, start_service
+from data_support import TokenFactory, seed_user
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from gateway_support import GatewayFactory, error_envelope
+from service_support import Service, service_env, start_service
 from support import health_status, wait_until
 from toxiproxy import Toxiproxy
 
@@ -42,38 +43,33 @@ class Stack:
         return grpc.StatusCode.OK
 
 
+@contextmanager
 def build_stack(tmp_path: Path, make_token: TokenFactory, **settings: str) -> Iterator[Stack]:
-    database = ferretdb.start(tmp_path / "db")
-    org_id = ObjectId()
-    with MongoClient[Document](database.uri) as client:
-        user_id = client.dnc.users.insert_one({"orgId": org_id}).inserted_id
-        client.dnc.dnc_entries.insert_many(
-            [{"orgId": org_id, "phoneNumber": str(n)} for n in range(3)]
+    """FerretDB, toxiproxy in front of it and the service; all stopped however the test ends."""
+    with ExitStack() as running:
+        database = ferretdb.start(tmp_path / "db")
+        running.callback(database.stop)
+        user_id = seed_user(database.uri, "dnc", entries=3)
+        proxy = Toxiproxy(f"127.0.0.1:{database.port}", tmp_path / "toxiproxy.log")
+        running.callback(proxy.stop)
+        env = service_env(
+            f"mongodb://{proxy.listen}/?directConnection=true",
+            "dnc",
+            DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS="1",
+            DNC_HEALTH_CHECK_INTERVAL_SECONDS="0.3",
+            **settings,
         )
-    proxy = Toxiproxy(f"127.0.0.1:{database.port}", tmp_path / "toxiproxy.log")
-    env = service_env(
-        f"mongodb://{proxy.listen}/?directConnection=true",
-        "dnc",
-        DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS="1",
-        DNC_HEALTH_CHECK_INTERVAL_SECONDS="0.3",
-        **settings,
-    )
-    service = start_service(env, tmp_path / "service.log")
-    channel = grpc.insecure_channel(service.target)
-    metadata = (("authorization", f"Bearer {make_token(str(user_id))}"),)
-    try:
+        service = running.enter_context(start_service(env, tmp_path / "service.log"))
+        channel = running.enter_context(grpc.insecure_channel(service.target))
+        metadata = (("authorization", f"Bearer {make_token(str(user_id))}"),)
         yield Stack(proxy, service, dnc_pb2_grpc.DncServiceStub(channel), metadata)
-    finally:
-        channel.close()
-        service.process.terminate()
-        proxy.stop()
-        database.stop()
     assert "Traceback" not in service.process.log()
 
 
 @pytest.fixture
 def stack(tmp_path: Path, make_token: TokenFactory) -> Iterator[Stack]:
-    yield from build_stack(tmp_path, make_token, DNC_REQUEST_TIMEOUT_SECONDS="2")
+    with build_stack(tmp_path, make_token, DNC_REQUEST_TIMEOUT_SECONDS="2") as built:
+        yield built
 
 
 def timed(function: object) -> tuple[object, float]:
@@ -120,7 +116,7 @@ def test_cut_connections_are_unavailable_quickly_then_recover(stack: Stack) -> N
 
 
 def test_overload_is_resource_exhausted(tmp_path: Path, make_token: TokenFactory) -> None:
-    for stack in build_stack(tmp_path, make_token, DNC_MAX_CONCURRENT_RPCS="2"):
+    with build_stack(tmp_path, make_token, DNC_MAX_CONCURRENT_RPCS="2") as stack:
         stack.proxy.add_toxic("slow", "latency", latency=700)
         with ThreadPoolExecutor(max_workers=8) as pool:
             codes = list(pool.map(stack.code_of, [10.0] * 8))
@@ -128,20 +124,26 @@ def test_overload_is_resource_exhausted(tmp_path: Path, make_token: TokenFactory
         assert codes.count(grpc.StatusCode.OK) >= 2
 
 
+IN_FLIGHT = ("dnc_grpc_in_flight_requests", ())
+
+
 def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
     tmp_path: Path, make_token: TokenFactory
 ) -> None:
-    for stack in build_stack(tmp_path, make_token, DNC_SHUTDOWN_GRACE_SECONDS="5"):
+    with build_stack(tmp_path, make_token, DNC_SHUTDOWN_GRACE_SECONDS="5") as stack:
         assert stack.call().pagination.total == 3
         stack.proxy.add_toxic("slow", "latency", latency=1200)
         with ThreadPoolExecutor(max_workers=4) as pool:
             in_flight = [pool.submit(stack.code_of, 10) for _ in range(4)]
-            time.sleep(0.4)  # the calls are now waiting on the slow database
+            # The calls are waiting on the slow database once the service counts them in flight.
+            wait_until(lambda: stack.service.metrics()[IN_FLIGHT] == 4, timeout=5)
             stack.service.process.popen.send_signal(signal.SIGTERM)
-            time.sleep(0.2)
-            refused = stack.code_of(timeout=5)
+            wait_until(lambda: bool(stack.service.process.json_lines(message="shutting down")))
+            # A call that slips in just before the server stops taking calls ends CANCELLED;
+            # from then on every new call is refused while the calls in flight go on.
+            wait_until(lambda: stack.code_of(timeout=0.5) == grpc.StatusCode.UNAVAILABLE, timeout=5)
+            assert not any(future.done() for future in in_flight)  # refused during the grace
             assert [future.result() for future in in_flight] == [grpc.StatusCode.OK] * 4
-        assert refused == grpc.StatusCode.UNAVAILABLE
         assert stack.service.process.popen.wait(timeout=10) == 0
 
 
@@ -154,8 +156,7 @@ def test_rest_clients_see_503_and_504_then_recovery(
 
     stack.proxy.set_enabled(False)  # the database is gone
     started = time.monotonic()
-    reply = gateway.get("/api/dnc/list", token)
-    assert (reply.status, reply.json()["status"], reply.json()["data"]) == (503, False, None)
+    error_envelope(gateway.get("/api/dnc/list", token), 503)
     assert time.monotonic() - started < 3
     wait_until(lambda: gateway.health() == 503, timeout=10)
 
@@ -163,8 +164,7 @@ def test_rest_clients_see_503_and_504_then_recovery(
     wait_until(lambda: gateway.health() == 200, timeout=15)
     stack.proxy.add_toxic("slow", "latency", latency=4000)  # the database is slow
     started = time.monotonic()
-    reply = gateway.get("/api/dnc/list", token)
-    assert (reply.status, reply.json()["code"]) == (504, 504)
+    error_envelope(gateway.get("/api/dnc/list", token), 504)
     assert 1.3 < time.monotonic() - started < 3
 
     stack.proxy.remove_toxic("slow")

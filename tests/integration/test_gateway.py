@@ -11,31 +11,15 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from conftest import BASE_TIME, Document, OrgFactory, Service, TokenFactory, make_entry
+from data_support import BASE_TIME, Document, OrgFactory, TokenFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway.errors import http_status_from_code
-from gateway_support import Gateway, Reply
+from gateway_support import Gateway, Reply, error_envelope
+from service_support import Service
 from support import wait_until
 
 LIST = "/api/dnc/list"
-ENVELOPE_KEYS = ["message", "status", "code", "errorMessage", "data"]
 SECRET = "another-secret-another-secret-0123456"
-
-
-def error_envelope(reply: Reply, status: int) -> dict[str, Any]:
-    """Check the failure envelope for `status` and return it."""
-    assert reply.status == status, reply.body
-    assert reply.headers["Content-Type"].startswith("application/json")
-    body: dict[str, Any] = reply.json()
-    assert list(body) == ENVELOPE_KEYS
-    assert body["status"] is False
-    assert body["code"] == status
-    assert body["data"] is None
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    assert isinstance(body["errorMessage"], str)
-    assert body["errorMessage"]
-    return body
 
 
 def unauthorized(reply: Reply) -> dict[str, Any]:
@@ -286,7 +270,12 @@ def test_request_id_round_trip(
     assert reply.headers["X-Request-Id"] == request_id
     assert gateway.get("/nope", X_Request_Id=request_id).headers["X-Request-Id"] == request_id
     # The service logged the same id: the gateway forwarded it as x-request-id metadata.
-    wait_until(lambda: request_id in grpc_service.process.log(), timeout=10)
+    wait_until(
+        lambda: any(
+            line.get("request_id") == request_id for line in grpc_service.process.json_lines()
+        ),
+        timeout=10,
+    )
 
 
 @pytest.mark.parametrize("sent", [None, "", "x" * 129, "has space", "semi;colon", "\u00e9t\u00e9"])

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import OrgFactory
+from data_support import OrgFactory
 from gateway_support import Gateway
 
 CHECKS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from email.message import Message
 from typing import Any
 
 import grpc
@@ -18,6 +19,7 @@ from gateway.app import create_app
 from gateway.dnc_api import DNC_API
 from gateway.errors import HTTP_STATUS_BY_CODE
 from gateway.settings import Settings
+from gateway_support import Reply, error_envelope
 
 Context = grpc.aio.ServicerContext[dnc_pb2.ListDncRequest, dnc_pb2.ListDncResponse]
 SECRET_DETAILS = "mongo at 10.0.0.7:27017 said no"
@@ -68,9 +70,12 @@ async def client(grpc_target: str) -> AsyncIterator[TestClient[Any, Any]]:
         yield test_client
 
 
-async def get(client: TestClient[Any, Any], search: str, **headers: str) -> tuple[int, Any]:
+async def get(client: TestClient[Any, Any], search: str, **headers: str) -> Reply:
     response = await client.get("/api/dnc/list", params={"search": search}, headers=headers)
-    return response.status, await response.json()
+    received = Message()
+    for name, value in response.headers.items():
+        received[name] = value
+    return Reply(response.status, received, await response.read())
 
 
 @pytest.mark.asyncio
@@ -80,9 +85,8 @@ async def get(client: TestClient[Any, Any], search: str, **headers: str) -> tupl
 async def test_every_status_code_maps_through_the_app(
     client: TestClient[Any, Any], code: grpc.StatusCode
 ) -> None:
-    status, body = await get(client, f"abort:{code.name}")
-    assert status == HTTP_STATUS_BY_CODE[code]
-    assert (body["status"], body["code"], body["data"]) == (False, status, None)
+    status = HTTP_STATUS_BY_CODE[code]
+    body = error_envelope(await get(client, f"abort:{code.name}"), status)
     if status < 500:
         assert body["errorMessage"].startswith(f"{code.name} details")
     else:
@@ -95,27 +99,27 @@ async def test_every_status_code_maps_through_the_app(
 @pytest.mark.asyncio
 async def test_metadata_reaches_the_service_unchanged(client: TestClient[Any, Any]) -> None:
     authorization = "Bearer  a.b.c "
-    status, body = await get(client, "", Authorization=authorization, **{"X-Request-Id": "req-1"})
-    assert status == 200
-    (entry,) = body["data"]["dncList"]
+    reply = await get(client, "", Authorization=authorization, **{"X-Request-Id": "req-1"})
+    assert reply.status == 200
+    (entry,) = reply.json()["data"]["dncList"]
     assert entry["transcription"] == authorization.strip()  # HTTP itself trims the edges
     assert entry["requestUUID"] == "req-1"
 
 
 @pytest.mark.asyncio
 async def test_no_authorization_header_means_no_metadata(client: TestClient[Any, Any]) -> None:
-    status, body = await get(client, "")
-    assert status == 200
-    assert body["data"]["dncList"][0]["transcription"] == "<none>"
+    reply = await get(client, "")
+    assert reply.status == 200
+    assert reply.json()["data"]["dncList"][0]["transcription"] == "<none>"
 
 
 @pytest.mark.asyncio
 async def test_grpc_timeout_shortens_the_deadline_the_service_sees(
     client: TestClient[Any, Any],
 ) -> None:
-    _, plain = await get(client, "")
-    _, shortened = await get(client, "", **{"Grpc-Timeout": "800m"})
-    _, longer = await get(client, "", **{"Grpc-Timeout": "1H"})
+    plain = (await get(client, "")).json()
+    shortened = (await get(client, "", **{"Grpc-Timeout": "800m"})).json()
+    longer = (await get(client, "", **{"Grpc-Timeout": "1H"})).json()
     # gRPC sends deadlines with coarse units, so allow a little over the exact budget.
     assert 4 < float(plain["data"]["dncList"][0]["type"]) <= 5.1
     assert 0.5 < float(shortened["data"]["dncList"][0]["type"]) <= 0.85
@@ -125,8 +129,7 @@ async def test_grpc_timeout_shortens_the_deadline_the_service_sees(
 @pytest.mark.asyncio
 async def test_a_slow_service_is_a_504_at_the_deadline(client: TestClient[Any, Any]) -> None:
     started = asyncio.get_running_loop().time()
-    status, body = await get(client, "sleep:3", **{"Grpc-Timeout": "300m"})
-    assert (status, body["code"]) == (504, 504)
+    error_envelope(await get(client, "sleep:3", **{"Grpc-Timeout": "300m"}), 504)
     assert asyncio.get_running_loop().time() - started < 2
 
 
@@ -135,8 +138,9 @@ async def test_an_unexpected_error_is_a_logged_500_without_details(
     client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="gateway"):
-        status, body = await get(client, "bad-timestamp")
-    assert (status, body["code"], body["message"]) == (500, 500, "Internal server error")
+        reply = await get(client, "bad-timestamp")
+    body = error_envelope(reply, 500)
+    assert body["message"] == "Internal server error"
     assert "year" not in body["errorMessage"].lower()
     assert any(record.exc_info for record in caplog.records)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
+import http.client
 import signal
 import socket
 import threading
@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from conftest import GatewayFactory, OrgFactory, Service
-from gateway_support import Gateway, Reply, gateway_env
+from data_support import OrgFactory
+from gateway_support import Gateway, GatewayFactory, Reply, error_envelope, gateway_env
+from service_support import Service
 from support import Process, free_port, wait_until
 
 LIST = "/api/dnc/list"
@@ -39,12 +40,14 @@ def silent_upstream() -> Iterator[str]:
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()
 
 
 def timed(gateway: Gateway, path: str, **headers: str) -> tuple[Reply, float]:
@@ -53,20 +56,13 @@ def timed(gateway: Gateway, path: str, **headers: str) -> tuple[Reply, float]:
     return reply, time.monotonic() - started
 
 
-def assert_envelope(reply: Reply, status: int) -> None:
-    assert reply.status == status, reply.body
-    body = reply.json()
-    assert (body["status"], body["code"], body["data"]) == (False, status, None)
-    assert body["errorMessage"]
-
-
 # --- an absent or silent service ---------------------------------------------------------------
 
 
 def test_service_down_is_a_quick_503(gateway_factory: GatewayFactory) -> None:
     gateway = gateway_factory(f"127.0.0.1:{free_port()}", expect_serving=False)
     reply, elapsed = timed(gateway, LIST, Authorization="Bearer x.y.z")
-    assert_envelope(reply, 503)
+    error_envelope(reply, 503)
     assert reply.json()["message"] == "Service unavailable"
     assert "127.0.0.1" not in reply.body.decode()  # no connection details leak
     assert elapsed < 3
@@ -84,7 +80,7 @@ def test_a_silent_service_is_cut_off_at_the_deadline(
     )
     reply, elapsed = timed(gateway, LIST, Authorization="Bearer x.y.z")
     assert reply.status in (503, 504)
-    assert_envelope(reply, reply.status)
+    error_envelope(reply, reply.status)
     assert elapsed < 5
     health, elapsed = timed(gateway, "/healthz")
     assert health.status == 503
@@ -200,7 +196,7 @@ def test_preflight_from_another_origin_gets_no_cors_headers(cors_gateway: Gatewa
 
 
 def test_preflight_to_an_unknown_path_is_404(cors_gateway: Gateway) -> None:
-    assert_envelope(preflight(cors_gateway, ORIGIN, "/nope"), 404)
+    error_envelope(preflight(cors_gateway, ORIGIN, "/nope"), 404)
 
 
 def test_responses_to_an_allowed_origin_carry_cors_headers(
@@ -243,16 +239,8 @@ def test_logs_are_json_lines_without_tokens(gateway: Gateway, new_org: OrgFactor
         gateway.get(f"{LIST}?search=12125550000", org.token, X_Request_Id=request_id).status == 200
     )
 
-    def access_line() -> dict[str, object] | None:
-        for line in gateway.process.log().splitlines():
-            if request_id in line:
-                parsed: dict[str, object] = json.loads(line)
-                return parsed
-        return None
-
-    wait_until(lambda: access_line() is not None, timeout=10)
-    line = access_line()
-    assert line is not None
+    wait_until(lambda: len(gateway.process.json_lines(request_id=request_id)) == 1, timeout=10)
+    [line] = gateway.process.json_lines(request_id=request_id)
     assert line["method"] == "GET"
     assert line["path"] == LIST  # the query (a phone number) is not logged
     assert line["status"] == 200
@@ -262,9 +250,7 @@ def test_logs_are_json_lines_without_tokens(gateway: Gateway, new_org: OrgFactor
     assert org.token not in log
     assert "12125550000" not in log
     # Every line of ours is one JSON object (gRPC's C core may add its own plain lines).
-    ours = [text for text in log.splitlines() if text.startswith("{")]
-    assert len(ours) >= 2
-    assert all(isinstance(json.loads(text), dict) for text in ours)
+    assert len(gateway.process.json_lines()) >= 2
 
 
 @pytest.mark.parametrize(
@@ -274,19 +260,34 @@ def test_logs_are_json_lines_without_tokens(gateway: Gateway, new_org: OrgFactor
 def test_bad_configuration_exits_2_naming_the_variable(
     tmp_path: Path, name: str, value: str
 ) -> None:
-    process = Process("gateway", gateway_env("127.0.0.1:1", **{name: value}), tmp_path / "gw.log")
-    assert process.popen.wait(timeout=20) == 2
+    env = gateway_env("127.0.0.1:1", **{name: value})
+    with Process("gateway", env, tmp_path / "gw.log") as process:
+        assert process.popen.wait(timeout=20) == 2
     assert name in process.log()
 
 
 def test_a_taken_address_exits_1(tmp_path: Path, gateway: Gateway) -> None:
     env = gateway_env("127.0.0.1:1", DNC_HTTP_ADDR=gateway.env["DNC_HTTP_ADDR"])
-    process = Process("gateway", env, tmp_path / "gw.log")
-    assert process.popen.wait(timeout=20) == 1
+    with Process("gateway", env, tmp_path / "gw.log") as process:
+        assert process.popen.wait(timeout=20) == 1
     assert "cannot listen" in process.log()
 
 
 # --- shutdown ---------------------------------------------------------------------------------
+
+
+IN_FLIGHT = ("dnc_gateway_in_flight_requests", ())
+
+
+def refuses_connections(gateway: Gateway) -> bool:
+    """True once the listener is closed; a connection reset means it is closing right now."""
+    try:
+        gateway.request("/healthz", timeout=2)
+    except ConnectionRefusedError:
+        return True
+    except (ConnectionResetError, http.client.RemoteDisconnected):
+        return False
+    return False
 
 
 def test_sigterm_finishes_in_flight_requests_then_exits_0(
@@ -297,14 +298,14 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(
     )
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         in_flight = pool.submit(gateway.get, LIST, Authorization="Bearer x.y.z")
-        time.sleep(0.5)  # the request is now waiting on the silent service
+        # The request is waiting on the silent service once the gateway counts it in flight.
+        wait_until(lambda: gateway.metrics()[IN_FLIGHT] == 1, timeout=5)
         gateway.process.popen.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-        with pytest.raises(ConnectionRefusedError):  # no new work is taken
-            gateway.request("/healthz", timeout=2)
+        wait_until(lambda: refuses_connections(gateway), timeout=5)  # no new work is taken
+        assert not in_flight.done()  # while the request in flight is still being answered
         reply = in_flight.result(timeout=15)
     assert reply.status in (503, 504)  # answered, not cut off
-    assert_envelope(reply, reply.status)
+    error_envelope(reply, reply.status)
     assert gateway.process.popen.wait(timeout=15) == 0
     assert "stopped" in gateway.process.log()
 

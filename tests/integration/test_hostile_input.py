@@ -10,9 +10,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 from bson import ObjectId
 
-from conftest import BASE_TIME, OrgFactory, make_entry
+from data_support import BASE_TIME, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from gateway_support import Gateway
+from gateway_support import Gateway, error_envelope
 
 REDOS_SHAPES = [
     "(a+)+$",
@@ -74,6 +74,5 @@ def test_a_long_search_within_the_line_limit_is_the_envelope_400(
     gateway: Gateway, new_org: OrgFactory
 ) -> None:
     org = new_org()
-    reply = gateway.get(f"/api/dnc/list?search={quote('x' * 5000)}", org.token)
-    assert reply.status == 400
-    assert reply.json()["errorMessage"] == "search must be at most 128 characters, got 5000"
+    body = error_envelope(gateway.get(f"/api/dnc/list?search={quote('x' * 5000)}", org.token), 400)
+    assert body["errorMessage"] == "search must be at most 128 characters, got 5000"

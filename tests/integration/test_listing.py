@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from bson import ObjectId
 
-from conftest import BASE_TIME, OrgFactory, make_entry
+from data_support import BASE_TIME, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import aiohttp
-from bson import ObjectId
-from pymongo import MongoClient
 
-from conftest import BASE_TIME, Document, TokenFactory, make_entry, service_env, start_service
+from data_support import TokenFactory, seed_user
 from devtools import ferretdb
 from gateway_support import gateway_env, start_gateway
+from service_support import service_env, start_service
 
 REQUESTS_PER_HALF = 2500
 CONCURRENCY = 64
@@ -64,15 +64,15 @@ async def fire(url: str, token: str, count: int) -> collections.Counter[int]:
 
 
 def test_load_and_soak_through_the_gateway(tmp_path: Path, make_token: TokenFactory) -> None:
-    database = ferretdb.start(tmp_path / "db")
-    org_id = ObjectId()
-    with MongoClient[Document](database.uri) as client:
-        user_id = client.dnc.users.insert_one({"orgId": org_id}).inserted_id
-        client.dnc.dnc_entries.insert_many([make_entry(org_id, n, BASE_TIME) for n in range(25)])
-    service = start_service(service_env(database.uri, "dnc"), tmp_path / "service.log")
-    gateway = start_gateway(gateway_env(service.target), tmp_path / "gateway.log")
-    token = make_token(str(user_id))
-    try:
+    with ExitStack() as running:
+        database = ferretdb.start(tmp_path / "db")
+        running.callback(database.stop)
+        user_id = seed_user(database.uri, "dnc", entries=25)
+        env = service_env(database.uri, "dnc")
+        service = running.enter_context(start_service(env, tmp_path / "service.log"))
+        gateway_log = tmp_path / "gateway.log"
+        gateway = running.enter_context(start_gateway(gateway_env(service.target), gateway_log))
+        token = make_token(str(user_id))
         asyncio.run(fire(gateway.url, token, 300))  # warm-up: caches, pools, allocator arenas
         pids = {"gateway": gateway.process.popen.pid, "service": service.process.popen.pid}
         start = {name: rss_kib(pid) for name, pid in pids.items()}
@@ -80,10 +80,6 @@ def test_load_and_soak_through_the_gateway(tmp_path: Path, make_token: TokenFact
         middle = {name: rss_kib(pid) for name, pid in pids.items()}
         second = asyncio.run(fire(gateway.url, token, REQUESTS_PER_HALF))
         end = {name: rss_kib(pid) for name, pid in pids.items()}
-    finally:
-        gateway.process.terminate()
-        service.process.terminate()
-        database.stop()
     statuses = first + second
     print(f"statuses {dict(statuses)}; RSS KiB start {start}, middle {middle}, end {end}")
     assert sum(statuses.values()) == 2 * REQUESTS_PER_HALF, "the load did not finish in time"

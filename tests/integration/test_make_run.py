@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
-from support import ROOT, free_port
+from support import ROOT, free_port, wait_until
 
 
 def test_make_run_prints_working_grpcurl_and_curl_lines(tmp_path: Path) -> None:
@@ -31,15 +31,22 @@ def test_make_run_prints_working_grpcurl_and_curl_lines(tmp_path: Path) -> None:
             text=True,
         )
     printed: dict[str, str] = {}
-    try:
-        deadline = time.monotonic() + 60
+
+    def read_stdout() -> None:
         assert run.stdout is not None
-        while "CURL" not in printed and time.monotonic() < deadline:
-            line = run.stdout.readline()
-            assert line, f"run_local ended early:\n{(tmp_path / 'run.log').read_text()}"
+        for line in run.stdout:
             label, _, rest = line.partition(": ")
             if label in ("GRPCURL", "CURL"):
                 printed[label] = rest.strip()
+
+    def both_printed() -> bool:
+        assert run.poll() is None, f"run_local ended early:\n{(tmp_path / 'run.log').read_text()}"
+        return "CURL" in printed
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+    try:
+        wait_until(both_printed, timeout=60)
         grpc_out = subprocess.run(
             printed["GRPCURL"], shell=True, capture_output=True, text=True, timeout=30
         )
@@ -54,7 +61,13 @@ def test_make_run_prints_working_grpcurl_and_curl_lines(tmp_path: Path) -> None:
         assert all("1212" in entry["phoneNumber"] for entry in body["data"]["dncList"])
     finally:
         run.send_signal(signal.SIGTERM)
-        code = run.wait(timeout=60)
-        assert run.stdout is not None
-        run.stdout.close()
+        try:
+            code = run.wait(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+            reader.join(timeout=10)
+            assert run.stdout is not None
+            run.stdout.close()
     assert code == 0

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bson import Int64, ObjectId
 
-from conftest import BASE_TIME, OrgFactory
+from data_support import BASE_TIME, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 
 import grpc
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import OrgFactory, Service
+from data_support import OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway_support import Gateway
+from service_support import Service
 from support import wait_until
-
-
-def access_lines(service: Service, request_id: str) -> list[dict[str, object]]:
-    lines = [
-        json.loads(line) for line in service.process.log().splitlines() if line.startswith("{")
-    ]
-    return [line for line in lines if line.get("request_id") == request_id]
 
 
 def test_one_access_line_per_call_without_secrets(
@@ -32,8 +23,8 @@ def test_one_access_line_per_call_without_secrets(
     stub.ListDnc(
         dnc_pb2.ListDncRequest(search="+1 (212) 555-0001", limit=5), metadata=metadata, timeout=10
     )
-    wait_until(lambda: len(access_lines(grpc_service, request_id)) == 1, timeout=5)
-    [line] = access_lines(grpc_service, request_id)
+    wait_until(lambda: len(grpc_service.process.json_lines(request_id=request_id)) == 1, timeout=5)
+    [line] = grpc_service.process.json_lines(request_id=request_id)
     assert line["method"] == "/dnc.v1.DncService/ListDnc"
     assert (line["code"], line["org_id"], line["page"], line["limit"]) == (
         "OK",
@@ -58,8 +49,8 @@ def test_phone_numbers_in_searches_are_masked(
         metadata=(*org.metadata, ("x-request-id", request_id)),
         timeout=10,
     )
-    wait_until(lambda: len(access_lines(grpc_service, request_id)) == 1, timeout=5)
-    assert access_lines(grpc_service, request_id)[0]["search"] == "*******0000"
+    wait_until(lambda: len(grpc_service.process.json_lines(request_id=request_id)) == 1, timeout=5)
+    assert grpc_service.process.json_lines(request_id=request_id)[0]["search"] == "*******0000"
     assert "12125550000" not in grpc_service.process.log()
 
 
@@ -73,23 +64,9 @@ def test_failed_calls_are_logged_with_their_code(
             metadata=(("authorization", "Bearer x.y.z"), ("x-request-id", request_id)),
             timeout=10,
         )
-    wait_until(lambda: len(access_lines(grpc_service, request_id)) == 1, timeout=5)
-    assert access_lines(grpc_service, request_id)[0]["code"] == "UNAUTHENTICATED"
+    wait_until(lambda: len(grpc_service.process.json_lines(request_id=request_id)) == 1, timeout=5)
+    assert grpc_service.process.json_lines(request_id=request_id)[0]["code"] == "UNAUTHENTICATED"
     assert "Bearer x.y.z" not in grpc_service.process.log()
-
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(process: Service | Gateway) -> Samples:
-    addr = process.env.get("DNC_METRICS_ADDR") or process.env["DNC_GATEWAY_METRICS_ADDR"]
-    with urllib.request.urlopen(f"http://{addr}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_metrics_count_calls_by_method_and_code(
@@ -100,12 +77,12 @@ def test_metrics_count_calls_by_method_and_code(
         "dnc_grpc_requests_total",
         (("code", "INVALID_ARGUMENT"), ("method", "/dnc.v1.DncService/ListDnc")),
     )
-    before = scrape(grpc_service)
+    before = grpc_service.metrics()
     org = new_org(entries=1)
     stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=org.metadata, timeout=10)
     with pytest.raises(grpc.RpcError):
         stub.ListDnc(dnc_pb2.ListDncRequest(limit=1000), metadata=org.metadata, timeout=10)
-    after = scrape(grpc_service)
+    after = grpc_service.metrics()
     assert after[ok_key] - before.get(ok_key, 0) == 1
     assert after[bad_key] - before.get(bad_key, 0) == 1
     histogram = (
@@ -117,10 +94,7 @@ def test_metrics_count_calls_by_method_and_code(
 
 
 def gateway_lines(gateway: Gateway, request_id: str) -> list[dict[str, object]]:
-    lines = [
-        json.loads(line) for line in gateway.process.log().splitlines() if line.startswith("{")
-    ]
-    return [line for line in lines if line.get("request_id") == request_id and "status" in line]
+    return [line for line in gateway.process.json_lines(request_id=request_id) if "status" in line]
 
 
 def test_the_gateway_logs_each_request_with_the_organization(
@@ -148,12 +122,12 @@ def test_the_gateway_counts_requests_by_route_and_status(
     ok = ("dnc_gateway_requests_total", (("route", "/api/dnc/list"), ("status", "200")))
     denied = ("dnc_gateway_requests_total", (("route", "/api/dnc/list"), ("status", "401")))
     unmatched = ("dnc_gateway_requests_total", (("route", "unmatched"), ("status", "404")))
-    before = scrape(gateway)
+    before = gateway.metrics()
     org = new_org(entries=1)
     assert gateway.get("/api/dnc/list", org.token).status == 200
     assert gateway.get("/api/dnc/list", "not-a-token").status == 401
     assert gateway.get(f"/no/such/{uuid.uuid4()}", org.token).status == 404
-    after = scrape(gateway)
+    after = gateway.metrics()
     for key in (ok, denied, unmatched):
         assert after[key] - before.get(key, 0) == 1, key
     assert ("dnc_gateway_in_flight_requests", ()) in after

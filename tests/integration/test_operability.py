@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo.database import Database
 
-from conftest import Document, OrgFactory, Service, service_env, start_service
+from data_support import Document, OrgFactory
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
+from service_support import Service, service_env, start_service
 from support import ROOT, health_status
 
 GRPCURL = ROOT / ".cache" / "bin" / "grpcurl"
@@ -96,7 +98,7 @@ def test_sigterm_turns_health_not_serving_and_exits_zero(
 ) -> None:
     service = start_service(service_env(mongo_uri, mongo_db.name), tmp_path / "service.log")
     seen: list[str] = []
-    with grpc.insecure_channel(service.target) as channel:
+    with service.process, grpc.insecure_channel(service.target) as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(
             health_pb2.HealthCheckRequest(service=""), timeout=20
         )
@@ -115,7 +117,6 @@ def test_sigterm_turns_health_not_serving_and_exits_zero(
         service.process.popen.send_signal(signal.SIGTERM)
         code = service.process.popen.wait(timeout=15)
         follower.join(timeout=5)
-    service.process.kill()
     assert code == 0, service.process.log()
     assert seen[0] == "SERVING"
     assert "NOT_SERVING" in seen[1:]
@@ -126,8 +127,7 @@ def test_a_bad_setting_stops_the_start_with_a_clear_message(tmp_path: Path) -> N
     env = {"DNC_JWT_SECRET": "short", "DNC_GRPC_ADDR": "127.0.0.1:0"}
     result = subprocess.run(
         ["python", "-m", "dnc_service"], env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT,
-        capture_output=True, text=True, timeout=30, check=False,
-        executable=__import__("sys").executable,
+        capture_output=True, text=True, timeout=30, check=False, executable=sys.executable,
     )  # fmt: skip
     assert result.returncode == 2
     assert "DNC_JWT_SECRET must be at least 32 characters" in result.stderr

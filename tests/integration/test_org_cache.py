@@ -10,10 +10,11 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.database import Database
 
-from conftest import Document, Org, OrgFactory, service_env, start_service
+from data_support import Document, Org, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.errors import Unauthenticated
 from dnc_service.store import UsersStore
+from service_support import service_env, start_service
 
 
 def org_seen(stub: dnc_pb2_grpc.DncServiceStub, org: Org) -> set[str]:
@@ -35,16 +36,15 @@ def test_with_the_cache_setting_a_moved_user_keeps_the_old_organization(
 ) -> None:
     """DNC_ORG_CACHE_TTL_SECONDS turns the cache on in the real service (expiry: below)."""
     env = service_env(mongo_uri, mongo_db.name, DNC_ORG_CACHE_TTL_SECONDS="3600")
-    service = start_service(env, tmp_path / "service.log")
-    try:
-        with grpc.insecure_channel(service.target) as channel:
-            stub = dnc_pb2_grpc.DncServiceStub(channel)
-            first, second = new_org(entries=1), new_org(entries=1)
-            assert org_seen(stub, first) == {str(first.org_id)}
-            mongo_db.users.update_one({"_id": first.user_id}, {"$set": {"orgId": second.org_id}})
-            assert org_seen(stub, first) == {str(first.org_id)}
-    finally:
-        service.process.terminate()
+    with (
+        start_service(env, tmp_path / "service.log") as service,
+        grpc.insecure_channel(service.target) as channel,
+    ):
+        stub = dnc_pb2_grpc.DncServiceStub(channel)
+        first, second = new_org(entries=1), new_org(entries=1)
+        assert org_seen(stub, first) == {str(first.org_id)}
+        mongo_db.users.update_one({"_id": first.user_id}, {"$set": {"orgId": second.org_id}})
+        assert org_seen(stub, first) == {str(first.org_id)}
 
 
 class Clock:

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from bson import ObjectId
-from pymongo import MongoClient
 
-from conftest import Document, Service, TokenFactory, service_env, start_service
+from data_support import TokenFactory, seed_user
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from service_support import service_env, start_service
 from support import health_status, wait_until
 
 
@@ -21,48 +20,40 @@ from support import health_status, wait_until
 def private_database(tmp_path: Path) -> Iterator[ferretdb.FerretDB]:
     """A FerretDB of this test's own (even when MONGODB_URI is set), so it can be stopped."""
     server = ferretdb.start(tmp_path / "db")
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def test_database_down_is_unavailable_then_recovers(
     private_database: ferretdb.FerretDB, tmp_path: Path, make_token: TokenFactory
 ) -> None:
-    org_id = ObjectId()
-    with MongoClient[Document](private_database.uri) as client:
-        user_id = client.dnc.users.insert_one({"orgId": org_id}).inserted_id
-        client.dnc.dnc_entries.insert_one(
-            {"orgId": org_id, "phoneNumber": "1", "createdAt": time.time()}
-        )
+    user_id = seed_user(private_database.uri, "dnc", entries=1)
     env = service_env(private_database.uri, "dnc", DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS="1")
-    service: Service = start_service(env, tmp_path / "service.log")
     metadata = (("authorization", f"Bearer {make_token(str(user_id))}"),)
-    try:
-        with grpc.insecure_channel(service.target) as channel:
-            stub = dnc_pb2_grpc.DncServiceStub(channel)
-            assert (
-                stub.ListDnc(
-                    dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10
-                ).pagination.total
-                == 1
-            )
+    with (
+        start_service(env, tmp_path / "service.log") as service,
+        grpc.insecure_channel(service.target) as channel,
+    ):
+        stub = dnc_pb2_grpc.DncServiceStub(channel)
+        response = stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
+        assert response.pagination.total == 1
 
-            private_database.stop()
-            started = time.monotonic()
-            with pytest.raises(grpc.RpcError) as raised:
-                stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
-            assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
-            assert time.monotonic() - started < 5
-            assert raised.value.details() == "the database is unavailable, try again later"
-            wait_until(lambda: health_status(service.target) == "NOT_SERVING", timeout=10)
+        private_database.stop()
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert time.monotonic() - started < 5
+        assert raised.value.details() == "the database is unavailable, try again later"
+        wait_until(lambda: health_status(service.target) == "NOT_SERVING", timeout=10)
 
-            restarted = ferretdb.start(private_database.data_dir, port=private_database.port)
-            try:
-                wait_until(lambda: health_status(service.target) == "SERVING", timeout=20)
-                response = stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
-                assert response.pagination.total == 1
-            finally:
-                restarted.stop()
-    finally:
-        service.process.terminate()
+        restarted = ferretdb.start(private_database.data_dir, port=private_database.port)
+        try:
+            wait_until(lambda: health_status(service.target) == "SERVING", timeout=20)
+            response = stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
+            assert response.pagination.total == 1
+        finally:
+            restarted.stop()
     assert "Traceback" not in service.process.log()

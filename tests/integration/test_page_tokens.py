@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from conftest import BASE_TIME, Document, Org, OrgFactory, make_entry
+from data_support import BASE_TIME, Document, Org, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 

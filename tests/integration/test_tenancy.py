@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from conftest import BASE_TIME, OrgFactory, make_entry
+from data_support import BASE_TIME, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 

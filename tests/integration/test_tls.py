@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -10,8 +9,10 @@ import pytest
 from pymongo.database import Database
 
 from certs import Pki, make_pki
-from conftest import Document, GatewayFactory, OrgFactory, Service, service_env, start_service
+from data_support import Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from gateway_support import GatewayFactory, error_envelope
+from service_support import Service, service_env, start_service
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 def tls_service(
     mongo_uri: str, database: str, tmp_path: Path, credentials: grpc.ChannelCredentials, **tls: Path
-) -> Iterator[Service]:
+) -> Service:
+    """A service of the test's own with TLS files; use it as a context manager so it stops."""
     env = service_env(mongo_uri, database, **{name: str(path) for name, path in tls.items()})
-    service = start_service(env, tmp_path / "service.log", credentials=credentials)
-    yield service
-    service.process.terminate()
+    return start_service(env, tmp_path / "service.log", credentials=credentials)
 
 
 def code_of(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
@@ -47,10 +47,10 @@ def test_tls(
     gateway_factory: GatewayFactory,
 ) -> None:
     trusted = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
-    for service in tls_service(
+    with tls_service(
         mongo_uri, mongo_db.name, tmp_path, trusted,
         DNC_GRPC_TLS_CERT_FILE=pki.server_cert, DNC_GRPC_TLS_KEY_FILE=pki.server_key,
-    ):  # fmt: skip
+    ) as service:  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, trusted) as channel:
             assert code_of(channel, org.metadata) == grpc.StatusCode.OK
@@ -82,11 +82,11 @@ def test_mutual_tls(
         private_key=pki.client_key.read_bytes(),
         certificate_chain=pki.client_cert.read_bytes(),
     )
-    for service in tls_service(
+    with tls_service(
         mongo_uri, mongo_db.name, tmp_path, with_client_cert,
         DNC_GRPC_TLS_CERT_FILE=pki.server_cert, DNC_GRPC_TLS_KEY_FILE=pki.server_key,
         DNC_GRPC_TLS_CLIENT_CA_FILE=pki.ca,
-    ):  # fmt: skip
+    ) as service:  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, with_client_cert) as channel:
             assert code_of(channel, org.metadata) == grpc.StatusCode.OK
@@ -104,19 +104,17 @@ def test_mutual_tls(
         without_cert = gateway_factory(
             service.target, expect_serving=False, DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca)
         )
-        reply = without_cert.get("/api/dnc/list", org.token)
-        assert reply.status == 503
-        assert reply.json()["status"] is False
+        error_envelope(without_cert.get("/api/dnc/list", org.token), 503)
 
 
 def test_the_deprecated_tls_names_still_serve_tls(
     mongo_uri: str, mongo_db: Database[Document], tmp_path: Path, pki: Pki, new_org: OrgFactory
 ) -> None:
     trusted = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
-    for service in tls_service(
+    with tls_service(
         mongo_uri, mongo_db.name, tmp_path, trusted,
         DNC_TLS_CERT_FILE=pki.server_cert, DNC_TLS_KEY_FILE=pki.server_key,
-    ):  # fmt: skip
+    ) as service:  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, trusted) as channel:
             assert code_of(channel, org.metadata) == grpc.StatusCode.OK

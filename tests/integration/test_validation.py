@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from conftest import OrgFactory
+from data_support import OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 

@@ -1,0 +1,55 @@
+"""Running the real `python -m dnc_service` for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from support import JWT_SECRET, Process, Samples, Stoppable, free_port, health_status, scrape
+
+
+def service_env(mongo_uri: str, database: str, **overrides: str) -> dict[str, str]:
+    """The environment a test's `python -m dnc_service` runs with."""
+    return {
+        "MONGODB_URI": mongo_uri,
+        "DNC_MONGODB_DB": database,
+        "DNC_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "DNC_JWT_SECRET": JWT_SECRET,
+        "DNC_HEALTH_CHECK_INTERVAL_SECONDS": "0.5",
+        "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS": "2",
+        "DNC_SHUTDOWN_GRACE_SECONDS": "5",
+        "DNC_LOG_LEVEL": "INFO",
+        "DNC_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        **overrides,
+    }
+
+
+@dataclass
+class Service(Stoppable):
+    """A running `python -m dnc_service` and the address it serves."""
+
+    process: Process
+    target: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.process.terminate()
+
+    def metrics(self) -> Samples:
+        return scrape(self.env["DNC_METRICS_ADDR"])
+
+
+def start_service(
+    env: dict[str, str],
+    log_path: Path,
+    expect_serving: bool = True,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> Service:
+    """Start the real gRPC server and wait until it answers health (SERVING when expected)."""
+    process = Process("dnc_service", env, log_path)
+    target = env["DNC_GRPC_ADDR"]
+    wanted = {"SERVING"} if expect_serving else {"SERVING", "NOT_SERVING"}
+    process.wait_ready(lambda: health_status(target, credentials=credentials) in wanted)
+    return Service(process, target, env)
