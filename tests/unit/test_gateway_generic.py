@@ -232,7 +232,7 @@ def test_a_json_body_fills_the_request(routes: list[Route]) -> None:
         (lambda rule: setattr(rule, "get", "/v1/x{name}"), "path template"),
         (lambda rule: setattr(rule, "get", "/v1/{name}:run"), "path template"),
         (lambda rule: setattr(rule, "get", "v1/{name}"), "path template"),
-        (lambda rule: setattr(rule, "response_body", "name"), "response_body"),
+        (lambda rule: setattr(rule, "response_body", "nope"), "response_body"),
         (lambda rule: setattr(rule, "get", "/v1/{nope}"), "scalar request field"),
     ],
 )
