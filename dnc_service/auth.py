@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from .errors import Unauthenticated
+from .errors import PermissionDenied, Unauthenticated
 from .settings import Settings
 
 # Far above any real bearer token (typically < 1 KiB); bounds the work an anonymous caller can
@@ -17,6 +17,31 @@ from .settings import Settings
 MAX_BEARER_TOKEN_BYTES = 4096
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
 _USER_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What a verified token says: the user (`sub`) and the scopes it grants."""
+
+    user_id: str
+    scopes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the user, their organization (the only one they may touch), their scopes."""
+
+    org_id: str
+    user_id: str
+    scopes: frozenset[str] = frozenset()
+
+    def require_scope(self, scope: str | None) -> None:
+        """PermissionDenied unless the token grants `scope`; no scope required when None."""
+        if scope is not None and scope not in self.scopes:
+            raise PermissionDenied(
+                f"this call needs the '{scope}' scope in the bearer token",
+                reason="MISSING_SCOPE",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +73,10 @@ class BearerVerifier:
 
         Anything else is Unauthenticated.
         """
+        return self.identity(authorization).user_id
+
+    def identity(self, authorization: str | None) -> Identity:
+        """The verified `sub` and `scope` of an `authorization: Bearer <jwt>` value."""
         if not authorization:
             raise Unauthenticated("missing bearer token: send 'authorization: Bearer <jwt>'")
         if len(authorization) > MAX_BEARER_TOKEN_BYTES:
@@ -72,7 +101,16 @@ class BearerVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
             raise Unauthenticated("invalid bearer token: sub is not a user id")
-        return subject.lower()
+        return Identity(subject.lower(), _scopes(claims.get("scope")))
+
+
+def _scopes(claim: object) -> frozenset[str]:
+    """OAuth 2.0's space-separated `scope` (RFC 8693), or a list of names as some issuers send."""
+    if isinstance(claim, str):
+        return frozenset(claim.split())
+    if isinstance(claim, list):
+        return frozenset(name for name in claim if isinstance(name, str) and name)
+    return frozenset()
 
 
 class Users(Protocol):
@@ -82,19 +120,20 @@ class Users(Protocol):
 
 
 class Authenticator:
-    """Bearer token, then account: the organization a call may read."""
+    """Bearer token, then account: who calls and the organization they may read and change."""
 
     def __init__(self, verifier: BearerVerifier, users: Users) -> None:
         self._verifier = verifier
         self._users = users
 
-    async def authenticate(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
-        """The caller's organization id (24 lowercase hex), from the call's metadata."""
+    async def authenticate(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> Caller:
+        """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata."""
         authorization = None
         for key, value in metadata or ():
             if key == "authorization":
                 if authorization is not None:
                     raise Unauthenticated("more than one authorization header")
                 authorization = value if isinstance(value, str) else None
-        user_id = self._verifier.user_id(authorization)
-        return await self._users.organization_of(user_id)
+        identity = self._verifier.identity(authorization)
+        org_id = await self._users.organization_of(identity.user_id)
+        return Caller(org_id, identity.user_id, identity.scopes)

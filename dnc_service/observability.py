@@ -1,4 +1,4 @@
-"""One JSON log line and the Prometheus metrics of every unary call, from one interceptor."""
+"""One JSON log line and the Prometheus metrics of every call, unary or streamed, from one place."""
 
 from __future__ import annotations
 
@@ -49,7 +49,11 @@ else:  # not subscriptable at run time
 
 
 class ObservabilityInterceptor(_Interceptor):
-    """Counts, times and logs unary calls; streaming calls pass through untouched."""
+    """Counts, times and logs unary calls and server-streaming calls (ExportDnc).
+
+    Health Watch streams (open as long as a watcher lives: they would hold the in-flight gauge
+    up) and client-streaming or bidirectional calls (reflection) pass through untouched.
+    """
 
     async def intercept_service(
         self,
@@ -59,14 +63,40 @@ class ObservabilityInterceptor(_Interceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method: str = handler_call_details.method
-        return grpc.unary_unary_rpc_method_handler(
-            _observed(method, cast(Behaviour, handler.unary_unary)),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _observed(method, cast(Behaviour, handler.unary_unary)),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None and not method.startswith(_QUIET_PREFIXES):
+            return grpc.unary_stream_rpc_method_handler(
+                _observed(method, _writing(cast(StreamBehaviour, handler.unary_stream))),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+StreamBehaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Any]
+
+
+def _writing(behaviour: StreamBehaviour) -> Behaviour:
+    """A server-streaming behaviour as one awaitable: an async generator's responses are
+    written as they come; a coroutine writes its own (`context.write`)."""
+
+    async def streamed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        result = behaviour(request, context)
+        if hasattr(result, "__aiter__"):
+            async for response in result:
+                await context.write(response)
+        else:
+            await result
+
+    return streamed
 
 
 def _observed(method: str, behaviour: Behaviour) -> Behaviour:
@@ -96,7 +126,7 @@ def _observed(method: str, behaviour: Behaviour) -> Behaviour:
                     "method": method,
                     "code": code.name,
                     "latency_ms": round(elapsed * 1000, 3),
-                    "request_id": _request_id(context),
+                    "request_id": request_id(context),
                     **fields,
                 },
             )
@@ -104,7 +134,8 @@ def _observed(method: str, behaviour: Behaviour) -> Behaviour:
     return observed
 
 
-def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+def request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The caller's request id (metadata x-request-id), bounded in length; None when absent."""
     for key, value in context.invocation_metadata() or ():
         if key == REQUEST_ID_KEY and isinstance(value, str):
             return value[:128]

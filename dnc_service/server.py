@@ -16,6 +16,7 @@ from dnc_common.metrics import serve_metrics
 from . import reflection
 from .auth import Authenticator, BearerVerifier
 from .errors import DncError
+from .management import Management
 from .observability import ObservabilityInterceptor
 from .servicer import DncServicer
 from .settings import Settings
@@ -37,8 +38,11 @@ class DncServer:
         servicer = DncServicer(
             Authenticator(BearerVerifier.from_settings(settings), self.store.users),
             self.store.entries,
+            Management(self.store.entries, self.store.writes, self.store.audit,
+                       settings.write_scope),
             settings.request_timeout_seconds,
-        )
+            settings.export_timeout_seconds,
+        )  # fmt: skip
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self.server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor()],
