@@ -15,7 +15,7 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
-.PHONY: run test check lint buf-lint breaking format proto proto-check install tools bench bench-management clean
+.PHONY: run test check lint buf-lint breaking format proto proto-check install tools bench bench-management mutation clean
 
 run: install tools
 	$(PY) -m devtools.run_local
@@ -132,5 +132,16 @@ bench: install tools $(BIN)/ghz $(BIN)/dnc-grpc-gateway
 bench-management: install tools
 	$(PY) -m bench.management $(BENCH_ARGS)
 
+# Mutation testing of the core with the fast unit tests (docs/mutation.md); not part of `make test`.
+# MUTATE="gateway/routing.py dnc_common/env.py" narrows the run to files in [tool.mutmut] only_mutate.
+# Each run starts afresh, so the score always reflects the current tests.
+MUTATE ?=
+MUTATION_MIN ?= 90
+mutation: install
+	rm -rf mutants
+	$(VENV)/bin/mutmut run $(foreach path,$(MUTATE),'$(subst /,.,$(path:.py=)).*')
+	@echo
+	$(PY) -m devtools.mutation_report --fail-under $(MUTATION_MIN) $(MUTATE)
+
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache mutants
