@@ -36,7 +36,7 @@ def audit_of(mongo_db: Database[Document], org: Org) -> list[Document]:
     return list(mongo_db.dnc_audit.find({"orgId": org.org_id}).sort("_id", 1))
 
 
-def scoped(org: Org, scope: str | None) -> tuple[tuple[str, str], ...]:
+def scoped(org: Org, scope: str | list[str] | None) -> tuple[tuple[str, str], ...]:
     """Metadata for `org`'s user with a token carrying `scope` (None: no scope claim)."""
     return (("authorization", f"Bearer {make_token(str(org.user_id), scope=scope)}"),)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import grpc
 from bson import ObjectId
-from management_support import add, audit_of, entries_of, rpc_error
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from management_support import add, audit_of, entries_of, rpc_error
 
 ADDED = dnc_pb2.BATCH_ADD_STATUS_ADDED
 ALREADY_LISTED = dnc_pb2.BATCH_ADD_STATUS_ALREADY_LISTED

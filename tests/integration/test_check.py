@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import grpc
 from bson import Int64
-from management_support import add, rpc_error
 
 from data_support import BASE_TIME, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from management_support import add, rpc_error
 
 
 def check(

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 from bson import Int64, ObjectId
-from management_support import add, audit_of, entries_of, rpc_error, with_request_id
 from pymongo.database import Database
 
 from data_support import BASE_TIME, Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.store.indexes import NUMBER_INDEX, NUMBER_INDEX_NAME
+from management_support import add, audit_of, entries_of, rpc_error, with_request_id
 
 
 def test_add_stores_the_number_normalized_and_returns_the_listed_entry(
