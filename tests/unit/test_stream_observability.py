@@ -43,10 +43,10 @@ async def test_streams_are_observed(caplog: pytest.LogCaptureFixture) -> None:
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             with caplog.at_level(logging.INFO, logger="dnc_service.access"):
-                gen = [r async for r in channel.unary_stream("/t.S/Gen")(b"g")]
-                write = [r async for r in channel.unary_stream("/t.S/Write")(b"w")]
+                gen = [r async for r in call(channel, "Gen")(b"g")]
+                write = [r async for r in call(channel, "Write")(b"w")]
                 with pytest.raises(grpc.aio.AioRpcError) as raised:
-                    _ = [r async for r in channel.unary_stream("/t.S/Fail")(b"f")]
+                    _ = [r async for r in call(channel, "Fail")(b"f")]
     finally:
         await server.stop(None)
     assert gen == [b"g\x00", b"g\x01", b"g\x02"]
@@ -56,6 +56,11 @@ async def test_streams_are_observed(caplog: pytest.LogCaptureFixture) -> None:
         "/t.S/Gen OK", "/t.S/Write OK", "/t.S/Fail DEADLINE_EXCEEDED",
     ]  # fmt: skip
     assert [handled(name, code) for name, code in calls] == [count + 1 for count in before]
+
+
+def call(channel: grpc.aio.Channel, name: str) -> Any:
+    """A raw bytes-in, bytes-out streaming call."""
+    return channel.unary_stream(f"/t.S/{name}", None, None)
 
 
 def handled(name: str, code: str) -> float:
