@@ -8,8 +8,10 @@ from typing import Any
 import jwt
 import pytest
 
+from devtools.dev_tokens import issue_dev_token
 from dnc_service.auth import BearerVerifier, Caller, Identity
 from dnc_service.errors import PermissionDenied
+from dnc_service.settings import Settings
 
 SECRET = "unit-test-secret-0123456789abcdefghij"
 USER = "64e5f12345abcdef00000001"
@@ -49,3 +51,10 @@ def test_a_required_scope_must_be_granted() -> None:
             Caller(ORG, USER, scopes).require_scope("dnc:write")
         assert raised.value.reason == "MISSING_SCOPE"
         assert "dnc:write" in raised.value.message
+
+
+def test_dev_tokens_carry_the_write_scope_when_one_is_required() -> None:
+    for write_scope, scopes in ((None, frozenset()), ("dnc:write", frozenset({"dnc:write"}))):
+        settings = Settings(jwt_secret=SECRET, write_scope=write_scope)
+        token = issue_dev_token(settings, USER)
+        assert HS256.identity(f"Bearer {token}").scopes == scopes
