@@ -15,7 +15,7 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
-.PHONY: run test check lint buf-lint breaking format proto proto-check install tools bench clean
+.PHONY: run test check lint buf-lint breaking format proto proto-check install tools bench mutation clean
 
 run: install tools
 	$(PY) -m devtools.run_local
@@ -128,5 +128,16 @@ bench: install tools $(BIN)/ghz $(BIN)/dnc-grpc-gateway
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) -m bench $(BENCH_ARGS)
 
+# Mutation testing of the core with the fast unit tests (docs/mutation.md); not part of `make test`.
+# MUTATE="gateway/routing.py dnc_common/env.py" narrows the run to files in [tool.mutmut] only_mutate.
+# Each run starts afresh, so the score always reflects the current tests.
+MUTATE ?=
+MUTATION_MIN ?= 90
+mutation: install
+	rm -rf mutants
+	$(VENV)/bin/mutmut run $(foreach path,$(MUTATE),'$(subst /,.,$(path:.py=)).*')
+	@echo
+	$(PY) -m devtools.mutation_report --fail-under $(MUTATION_MIN) $(MUTATE)
+
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache mutants

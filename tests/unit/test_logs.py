@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+from pathlib import Path
 
 import pytest
 
-from dnc_common.logs import JsonFormatter, mask_phone
+from dnc_common.logs import JsonFormatter, configure, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -29,3 +31,55 @@ def test_json_lines_carry_extra_fields() -> None:
     )
     line = json.loads(JsonFormatter().format(record))
     assert (line["message"], line["level"], line["port"]) == ("hello you", "INFO", 1)
+
+
+def record_line(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"name": "dnc.test", "levelname": "WARNING", "msg": "m"}
+    record = logging.makeLogRecord(base | fields)
+    line: dict[str, object] = json.loads(JsonFormatter().format(record))
+    return line
+
+
+def test_a_line_has_exactly_the_standard_keys_then_the_extras() -> None:
+    line = record_line(created=0.25, _private="hidden", request_id="r1")
+    assert line == {
+        "time": "1970-01-01T00:00:00.250+00:00",
+        "level": "WARNING",
+        "logger": "dnc.test",
+        "message": "m",
+        "request_id": "r1",
+    }
+
+
+def test_values_json_cannot_hold_are_written_as_text() -> None:
+    assert record_line(where=Path("/tmp/x"))["where"] == "/tmp/x"
+
+
+def test_an_exception_is_written_with_its_traceback() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        line = record_line(exc_info=sys.exc_info())
+    exception = line["exception"]
+    assert isinstance(exception, str)
+    assert exception.startswith("Traceback")
+    assert exception.endswith("ValueError: boom")
+
+
+def test_configure_sends_every_logger_to_stderr_as_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure("DEBUG")
+        (handler,) = root.handlers
+        assert root.level == logging.DEBUG
+        assert isinstance(handler, logging.StreamHandler)
+        assert isinstance(handler.formatter, JsonFormatter)
+        logging.getLogger("dnc.any").debug("hello %s", "there")
+        (line,) = capsys.readouterr().err.splitlines()
+        assert json.loads(line)["message"] == "hello there"
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
