@@ -23,7 +23,7 @@ from grpc_health.v1 import health_pb2
 
 from dnc_common.wire import REQUEST_ID_KEY
 
-from . import envelope, errors, metrics, openapi, proto_docs, rendering
+from . import envelope, errors, metrics, openapi, proto_docs, rendering, streaming
 from .cors import CorsPolicy
 from .errors import GatewayError
 from .routing import Route, parse_grpc_timeout, routes_from_files
@@ -34,21 +34,23 @@ logger = logging.getLogger("gateway")
 access_logger = logging.getLogger("gateway.access")
 
 HEALTH_TIMEOUT_SECONDS = 1.5
-# Longest request body a gateway route reads; the listing takes none.
-MAX_BODY_BYTES = 64 * 1024
+# Media types a body route reads; a missing Content-Type is read as JSON too (curl -d sends
+# form encoding's type, which is refused: 415 says what to send).
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/octet-stream"})
 # Reconnect soon after the service comes back, instead of backing off for up to two minutes.
 CHANNEL_OPTIONS = (("grpc.max_reconnect_backoff_ms", 5000),)
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
-UnaryCall = Callable[..., "grpc.aio.UnaryUnaryCall[Any, Any]"]
+# A channel's unary_unary or unary_stream multi-callable.
+Call = Callable[..., Any]
 SETTINGS = web.AppKey("settings", Settings)
 SPEC = web.AppKey("spec", ApiSpec)
-CALLS = web.AppKey("calls", dict[str, UnaryCall])
+CALLS = web.AppKey("calls", dict[str, Call])
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-# The spec's logged trailers seen on this request's call, by log field.
-TRAILER_FIELDS = web.RequestKey("trailer_fields", dict[str, str])
+# Extra access-log fields of this request: the spec's logged trailers, a stream's outcome.
+LOG_FIELDS = web.RequestKey("log_fields", dict[str, Any])
 
 
 def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
@@ -58,12 +60,15 @@ def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
     if settings.cors_allowed_origins:
         middlewares.append(CorsPolicy(settings.cors_allowed_origins).middleware)
     middlewares.append(_render_errors)
-    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[SPEC] = spec
     for route in routes:
-        message = spec.success_message(route.method.full_name)
-        app.router.add_route(route.http_method, route.path, _rpc_handler(route, message))
+        if route.streaming:
+            handler = _stream_handler(route)
+        else:
+            handler = _rpc_handler(route, spec.success_message(route.method.full_name))
+        app.router.add_route(route.http_method, route.path, handler)
     app.router.add_get("/healthz", _healthz, allow_head=False)
     comments = proto_docs.leading_comments(spec.files)
     document = orjson.dumps(openapi.document(routes, spec, comments))
@@ -87,8 +92,8 @@ def _grpc_channel(
             if settings.grpc_tls
             else grpc.aio.insecure_channel(settings.grpc_target, options=CHANNEL_OPTIONS)
         )
-        calls: dict[str, UnaryCall] = {
-            route.grpc_path: channel.unary_unary(
+        calls: dict[str, Call] = {
+            route.grpc_path: (channel.unary_stream if route.streaming else channel.unary_unary)(
                 route.grpc_path,
                 request_serializer=_serialize,
                 response_deserializer=route.response_class.FromString,
@@ -131,7 +136,7 @@ def _serialize(message: Message) -> bytes:
 
 def _rpc_handler(route: Route, success_message: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        body = await request.read() if route.body else b""
+        body = await _read_body(request) if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
         call = request.app[CALLS][route.grpc_path](
             message, timeout=_timeout_seconds(request), metadata=_metadata(request)
@@ -141,11 +146,94 @@ def _rpc_handler(route: Route, success_message: str) -> Handler:
         finally:
             _note_trailers(request, await call.trailing_metadata())
         return web.Response(
-            body=envelope.success_body(success_message, rendering.message_to_dict(response)),
+            body=envelope.success_body(
+                success_message, rendering.payload(response, route.response_body)
+            ),
             content_type="application/json",
         )
 
     return handle
+
+
+def _stream_handler(route: Route) -> Handler:
+    """A server-streaming RPC as NDJSON or CSV (streaming.py), under the stream deadline."""
+    payload_type: Any = route.method.output_type
+    if route.response_body:  # a singular message field (routing checks)
+        payload_type = payload_type.fields_by_name[route.response_body].message_type
+    columns = streaming.columns(payload_type)
+
+    def to_dict(message: Message) -> dict[str, Any]:
+        data = rendering.payload(message, route.response_body)
+        return data if isinstance(data, dict) else {}
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        message = route.build_request(request.rel_url.query, request.match_info)
+        output = streaming.negotiate(request.headers.get("Accept"))
+        upstream = request.app[SPEC].upstream_name
+        call = request.app[CALLS][route.grpc_path](
+            message, timeout=_timeout_seconds(request, stream=True), metadata=_metadata(request)
+        )
+        outcome = streaming.Outcome()
+        try:
+            return await streaming.relay(
+                request,
+                aiter(call),
+                lambda response: streaming.StreamWriter(response, output, to_dict, columns),
+                output,
+                lambda error: errors.code_error_body(error.code(), error.details() or "", upstream),
+                outcome,
+            )
+        finally:
+            call.cancel()  # a no-op once the stream has ended
+            if outcome.messages or outcome.error or outcome.client_gone:
+                _note_stream(request, route, outcome)
+            if not outcome.client_gone:
+                _note_trailers(request, await call.trailing_metadata())
+
+    return handle
+
+
+def _note_stream(request: web.Request, route: Route, outcome: streaming.Outcome) -> None:
+    """A stream's size and how it ended, in its access-log line and the metrics."""
+    label = _route_label(request)
+    fields = request.setdefault(LOG_FIELDS, {})
+    fields["streamed"] = outcome.messages
+    metrics.STREAMED_MESSAGES.labels(label).inc(outcome.messages)
+    if outcome.error is not None:
+        fields["stream_error"] = outcome.error.name
+        metrics.STREAMS_BROKEN.labels(label, outcome.error.name).inc()
+        metrics.UPSTREAM_ERRORS.labels(outcome.error.name).inc()
+        logger.warning(
+            "%s stream broke after %d messages: %s",
+            request.app[SPEC].upstream_name, outcome.messages, outcome.error.name,
+            extra={"grpc_code": outcome.error.name, "request_id": request_id_var.get()},
+        )  # fmt: skip
+    if outcome.client_gone:
+        fields["stream_error"] = "CLIENT_GONE"
+        metrics.STREAMS_BROKEN.labels(label, "CLIENT_GONE").inc()
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The body of a JSON route: JSON (or no Content-Type) within the size limit."""
+    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
+        raise _Refused(
+            415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
+        )
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_body_bytes
+        raise _Refused(413, f"The request body is larger than {limit} bytes.") from None
+
+
+class _Refused(Exception):
+    """An HTTP-level refusal (413, 415) that has no gRPC code of its own."""
+
+    def __init__(self, status: int, details: str) -> None:
+        super().__init__(details)
+        self.status = status
+        self.details = details
 
 
 def _note_trailers(request: web.Request, trailers: Any) -> None:
@@ -153,12 +241,13 @@ def _note_trailers(request: web.Request, trailers: Any) -> None:
     logged = request.app[SPEC].logged_trailers
     for key, value in trailers or ():
         if key in logged and isinstance(value, str):
-            request.setdefault(TRAILER_FIELDS, {})[logged[key]] = value
+            request.setdefault(LOG_FIELDS, {})[logged[key]] = value
 
 
-def _timeout_seconds(request: web.Request) -> float:
-    """The gateway's deadline, shortened by the client's Grpc-Timeout header."""
-    timeout = request.app[SETTINGS].timeout_seconds
+def _timeout_seconds(request: web.Request, stream: bool = False) -> float:
+    """The gateway's deadline (a stream's own), shortened by the client's Grpc-Timeout header."""
+    settings = request.app[SETTINGS]
+    timeout = settings.stream_timeout_seconds if stream else settings.timeout_seconds
     header = request.headers.get("Grpc-Timeout")
     return timeout if header is None else min(timeout, parse_grpc_timeout(header))
 
@@ -223,7 +312,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
         request_id_var.reset(token)
         elapsed = time.perf_counter() - started
         route = _route_label(request)
-        trailer_fields = request.get(TRAILER_FIELDS, {})
+        log_fields = request.get(LOG_FIELDS, {})
         metrics.IN_FLIGHT.dec()
         metrics.REQUESTS.labels(route, str(status)).inc()
         metrics.LATENCY.labels(route).observe(elapsed)
@@ -235,10 +324,8 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "status": status,
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
-                **{
-                    name: trailer_fields.get(name)
-                    for name in request.app[SPEC].logged_trailers.values()
-                },
+                **{name: None for name in request.app[SPEC].logged_trailers.values()},
+                **log_fields,
             },
         )  # fmt: skip
 
@@ -268,6 +355,8 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return errors.from_http_exception(error, upstream)
     except GatewayError as error:
         return errors.from_code(error.code, error.details, upstream)
+    except _Refused as error:
+        return errors.error_response(error.status, error.details, upstream=upstream)
     except grpc.aio.AioRpcError as error:
         code = error.code()
         metrics.UPSTREAM_ERRORS.labels(code.name).inc()

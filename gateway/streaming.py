@@ -2,6 +2,11 @@
 
 Each message becomes one line as it arrives, so memory stays flat whatever the stream's length:
 gRPC flow control holds the service back while aiohttp's writes wait for the client to read.
+
+Headers go out only with the first message (or the stream's end), so a call refused at once
+(401, 400, 503...) is an ordinary error envelope. A failure after that cannot change the status:
+NDJSON ends with one last line holding the error envelope; CSV, which has no room for one, is
+cut off (no final chunk), so a truncated file is never mistaken for a complete one.
 """
 
 from __future__ import annotations
@@ -9,12 +14,17 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import orjson
 from aiohttp import web
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
+
+from .visibility import rest_visible
 
 # Lines are gathered into chunks of about this size before a write: one syscall per chunk.
 CHUNK_BYTES = 64 * 1024
@@ -37,6 +47,16 @@ def negotiate(accept: str | None) -> Format:
     ):
         return Format.CSV
     return Format.NDJSON
+
+
+def content_type(output: Format) -> str:
+    return "text/csv; charset=utf-8" if output is Format.CSV else output.value
+
+
+def columns(descriptor: Descriptor) -> tuple[str, ...]:
+    """CSV columns: the message's REST-visible JSON names in field-number order."""
+    fields = sorted(filter(rest_visible, descriptor.fields), key=lambda field: field.number)
+    return tuple(field.json_name for field in fields)
 
 
 def csv_cell(value: Any) -> str:
@@ -89,3 +109,56 @@ class StreamWriter:
         text = io.StringIO()
         csv.writer(text, lineterminator="\r\n").writerow(cells)
         self._buffer.write(text.getvalue().encode())
+
+
+@dataclass
+class Outcome:
+    """How a relayed stream ended, for the access log and metrics."""
+
+    messages: int = 0
+    # The gRPC code that broke the stream after its headers were sent; None when it ended well.
+    error: grpc.StatusCode | None = None
+    client_gone: bool = False
+
+
+async def relay(
+    request: web.Request,
+    messages: AsyncIterator[Message],
+    writer_for: Callable[[web.StreamResponse], StreamWriter],
+    output: Format,
+    error_line: Callable[[grpc.aio.AioRpcError], bytes],
+    outcome: Outcome,
+) -> web.StreamResponse:
+    """Copy the stream to the client; an AioRpcError before the first message propagates."""
+    first = await anext(messages, None)
+    response = web.StreamResponse(
+        headers={"Content-Type": content_type(output), "Cache-Control": "no-store"}
+    )
+    await response.prepare(request)
+    writer = writer_for(response)
+    try:
+        message = first
+        while message is not None:
+            await writer.write(message)
+            outcome.messages += 1
+            message = await anext(messages, None)
+        await writer.flush()
+    except grpc.aio.AioRpcError as error:
+        outcome.error = error.code()
+        if output is Format.CSV:
+            _cut_off(request)
+            return response
+        await writer.flush()
+        await response.write(error_line(error) + b"\n")
+    except ConnectionError:  # the client went away; aiohttp closes the connection
+        outcome.client_gone = True
+        return response
+    await response.write_eof()
+    return response
+
+
+def _cut_off(request: web.Request) -> None:
+    """Close the connection without the chunked body's last chunk: the client sees an error."""
+    transport = request.transport
+    if transport is not None:
+        transport.close()
