@@ -8,6 +8,7 @@ import http.client
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from data_support import BASE_TIME, Document, OrgFactory, make_entry, make_token
+from data_support import BASE_TIME, Document, Org, OrgFactory, make_entry, make_token, newest_first
 from gateway_support import (
     ENVELOPE_KEYS,
     SEED_ENTRY_KEYS,
@@ -25,6 +26,8 @@ from gateway_support import (
     GatewayFactory,
     Reply,
     error_envelope,
+    gateway_env,
+    start_gateway,
 )
 from service_support import Service, service_env, start_service
 from toxiproxy import Toxiproxy
@@ -284,8 +287,9 @@ def test_check_and_batch_add_refuse_bad_bodies_and_too_many_items(
     assert listed["pagination"]["total"] == 0
 
 
-def test_a_batch_of_1000_fits(gateway: Gateway, new_org: OrgFactory) -> None:
-    org = new_org()
+def test_a_batch_of_1000_fits(large_stack: Stack) -> None:
+    org = large_stack.org(0)
+    gateway = large_stack.gateway
     items = [
         {"phoneNumber": f"+1 212 555 {n:04d}", "batchId": BATCH_ID, "requestUUID": REQUEST_UUID,
          "type": "x" * 64}
@@ -353,25 +357,59 @@ def test_writes_need_the_write_scope_when_one_is_set(scoped: Gateway, new_org: O
     success(call(scoped, "DELETE", f"/api/dnc/delete/{target}", writer), DELETED)
 
 
-# --- export ---
+# --- export, and the big writes: a database of their own ---
 
 LARGE = 20_000
 
 
+@dataclass
+class Stack:
+    """A service and gateway on a database of their own, so that the large organizations here
+    slow no other test (FerretDB v1 scans a whole collection for every query)."""
+
+    db: Database[Document]
+    service: Service
+    gateway: Gateway
+
+    def org(self, entries: int) -> Org:
+        org_id = ObjectId()
+        user_id = self.db.users.insert_one({"orgId": org_id}).inserted_id
+        docs = [
+            make_entry(org_id, n, BASE_TIME - timedelta(seconds=n // 3)) for n in range(entries)
+        ]
+        if docs:
+            self.db.dnc_entries.insert_many(docs)
+        return Org(org_id, user_id, make_token(str(user_id)), newest_first(docs))
+
+
 @pytest.fixture(scope="module")
-def large_org(mongo_db: Database[Document]) -> tuple[str, list[Document]]:
-    """An organization with LARGE entries (some sharing a createdAt), newest first."""
-    org_id = ObjectId()
-    user_id = mongo_db.users.insert_one({"orgId": org_id}).inserted_id
-    docs = [make_entry(org_id, n, BASE_TIME - timedelta(seconds=n // 3)) for n in range(LARGE)]
-    mongo_db.dnc_entries.insert_many(docs)
-    docs.sort(key=lambda doc: (doc["createdAt"], doc["_id"]), reverse=True)
-    return make_token(str(user_id)), docs
+def large_stack(
+    mongo_uri: str, mongo_db: Database[Document], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    db = mongo_db.client[f"{mongo_db.name}_gwlarge"]
+    logs = tmp_path_factory.mktemp("gwlarge")
+    try:
+        env = service_env(mongo_uri, db.name)
+        with (
+            start_service(env, logs / "service.log") as service,
+            start_gateway(gateway_env(service.target), logs / "gateway.log") as gateway,
+        ):
+            yield Stack(db, service, gateway)
+    finally:
+        mongo_db.client.drop_database(db.name)
+
+
+@pytest.fixture(scope="module")
+def large_org(large_stack: Stack) -> tuple[str, list[Document]]:
+    """An organization with LARGE entries (three share each createdAt), newest first."""
+    org = large_stack.org(LARGE)
+    return org.token, org.entries
 
 
 def test_export_streams_every_entry_as_ndjson_newest_first(
-    gateway: Gateway, large_org: tuple[str, list[Document]]
+    large_stack: Stack, large_org: tuple[str, list[Document]]
 ) -> None:
+    gateway = large_stack.gateway
     token, docs = large_org
     reply = call(gateway, "GET", "/api/dnc/export", token)
     assert reply.status == 200
@@ -385,8 +423,9 @@ def test_export_streams_every_entry_as_ndjson_newest_first(
 
 
 def test_export_as_csv_has_a_header_row_and_every_entry(
-    gateway: Gateway, large_org: tuple[str, list[Document]]
+    large_stack: Stack, large_org: tuple[str, list[Document]]
 ) -> None:
+    gateway = large_stack.gateway
     token, docs = large_org
     reply = call(gateway, "GET", "/api/dnc/export", token, Accept="text/csv")
     assert reply.status == 200
@@ -426,10 +465,10 @@ def test_a_bad_export_is_refused_before_streaming(gateway: Gateway, new_org: Org
 
 @pytest.fixture
 def throttled(
-    grpc_service: Service, tmp_path: Path, gateway_factory: GatewayFactory
+    large_stack: Stack, tmp_path: Path, gateway_factory: GatewayFactory
 ) -> Iterator[tuple[Gateway, Toxiproxy]]:
     """A gateway whose channel to the service runs through toxiproxy at 64 KB/s."""
-    proxy = Toxiproxy(grpc_service.target, tmp_path / "toxiproxy.log")
+    proxy = Toxiproxy(large_stack.service.target, tmp_path / "toxiproxy.log")
     try:
         proxy.add_toxic("slow", "bandwidth", rate=64)
         yield gateway_factory(proxy.listen), proxy
@@ -439,10 +478,10 @@ def throttled(
 
 @pytest.mark.parametrize("accept", ["application/x-ndjson", "text/csv"])
 def test_an_export_cut_mid_stream_never_looks_complete(
-    throttled: tuple[Gateway, Toxiproxy], new_org: OrgFactory, accept: str
+    throttled: tuple[Gateway, Toxiproxy], large_stack: Stack, accept: str
 ) -> None:
     gateway, proxy = throttled
-    org = new_org(entries=2000)  # ~700 KB: ten seconds at 64 KB/s, cut long before
+    org = large_stack.org(2000)  # ~700 KB: ten seconds at 64 KB/s, cut long before
     address = urlsplit(gateway.url)
     connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=60)
     try:
