@@ -359,14 +359,18 @@ LARGE = 20_000
 
 
 @pytest.fixture(scope="module")
-def large_org(mongo_db: Database[Document]) -> tuple[str, list[Document]]:
-    """An organization with LARGE entries (some sharing a createdAt), newest first."""
+def large_org(mongo_db: Database[Document]) -> Iterator[tuple[str, list[Document]]]:
+    """An organization with LARGE entries (some sharing a createdAt), newest first; removed
+    after the module, since FerretDB scans in memory and they would slow every later test."""
     org_id = ObjectId()
     user_id = mongo_db.users.insert_one({"orgId": org_id}).inserted_id
     docs = [make_entry(org_id, n, BASE_TIME - timedelta(seconds=n // 3)) for n in range(LARGE)]
     mongo_db.dnc_entries.insert_many(docs)
     docs.sort(key=lambda doc: (doc["createdAt"], doc["_id"]), reverse=True)
-    return make_token(str(user_id)), docs
+    try:
+        yield make_token(str(user_id)), docs
+    finally:
+        mongo_db.dnc_entries.delete_many({"orgId": org_id})
 
 
 def test_export_streams_every_entry_as_ndjson_newest_first(
