@@ -116,6 +116,7 @@ class ItemsServicer:
 
     def __init__(self) -> None:
         self.item = message_class("Item")
+        self.hanging = asyncio.Event()
         self.cancelled = asyncio.Event()
 
     async def create(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -139,10 +140,11 @@ class ItemsServicer:
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "db-3.internal went away")
             yield self.item(id=f"{n:06d}", display_name=f"=item {n}", size=n, tags=["a", "b"])
         if request.hang:
+            self.hanging.set()
             try:
                 await asyncio.Event().wait()
             finally:
-                self.cancelled.set()
+                self.cancelled.set()  # the gateway cancelled the call, or its deadline passed
 
 
 @pytest_asyncio.fixture
@@ -440,6 +442,7 @@ async def test_a_client_leaving_mid_stream_cancels_the_call(
 ) -> None:
     reply = await stream(client, count=10, hang=True)
     assert reply.status == 200
+    await asyncio.wait_for(servicer.hanging.wait(), 5)  # every item sent, the stream still open
     reply.close()  # gone before the stream ends
     await asyncio.wait_for(servicer.cancelled.wait(), 5)
 
