@@ -123,8 +123,8 @@ def test_concurrent_adds_of_one_number_list_it_once(
             codes.append(grpc.StatusCode.OK)
         except grpc.RpcError as error:
             codes.append(error.code())
-    assert codes.count(grpc.StatusCode.OK) == 1, codes
-    assert codes.count(grpc.StatusCode.ALREADY_EXISTS) == 19, codes
+    assert codes.count(grpc.StatusCode.OK) == 1, [str(c) for c in codes]
+    assert codes.count(grpc.StatusCode.ALREADY_EXISTS) == 19, [str(c) for c in codes]
     assert len(entries_of(mongo_db, org)) == 1
     assert len(audit_of(mongo_db, org)) == 1
 
