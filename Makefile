@@ -8,10 +8,18 @@ GRPCURL_VERSION := v1.9.4
 TOXIPROXY_VERSION := v2.12.0
 PROTOS := proto/dnc/v1/dnc.proto
 GENERATED := dnc/v1/dnc_pb2.py dnc/v1/dnc_pb2.pyi dnc/v1/dnc_pb2_grpc.py dnc/v1/dnc_pb2_grpc.pyi \
-	dnc/v1/dnc.binpb
+	dnc/v1/dnc.binpb buf/validate/validate_pb2.py buf/validate/validate_pb2.pyi
+# buf/validate/validate.proto (protovalidate's rules, which proto/ uses to declare request rules)
+# as protovalidate-java's jar on Maven Central ships it: the Buf registry is not reachable here and
+# no Python package carries the .proto. Pinned and hash-checked, so a republished jar cannot change
+# the rules' meaning silently.
+PROTOVALIDATE_VERSION := 1.3.0
+PROTOVALIDATE_PROTO_SHA256 := 817951eab518442950f1982be24b2c3154b214b40e42f49b915cbf5181e6ee80
+PROTOVALIDATE := .cache/protovalidate
+VALIDATE_PROTO := $(PROTOVALIDATE)/buf/validate/validate.proto
 # googleapis-common-protos ships google/api/*.proto inside site-packages.
 GOOGLEAPIS = $(shell $(PY) -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')
-PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) \
+PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) -I$(PROTOVALIDATE) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
@@ -50,17 +58,28 @@ $(BIN)/toxiproxy-server:
 	GOBIN=$(BIN)/toxiproxy.tmp go install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
 	mv $(BIN)/toxiproxy.tmp/server $@ && rmdir $(BIN)/toxiproxy.tmp
 
-tools: $(BIN)/ferretdb $(BIN)/grpcurl $(BIN)/toxiproxy-server
+tools: $(BIN)/ferretdb $(BIN)/grpcurl $(BIN)/toxiproxy-server $(VALIDATE_PROTO)
+
+$(VALIDATE_PROTO):
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	out=$$(mvn -q -B -Dstyle.color=never dependency:copy \
+		-Dartifact=build.buf:protovalidate:$(PROTOVALIDATE_VERSION):jar -DoutputDirectory="$$tmp" 2>&1) || \
+		{ echo "$$out"; echo "could not fetch build.buf:protovalidate:$(PROTOVALIDATE_VERSION) with mvn"; exit 1; }; \
+	unzip -q -o "$$tmp/protovalidate-$(PROTOVALIDATE_VERSION).jar" buf/validate/validate.proto -d "$$tmp/out"; \
+	echo "$(PROTOVALIDATE_PROTO_SHA256)  $$tmp/out/buf/validate/validate.proto" | sha256sum -c --quiet -; \
+	mkdir -p $(dir $@) && mv "$$tmp/out/buf/validate/validate.proto" $@
 
 # The descriptor set keeps the comments, which reflection serves (dnc_service/reflection.py).
-proto: install
+proto: install $(VALIDATE_PROTO)
 	$(PROTOC) --python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+	$(PROTOC) --python_out=. --mypy_out=. $(VALIDATE_PROTO)
 	$(PROTOC) --include_source_info --descriptor_set_out=dnc/v1/dnc.binpb $(PROTOS)
 
 # Regenerates into a scratch folder and fails when the committed code differs.
-proto-check: install
+proto-check: install $(VALIDATE_PROTO)
 	@tmp=$$(mktemp -d) && \
 	$(PROTOC) --python_out=$$tmp --grpc_python_out=$$tmp --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) && \
+	$(PROTOC) --python_out=$$tmp --mypy_out=$$tmp $(VALIDATE_PROTO) && \
 	mkdir -p $$tmp/dnc/v1 && \
 	$(PROTOC) --include_source_info --descriptor_set_out=$$tmp/dnc/v1/dnc.binpb $(PROTOS) && \
 	for f in $(GENERATED); do diff -u $$f $$tmp/$$f || { echo "$$f is stale: run 'make proto'"; rm -rf $$tmp; exit 1; }; done; \
@@ -74,14 +93,14 @@ BUF_GOOGLEAPIS := .cache/googleapis
 # tag when there is one (on main itself the first compares main with main, which passes).
 BUF_AGAINST ?= main $(shell git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null)
 
-buf-lint: install
+buf-lint: install $(VALIDATE_PROTO)
 	@mkdir -p $(dir $(BUF_GOOGLEAPIS)) && ln -sfn $(GOOGLEAPIS) $(BUF_GOOGLEAPIS)
 	$(BUF) lint
 
 # buf breaking (rules FILE in buf.yaml: wire, JSON names, generated code) of proto/ against each
 # ref in BUF_AGAINST. The ref's proto/ is compiled with today's buf.yaml in a scratch folder, since
 # `--against .git#branch=...` would need google/api inside the repository.
-breaking: install
+breaking: install $(VALIDATE_PROTO)
 	@mkdir -p $(dir $(BUF_GOOGLEAPIS)) && ln -sfn $(GOOGLEAPIS) $(BUF_GOOGLEAPIS)
 	@set -e; for ref in $(BUF_AGAINST); do \
 		git rev-parse -q --verify "$$ref^{commit}" >/dev/null || \
@@ -91,6 +110,7 @@ breaking: install
 		git archive "$$ref" proto | tar -x -C "$$tmp"; \
 		cp buf.yaml "$$tmp/" && mkdir -p "$$tmp/$(dir $(BUF_GOOGLEAPIS))"; \
 		ln -s "$(GOOGLEAPIS)" "$$tmp/$(BUF_GOOGLEAPIS)"; \
+		ln -s "$(CURDIR)/$(PROTOVALIDATE)" "$$tmp/$(PROTOVALIDATE)"; \
 		$(BUF) breaking proto --against "$$tmp/proto" || { \
 			echo "buf breaking: proto/ is incompatible with $$ref (see above)"; exit 1; }; \
 		rm -rf "$$tmp"; echo "buf breaking: proto/ is compatible with $$ref"; \
@@ -116,11 +136,16 @@ $(BIN)/protoc-gen-grpc-gateway:
 $(BIN)/ghz:
 	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@v0.121.0
 
-$(BIN)/dnc-grpc-gateway: install $(GO_PLUGINS) $(PROTOS) bench/grpcgateway/main.go bench/grpcgateway/go.mod
+# validate.proto's Go code is generated here too (its go_package is on Buf's registry, not reachable).
+GO_VALIDATE := Mbuf/validate/validate.proto=dnc/gen/buf/validate
+$(BIN)/dnc-grpc-gateway: install $(GO_PLUGINS) $(PROTOS) $(VALIDATE_PROTO) bench/grpcgateway/main.go bench/grpcgateway/go.mod
 	$(PROTOC) --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=bench/grpcgateway --go_opt=module=dnc \
+		--go_opt=$(GO_VALIDATE) \
 		--plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc --go-grpc_out=bench/grpcgateway --go-grpc_opt=module=dnc \
+		--go-grpc_opt=$(GO_VALIDATE) \
 		--plugin=protoc-gen-grpc-gateway=$(BIN)/protoc-gen-grpc-gateway \
-		--grpc-gateway_out=bench/grpcgateway --grpc-gateway_opt=module=dnc $(PROTOS)
+		--grpc-gateway_out=bench/grpcgateway --grpc-gateway_opt=module=dnc \
+		--grpc-gateway_opt=$(GO_VALIDATE) $(PROTOS) $(VALIDATE_PROTO)
 	cd bench/grpcgateway && go build -o $@ .
 
 # wrk comes from Debian's packages.

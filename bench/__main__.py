@@ -31,8 +31,7 @@ from bench.measure import Result, cpu_seconds, ghz, one_at_a_time, percentiles, 
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from dnc_service import page_tokens
-from dnc_service.page_tokens import Cursor
+from dnc_service.page_tokens import Cursor, PageTokens
 from dnc_service.settings import Settings
 from dnc_service.store import order
 from dnc_service.store.documents import PROJECTION
@@ -227,6 +226,9 @@ async def measure(
     for name, microseconds in micro.rendering_microseconds().items():
         results[f"render: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
         print(f"  render a 10-entry page, {name}: {microseconds:.1f} us", flush=True)
+    for name, microseconds in micro.validation_microseconds().items():
+        results[f"validate: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
+        print(f"  validate a ListDnc request, {name}: {microseconds:.1f} us", flush=True)
     results.update(await deep_pages(args, client, addr["deep"], settings))
     await client.close()
     return results
@@ -280,6 +282,7 @@ async def deep_pages(
     )
     entries = client[DEEP_DB].dnc_entries
     where = {"orgId": dataset.org_id(dataset.DEEP_ORG)}
+    tokens = PageTokens.from_settings(settings)  # the service's own key, from the same settings
     results: dict[str, list[Result]] = {}
     async with grpc.aio.insecure_channel(target) as channel:
         stub = dnc_pb2_grpc.DncServiceStub(channel)
@@ -292,7 +295,7 @@ async def deep_pages(
                 ).to_list()
                 after = order.position_of(last) or (None, None)
                 cursor = Cursor.at_page(page - 1, 10).next(10, *after)
-                by_token.page_token = page_tokens.encode(cursor, "")
+                by_token.page_token = tokens.encode(cursor, str(where["orgId"]), "")
             for style, request in (
                 ("offset", dnc_pb2.ListDncRequest(page=page, limit=10)),
                 ("keyset", by_token),

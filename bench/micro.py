@@ -1,13 +1,16 @@
-"""In-process costs of the gateway's JSON rendering: protobuf's generic path against ours."""
+"""In-process costs: the gateway's JSON rendering (protobuf's generic path against ours), and
+the service's request-rule check (protovalidate on the proto's buf.validate rules)."""
 
 from __future__ import annotations
 
 import json
 import timeit
+from functools import partial
 
 from google.protobuf import json_format
 
 from dnc.v1 import dnc_pb2
+from dnc_service import request_rules, validation
 from gateway import envelope, rendering
 from gateway.dnc_api import DNC_API
 
@@ -56,5 +59,18 @@ def rendering_microseconds(repeat: int = 2000) -> dict[str, float]:
         for name, function in (
             ("MessageToDict + json", generic),
             ("descriptor plan + orjson", ours),
+        )
+    }
+
+
+def validation_microseconds(repeat: int = 20000) -> dict[str, float]:
+    """Microseconds per ListDnc request to check the proto's rules (and to parse it whole,
+    defaults included), best of five runs."""
+    request = dnc_pb2.ListDncRequest(page=3, limit=50, search="+1 (212) 555")
+    return {
+        name: min(timeit.repeat(partial(function, request), number=repeat, repeat=5)) / repeat * 1e6
+        for name, function in (
+            ("protovalidate rules", request_rules.check),
+            ("rules + defaults", validation.parse_request),
         )
     }

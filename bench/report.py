@@ -101,6 +101,15 @@ def render(
         lines += ["", "Gateway JSON rendering of a 10-entry page, in process (us per page):", ""]
         lines += ["| path | us |", "|---|---:|"]
         lines += [f"| {name} | {us:.1f} |" for name, us in rendering.items()]
+    validating = {
+        name[len("validate: ") :]: r[0].p50_ms * 1000
+        for name, r in results.items()
+        if name.startswith("validate: ")
+    }
+    if validating:
+        lines += ["", "The service's check of a ListDnc request, in process (us per request):", ""]
+        lines += ["| step | us |", "|---|---:|"]
+        lines += [f"| {name} | {us:.1f} |" for name, us in validating.items()]
     if "keyset page 1" in results:
         lines += _deep_pages(results)
     return "\n".join(lines) + "\n"

@@ -54,6 +54,7 @@ def main() -> int:
     seed_demo(settings)
     http_addr = env.get("DNC_HTTP_ADDR", "127.0.0.1:8080")
     env.setdefault("DNC_GRPC_TARGET", settings.grpc_addr)
+    env.setdefault("DNC_DRAIN_SECONDS", "0")  # one local replica: no one to move calls to
     processes = [
         subprocess.Popen([sys.executable, "-m", module], env=env)
         for module in ("dnc_service", "gateway")

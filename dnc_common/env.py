@@ -10,6 +10,21 @@ class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
+def host_port(value: str) -> tuple[str, int]:
+    """`host:port` (a bracketed IPv6 host, or an empty host for all interfaces) as its parts;
+    ValueError naming what is wrong."""
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not port.isdecimal() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected host:port with a port from 0 to 65535")
+    if host.startswith("["):
+        if not host.endswith("]") or len(host) < 3:
+            raise ValueError("expected [IPv6 address]:port")
+        host = host[1:-1]
+    elif ":" in host or any(char.isspace() or char in "/[]" for char in host):
+        raise ValueError("expected a host name or address before :port")
+    return host, int(port)
+
+
 class Env:
     """Typed reads of one environment mapping, each error naming its variable.
 
@@ -73,6 +88,25 @@ class Env:
         if number < minimum:
             raise SettingsError(f"{name}={value!r}: expected an integer >= {minimum}")
         return number
+
+    def optional_integer(
+        self, name: str, minimum: int = 1, deprecated: tuple[str, ...] = ()
+    ) -> int | None:
+        """An integer when the variable is set, None when it is not."""
+        if self.optional(name, deprecated) is None:
+            return None
+        return self.integer(name, 0, minimum, deprecated)
+
+    def address(self, name: str, deprecated: tuple[str, ...] = ()) -> str | None:
+        """An optional `host:port` to listen on, checked (see host_port)."""
+        name, value = self._read(name, deprecated)
+        if value is None:
+            return None
+        try:
+            host_port(value)
+        except ValueError as error:
+            raise SettingsError(f"{name}={value!r}: {error}") from None
+        return value
 
     def boolean(self, name: str, default: bool, deprecated: tuple[str, ...] = ()) -> bool:
         name, value = self._read(name, deprecated)

@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 
-# Five or more digits, possibly split by phone punctuation: "+1 (212) 555-1234", "12125551234".
-_PHONE_LIKE = re.compile(r"\d(?:[\s().+-]*\d){4,}")
+# Five or more digits (any script's), split by anything but letters and digits: "+1 (212)
+# 555-1234", "212/555/1234", "212_555_1234", "212\u2010555\u20101234" (a Unicode hyphen).
+# Masking a date or an amount too is the safe side of the trade.
+_PHONE_LIKE = re.compile(r"\d(?:[\W_]*\d){4,}")
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -21,10 +23,10 @@ def mask_phone(text: str) -> str:
 
 
 def _mask_digits(match: re.Match[str]) -> str:
-    digits_left = sum(char.isdigit() for char in match[0])
+    digits_left = sum(char.isdecimal() for char in match[0])
     masked = []
     for char in match[0]:
-        if char.isdigit():
+        if char.isdecimal():
             masked.append(char if digits_left <= 4 else "*")
             digits_left -= 1
         else:

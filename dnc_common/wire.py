@@ -8,3 +8,9 @@ REQUEST_ID_KEY = "x-request-id"
 # The service names the caller's organization in this trailing metadata so the gateway's
 # access log can carry it; clients may read it too (it is their own organization).
 ORG_ID_TRAILER = "dnc-org-id"
+# gRFC A6 retry pushback: a negative value tells a client's retry policy not to retry. The
+# service sends it with UNAVAILABLE when its database is unreachable: every replica shares that
+# database, so a retry elsewhere would only wait again. (The gateway retries reads when a
+# replica itself is unreachable or restarting.)
+RETRY_PUSHBACK_KEY = "grpc-retry-pushback-ms"
+DO_NOT_RETRY = "-1"

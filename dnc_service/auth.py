@@ -1,22 +1,48 @@
-"""Who is calling: the bearer JWT verified, then the organization read from the user's account."""
+"""Who is calling: the bearer JWT verified, then the organization read from the user's account.
+
+Every token problem is UNAUTHENTICATED with a stable `reason` (TOKEN_MISSING, TOKEN_TOO_LARGE,
+TOKEN_MALFORMED, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_LIFETIME_TOO_LONG; the users store adds
+UNKNOWN_USER and NO_ORGANIZATION), never an internal error, whatever the caller sends.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from dnc_common.env import SettingsError
 
 from .errors import PermissionDenied, Unauthenticated
-from .settings import Settings
+from .settings import MAX_TOKEN_LIFETIME_SECONDS, Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 # Far above any real bearer token (typically < 1 KiB); bounds the work an anonymous caller can
 # ask of us. gRPC itself refuses metadata over 8 KiB with RESOURCE_EXHAUSTED before we see it.
 MAX_BEARER_TOKEN_BYTES = 4096
-_BEARER = re.compile(r"Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
+# RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
+_BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
 _USER_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
+_NUMERIC_DATES = ("exp", "iat", "nbf")
+
+Metadata = Iterable[tuple[str, str | bytes]] | None
+
+
+def _invalid(detail: str = "") -> Unauthenticated:
+    message = f"invalid bearer token: {detail}" if detail else "invalid bearer token"
+    return Unauthenticated(message, reason="TOKEN_INVALID")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,27 +72,38 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class BearerVerifier:
-    """Verifies bearer JWTs with pinned algorithms: HS256 and a secret, or RS256/ES256 and a key."""
+    """Verifies bearer JWTs with pinned algorithms: HS256 and a secret, or RS256/ES256 and a key.
+
+    A public key verifies only its own algorithm (RS256 for RSA, ES256 for P-256), so a token
+    naming another one is simply invalid.
+    """
 
     key: Any
     algorithms: tuple[str, ...]
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: float = 0.0
+    max_lifetime_seconds: int | None = None
+    clock: Callable[[], float] = time.time
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BearerVerifier:
+        """The verifier of the settings; SettingsError when the public key file is not one."""
         if settings.jwt_public_key_file is not None:
-            key = settings.jwt_public_key_file.read_bytes()
             # A public key never verifies HS256, so a key can't be misused as a shared secret.
+            key, algorithm = load_public_key(settings.jwt_public_key_file)
             return cls(
-                key, ("RS256", "ES256"), settings.jwt_issuer, settings.jwt_audience,
-                settings.jwt_leeway_seconds,
+                key, (algorithm,), settings.jwt_issuer, settings.jwt_audience,
+                settings.jwt_leeway_seconds, settings.jwt_max_lifetime_seconds,
             )  # fmt: skip
         return cls(
             settings.jwt_secret, ("HS256",), settings.jwt_issuer, settings.jwt_audience,
-            settings.jwt_leeway_seconds,
+            settings.jwt_leeway_seconds, settings.jwt_max_lifetime_seconds,
         )  # fmt: skip
+
+    def verify_metadata(self, metadata: Metadata) -> str:
+        """The verified user id of a call's metadata (CPU only: no database)."""
+        return self.user_id(authorization_of(metadata))
 
     def user_id(self, authorization: str | None) -> str:
         """The verified `sub` (24 lowercase hex) of an `authorization: Bearer <jwt>` value.
@@ -78,30 +115,66 @@ class BearerVerifier:
     def identity(self, authorization: str | None) -> Identity:
         """The verified `sub` and `scope` of an `authorization: Bearer <jwt>` value."""
         if not authorization:
-            raise Unauthenticated("missing bearer token: send 'authorization: Bearer <jwt>'")
+            raise Unauthenticated(
+                "missing bearer token: send 'authorization: Bearer <jwt>'", reason="TOKEN_MISSING"
+            )
         if len(authorization) > MAX_BEARER_TOKEN_BYTES:
-            raise Unauthenticated("bearer token too large")
+            raise Unauthenticated("bearer token too large", reason="TOKEN_TOO_LARGE")
         match = _BEARER.fullmatch(authorization.strip())
         if match is None:
-            raise Unauthenticated("malformed authorization: expected 'Bearer <jwt>'")
+            raise Unauthenticated(
+                "malformed authorization: expected 'Bearer <jwt>'", reason="TOKEN_MALFORMED"
+            )
+        claims = self._decode(match.group(1))
+        self._check_lifetime(claims)
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+            raise _invalid("sub is not a user id")
+        return Identity(subject.lower(), _scopes(claims.get("scope")))
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        required = ["exp", "sub"] + (["iat"] if self.max_lifetime_seconds else [])
         try:
-            claims = jwt.decode(
-                match.group(1),
+            claims: dict[str, Any] = jwt.decode(
+                token,
                 self.key,
                 algorithms=list(self.algorithms),
                 issuer=self.issuer,
                 audience=self.audience,
                 leeway=self.leeway_seconds,
-                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                options={"require": required, "verify_aud": self.audience is not None},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("bearer token expired") from None
-        except jwt.InvalidTokenError:
-            raise Unauthenticated("invalid bearer token") from None
-        subject = claims["sub"]
-        if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
-            raise Unauthenticated("invalid bearer token: sub is not a user id")
-        return Identity(subject.lower(), _scopes(claims.get("scope")))
+            raise Unauthenticated("bearer token expired", reason="TOKEN_EXPIRED") from None
+        except jwt.InvalidSignatureError:
+            raise _invalid() from None
+        except jwt.DecodeError:
+            raise Unauthenticated("invalid bearer token", reason="TOKEN_MALFORMED") from None
+        except jwt.PyJWTError:  # claims, algorithm, a key of another type, ...
+            raise _invalid() from None
+        except Exception as error:  # e.g. OverflowError for "exp": Infinity
+            # Whatever the decoder trips over in hostile input, the token is simply not valid.
+            logger.debug("bearer token refused: %s", type(error).__name__)
+            raise _invalid() from None
+        return claims
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """Dates are plain numbers, and the token expires within the allowed lifetime."""
+        for name in _NUMERIC_DATES:
+            if name in claims and not _is_number(claims[name]):
+                raise _invalid(f"{name} is not a number")
+        now = self.clock()
+        cap = MAX_TOKEN_LIFETIME_SECONDS
+        if self.max_lifetime_seconds is not None:
+            cap = min(cap, self.max_lifetime_seconds)
+            if claims["exp"] - claims["iat"] > self.max_lifetime_seconds:
+                raise Unauthenticated(
+                    "bearer token lives longer than allowed", reason="TOKEN_LIFETIME_TOO_LONG"
+                )
+        if claims["exp"] > now + cap + self.leeway_seconds:
+            raise Unauthenticated(
+                "bearer token expires too far ahead", reason="TOKEN_LIFETIME_TOO_LONG"
+            )
 
 
 def _scopes(claim: object) -> frozenset[str]:
@@ -113,6 +186,27 @@ def _scopes(claim: object) -> frozenset[str]:
     return frozenset()
 
 
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def load_public_key(path: Path) -> tuple[Any, str]:
+    """The PEM public key in `path` and the one algorithm it verifies (RS256 or ES256)."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (ValueError, TypeError, OSError) as error:
+        raise SettingsError(f"DNC_JWT_PUBLIC_KEY_FILE={str(path)!r}: {error}") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        return key, "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key, "ES256"
+    raise SettingsError(
+        f"DNC_JWT_PUBLIC_KEY_FILE={str(path)!r}: expected an RSA or P-256 EC public key"
+    )
+
+
 class Users(Protocol):
     """Where a user's organization is read (store.UsersStore)."""
 
@@ -120,20 +214,27 @@ class Users(Protocol):
 
 
 class Authenticator:
-    """Bearer token, then account: who calls and the organization they may read and change."""
+    """Bearer token, then account: the organization a call may read."""
 
     def __init__(self, verifier: BearerVerifier, users: Users) -> None:
         self._verifier = verifier
         self._users = users
 
-    async def authenticate(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> Caller:
+    async def authenticate(self, metadata: Metadata) -> Caller:
         """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata."""
-        authorization = None
-        for key, value in metadata or ():
-            if key == "authorization":
-                if authorization is not None:
-                    raise Unauthenticated("more than one authorization header")
-                authorization = value if isinstance(value, str) else None
-        identity = self._verifier.identity(authorization)
+        identity = self._verifier.identity(authorization_of(metadata))
         org_id = await self._users.organization_of(identity.user_id)
         return Caller(org_id, identity.user_id, identity.scopes)
+
+
+def authorization_of(metadata: Metadata) -> str | None:
+    """The one `authorization` value of a call's metadata (None when absent)."""
+    authorization = None
+    for key, value in metadata or ():
+        if key == "authorization":
+            if authorization is not None:
+                raise Unauthenticated(
+                    "more than one authorization header", reason="TOKEN_MALFORMED"
+                )
+            authorization = value if isinstance(value, str) else None
+    return authorization

@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
+        # Imported once the settings are sound: a bad setting fails fast, before OpenTelemetry.
+        from dnc_common.tracing import TraceSettings
+
+        tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-service: configuration error: {error}", file=sys.stderr)
         return 2
@@ -44,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     from .server import serve
 
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, tracing))
+    except SettingsError as error:  # found while building the server, e.g. an unusable key file
+        print(f"dnc-service: configuration error: {error}", file=sys.stderr)
+        return 2
     except RuntimeError as error:  # grpc refuses an address it cannot bind
         logger.error("cannot serve on %s: %s", settings.grpc_addr, error)
         return 1

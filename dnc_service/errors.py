@@ -1,10 +1,21 @@
-"""Domain errors, each naming its gRPC status, and the one place they become a status."""
+"""Domain errors, each naming its gRPC status, and the one place they become a status.
+
+The status carries machine-readable details in the standard `grpc-status-details-bin` trailer
+(a google.rpc.Status): a BadRequest naming the request field at fault, or an ErrorInfo with a
+stable reason, so clients need not parse the English message.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any, NoReturn
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from grpc_status import rpc_status
+
+from dnc_common.wire import DO_NOT_RETRY, RETRY_PUSHBACK_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +69,10 @@ class DeadlineExceeded(DncError):
 
 
 INTERNAL_MESSAGE = "internal error"
+# google.rpc.ErrorInfo.domain: names the API whose reasons these are.
+ERROR_DOMAIN = "dnc.v1"
+# Codes whose status always carries an ErrorInfo (with the code's name when no reason is given).
+_ERROR_INFO_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 
 
 def status_for(error: BaseException) -> tuple[grpc.StatusCode, str]:
@@ -66,3 +81,45 @@ def status_for(error: BaseException) -> tuple[grpc.StatusCode, str]:
         return error.code, error.message
     logger.error("internal error", exc_info=error)
     return grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+
+
+def rich_status(error: BaseException) -> grpc.Status:
+    """The status of `error` with its details: BadRequest for INVALID_ARGUMENT, ErrorInfo when
+    a reason is known (always for UNAUTHENTICATED / PERMISSION_DENIED); INTERNAL has none."""
+    code, message = status_for(error)
+    status = status_pb2.Status(code=code.value[0], message=message)
+    if isinstance(error, DncError) and code is not grpc.StatusCode.INTERNAL:
+        for detail in _details(error, code):
+            packed = any_pb2.Any()
+            packed.Pack(detail)
+            status.details.append(packed)
+    return rpc_status.to_status(status)
+
+
+def _details(error: DncError, code: grpc.StatusCode) -> list[Any]:
+    details: list[Any] = []
+    if code is grpc.StatusCode.INVALID_ARGUMENT or error.field:
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=error.field, description=error.message
+        )
+        details.append(error_details_pb2.BadRequest(field_violations=[violation]))
+    if error.reason or code in _ERROR_INFO_CODES:
+        details.append(
+            error_details_pb2.ErrorInfo(reason=error.reason or code.name, domain=ERROR_DOMAIN)
+        )
+    return details
+
+
+async def abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseException) -> NoReturn:
+    """End the call with `error`'s status and details: the one abort path of every handler.
+
+    Trailers the handler already set (such as the organization id) are kept beside the details.
+    UNAVAILABLE (the database) asks clients not to retry: every replica shares that database.
+    """
+    status = rich_status(error)
+    trailers = (*(context.trailing_metadata() or ()), *status.trailing_metadata)
+    if status.code is grpc.StatusCode.UNAVAILABLE:  # the shared database: see RETRY_PUSHBACK_KEY
+        trailers = (*trailers, (RETRY_PUSHBACK_KEY, DO_NOT_RETRY))
+    # context.abort rather than abort_with_status: the same wire result, and tracing's context
+    # wrapper records the code only on abort.
+    await context.abort(status.code, status.details, trailers)

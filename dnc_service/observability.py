@@ -1,18 +1,23 @@
-"""One JSON log line and the Prometheus metrics of every call, unary or streamed, from one place."""
+"""One JSON log line and the Prometheus metrics of every call, from one interceptor."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
+from google.protobuf.message import DecodeError
 from prometheus_client import Counter, Gauge, Histogram
 
 from dnc_common.metrics import LATENCY_BUCKETS
+from dnc_common.tracing import continued_trace, current_trace_id
 from dnc_common.wire import REQUEST_ID_KEY
+
+from .errors import InvalidArgument, abort
 
 logger = logging.getLogger("dnc_service.access")
 
@@ -40,6 +45,7 @@ def annotate(**fields: Any) -> None:
 
 
 Behaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+StreamBehaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 
 
 if TYPE_CHECKING:
@@ -49,7 +55,8 @@ else:  # not subscriptable at run time
 
 
 class ObservabilityInterceptor(_Interceptor):
-    """Counts, times and logs unary calls and server-streaming calls (ExportDnc).
+    """Counts, times and logs unary and server-streaming calls (ExportDnc); a request message
+    that does not decode is INVALID_ARGUMENT with an access line, never UNKNOWN with a traceback.
 
     Health Watch streams (open as long as a watcher lives: they would hold the in-flight gauge
     up) and client-streaming or bidirectional calls (reflection) pass through untouched.
@@ -66,70 +73,107 @@ class ObservabilityInterceptor(_Interceptor):
         if handler is None:
             return handler
         method: str = handler_call_details.method
+        deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 _observed(method, cast(Behaviour, handler.unary_unary)),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None and not method.startswith(_QUIET_PREFIXES):
             return grpc.unary_stream_rpc_method_handler(
-                _observed(method, _writing(cast(StreamBehaviour, handler.unary_stream))),
-                request_deserializer=handler.request_deserializer,
+                _observed_stream(method, cast(Behaviour, handler.unary_stream)),
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler
+        return handler  # health Watch, client-streaming (reflection): pass through
 
 
-StreamBehaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Any]
+# What the tolerant deserializer returns for bytes that are not the request message.
+MALFORMED = object()
+MALFORMED_MESSAGE = "malformed request message"
 
 
-def _writing(behaviour: StreamBehaviour) -> Behaviour:
-    """A server-streaming behaviour as one awaitable: an async generator's responses are
-    written as they come; a coroutine writes its own (`context.write`)."""
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """grpc would answer UNKNOWN with the exception's text and log a traceback: instead,
+    hand the behaviour a marker it refuses with INVALID_ARGUMENT."""
+    if deserializer is None:
+        return None
 
-    async def streamed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        result = behaviour(request, context)
-        if hasattr(result, "__aiter__"):
-            async for response in result:
-                await context.write(response)
-        else:
-            await result
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError:
+            return MALFORMED
 
-    return streamed
+    return deserialize
+
+
+class _Observation:
+    """One call's fields, clock and outcome: the metrics and the access-log line at its end."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.fields: dict[str, Any] = {}
+        _call_fields.set(self.fields)
+        self.started = time.perf_counter()
+        IN_FLIGHT.inc()
+
+    def finish(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        elapsed = time.perf_counter() - self.started
+        IN_FLIGHT.dec()
+        code = context.code() or grpc.StatusCode.OK
+        if not isinstance(code, grpc.StatusCode):
+            code = grpc.StatusCode.UNKNOWN
+        REQUESTS.labels(self.method, code.name).inc()
+        LATENCY.labels(self.method).observe(elapsed)
+        logger.log(
+            logging.DEBUG if self.method.startswith(_QUIET_PREFIXES) else logging.INFO,
+            "%s %s",
+            self.method,
+            code.name,
+            extra={
+                "method": self.method,
+                "code": code.name,
+                "latency_ms": round(elapsed * 1000, 3),
+                "request_id": request_id(context),
+                "trace_id": current_trace_id(),
+                **self.fields,
+            },
+        )
 
 
 def _observed(method: str, behaviour: Behaviour) -> Behaviour:
-    quiet = method.startswith(_QUIET_PREFIXES)
-
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        fields: dict[str, Any] = {}
-        _call_fields.set(fields)
-        started = time.perf_counter()
-        IN_FLIGHT.inc()
-        try:
-            return await behaviour(request, context)
-        finally:
-            elapsed = time.perf_counter() - started
-            IN_FLIGHT.dec()
-            code = context.code() or grpc.StatusCode.OK
-            if not isinstance(code, grpc.StatusCode):
-                code = grpc.StatusCode.UNKNOWN
-            REQUESTS.labels(method, code.name).inc()
-            LATENCY.labels(method).observe(elapsed)
-            logger.log(
-                logging.DEBUG if quiet else logging.INFO,
-                "%s %s",
-                method,
-                code.name,
-                extra={
-                    "method": method,
-                    "code": code.name,
-                    "latency_ms": round(elapsed * 1000, 3),
-                    "request_id": request_id(context),
-                    **fields,
-                },
-            )
+        with continued_trace(context.invocation_metadata()):
+            observation = _Observation(method)
+            try:
+                if request is MALFORMED:
+                    await abort(context, InvalidArgument(MALFORMED_MESSAGE))
+                return await behaviour(request, context)
+            finally:
+                observation.finish(context)
+
+    return observed
+
+
+def _observed_stream(method: str, behaviour: Behaviour) -> StreamBehaviour:
+    async def observed(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
+        with continued_trace(context.invocation_metadata()):
+            observation = _Observation(method)
+            try:
+                if request is MALFORMED:
+                    await abort(context, InvalidArgument(MALFORMED_MESSAGE))
+                result = behaviour(request, context)
+                if inspect.isasyncgen(result):
+                    async for response in result:
+                        yield response
+                else:  # a coroutine writing with context.write
+                    await result
+            finally:
+                observation.finish(context)
 
     return observed
 

@@ -1,30 +1,58 @@
-"""Opaque page tokens (AIP-158): where the next page starts, bound to the search it was made for.
+"""Opaque page tokens (AIP-158): where the next page starts, sealed for one caller and search.
 
 A token resumes right after the last entry it saw (keyset): at index cost however deep the
-page, and stable when entries are inserted meanwhile. Tampering can only move a caller within
-their own organization (every query carries the caller's organization), so tokens are not
-signed. This module knows positions, not databases: store/order.py turns a cursor into a filter.
+page, and stable when entries are inserted meanwhile. The position is encrypted and
+authenticated with AES-256-GCM under a server key, with the caller's organization and the
+search as associated data: a token altered, made up, replayed by another organization or
+reused with another search does not open, and nothing in it (not even a digest of the
+search) can be read or brute-forced. The first key seals; every key opens, so keys rotate
+(DNC_PAGE_TOKEN_KEYS, see README). This module knows positions, not databases:
+store/order.py turns a cursor into a filter.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import logging
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import InvalidArgument
 
+if TYPE_CHECKING:
+    from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
 MAX_PAGE_TOKEN_CHARS = 256
-_VERSION = 1
+# The most entries one page holds (validation.MAX_LIMIT): bounds the offsets a token may carry.
+MAX_PAGE_SIZE = 100
+KEY_BYTES = 32
+INVALID_MESSAGE = "page_token is not valid: pass next_page_token as given, with the same search"
+_VERSION = b"\x02"  # version 1 was the unsealed JSON token
+_NONCE_BYTES = 12
+_HKDF_INFO = b"dnc.v1 page tokens"
+_BODY_KEYS = frozenset("pnic")
+_INT32_MAX = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
+_MIN_MILLISECONDS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MILLISECOND
+_MAX_MILLISECONDS = (
+    datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH
+) // _MILLISECOND
 _ID = re.compile(r"[0-9a-f]{24}", re.ASCII)
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,48 +85,95 @@ class Cursor:
         return Cursor(self.page + 1, self.offset + limit, last_id, created_at)
 
 
-def encode(cursor: Cursor, search: str) -> str:
-    """The opaque token of `cursor`, valid only with the same `search`."""
-    body: dict[str, Any] = {"v": _VERSION, "p": cursor.page, "n": cursor.offset}
-    body["q"] = _digest(search)
-    if cursor.last_id is not None:
-        body["i"] = cursor.last_id
-        if cursor.created_at is not None:
-            body["c"] = _milliseconds(cursor.created_at)
-    return base64.urlsafe_b64encode(orjson.dumps(body)).decode().rstrip("=")
+class PageTokens:
+    """Seals cursors into tokens and opens them, bound to an organization and a search."""
 
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys or any(len(key) != KEY_BYTES for key in keys):
+            raise ValueError(f"page token keys are {KEY_BYTES} bytes, at least one")
+        self._ciphers = [AESGCM(key) for key in keys]
 
-def decode(token: str, search: str) -> Cursor:
-    """Decode and check a token; anything unexpected is INVALID_ARGUMENT, never a crash."""
-    if len(token) > MAX_PAGE_TOKEN_CHARS:
-        raise InvalidArgument("page_token is not valid")
-    try:
-        body = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(body, dict) or body.get("v") != _VERSION:
-            raise ValueError(token)
-        created = body.get("c")
-        cursor = Cursor(
-            _positive_int(body["p"]),
-            _positive_int(body["n"], minimum=0),
-            last_id=_id(body["i"]) if "i" in body else None,
-            created_at=None if created is None else _from_milliseconds(created),
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PageTokens:
+        """DNC_PAGE_TOKEN_KEYS, else a key derived from DNC_JWT_SECRET (replicas agree), else
+        a random key of this process (with a warning: tokens die with it)."""
+        if settings.page_token_keys:
+            return cls(settings.page_token_keys)
+        if settings.jwt_secret:
+            return cls([derive_key(settings.jwt_secret)])
+        logger.warning(
+            "page tokens use a random key of this process: they will not survive a restart "
+            "or work across replicas; set DNC_PAGE_TOKEN_KEYS"
         )
-        digest = body["q"]
-    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
-        raise InvalidArgument("page_token is not valid") from None
-    if digest != _digest(search):
-        raise InvalidArgument("page_token was issued for a different search")
-    return cursor
+        return cls([os.urandom(KEY_BYTES)])
+
+    def encode(self, cursor: Cursor, org_id: str, search: str) -> str:
+        """The opaque token of `cursor`, valid only for `org_id` with the same `search`."""
+        body: dict[str, Any] = {"p": cursor.page, "n": cursor.offset}
+        if cursor.last_id is not None:
+            body["i"] = cursor.last_id
+            if cursor.created_at is not None:
+                body["c"] = _milliseconds(cursor.created_at)
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._ciphers[0].encrypt(nonce, orjson.dumps(body), _bound_to(org_id, search))
+        return base64.urlsafe_b64encode(_VERSION + nonce + sealed).decode().rstrip("=")
+
+    def decode(self, token: str, org_id: str, search: str) -> Cursor:
+        """Open and check a token; anything unexpected is INVALID_ARGUMENT, never a crash."""
+        try:
+            if len(token) > MAX_PAGE_TOKEN_CHARS or not _BASE64URL.fullmatch(token):
+                raise ValueError(token)
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            if raw[:1] != _VERSION:
+                raise ValueError(token)
+            nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
+            return _cursor(orjson.loads(self._open(nonce, sealed, _bound_to(org_id, search))))
+        except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, InvalidTag):
+            raise InvalidArgument(INVALID_MESSAGE, field="page_token") from None
+
+    def _open(self, nonce: bytes, sealed: bytes, associated: bytes) -> bytes:
+        if len(nonce) != _NONCE_BYTES:
+            raise ValueError(nonce)
+        for cipher in self._ciphers:
+            try:
+                return cipher.decrypt(nonce, sealed, associated)
+            except InvalidTag:
+                continue
+        raise InvalidTag
 
 
-def _digest(search: str) -> str:
-    return hashlib.sha256(search.encode()).hexdigest()[:16]
+def derive_key(secret: str) -> bytes:
+    """The page-token key every replica derives from the same JWT secret (HKDF-SHA256)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_HKDF_INFO)
+    return hkdf.derive(secret.encode())
+
+
+def _bound_to(org_id: str, search: str) -> bytes:
+    """The associated data: what a token is for, checked but not carried."""
+    return b"\0".join((_VERSION, org_id.encode(), search.encode("utf-8", "surrogatepass")))
+
+
+def _cursor(body: object) -> Cursor:
+    """A cursor from a body, with exact types, known keys only, and consistent bounds."""
+    if not isinstance(body, dict) or not {"p", "n"} <= body.keys() <= _BODY_KEYS:
+        raise ValueError(body)
+    if "c" in body and "i" not in body:
+        raise ValueError(body)
+    page = _int_in(body["p"], 1, _INT32_MAX)
+    # Each page before this one held 1 to MAX_PAGE_SIZE entries.
+    offset = _int_in(body["n"], page - 1, (page - 1) * MAX_PAGE_SIZE)
+    return Cursor(
+        page,
+        offset,
+        last_id=_id(body["i"]) if "i" in body else None,
+        created_at=_from_milliseconds(body["c"]) if "c" in body else None,
+    )
 
 
 def _id(value: object) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value.lower()):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ValueError(value)
-    return value.lower()
+    return value
 
 
 def _milliseconds(moment: datetime) -> int:
@@ -108,12 +183,10 @@ def _milliseconds(moment: datetime) -> int:
 
 
 def _from_milliseconds(value: object) -> datetime:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(value)
-    return _EPOCH + value * _MILLISECOND
+    return _EPOCH + _int_in(value, _MIN_MILLISECONDS, _MAX_MILLISECONDS) * _MILLISECOND
 
 
-def _positive_int(value: object, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value < 2**31:
+def _int_in(value: object, minimum: int, maximum: int) -> int:
+    if type(value) is not int or not minimum <= value <= maximum:
         raise ValueError(value)
     return value

@@ -11,13 +11,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_common.grpc_options import server_keepalive
 from dnc_common.metrics import serve_metrics
+from dnc_common.tracing import TraceSettings, configure_tracing, service_instrumentors, untraced
 
 from . import reflection
+from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .errors import DncError
 from .management import Management
 from .observability import ObservabilityInterceptor
+from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
@@ -25,6 +29,8 @@ from .store import Store
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = dnc_pb2.DESCRIPTOR.services_by_name["DncService"].full_name
+# The process's name in traces (OTEL_SERVICE_NAME overrides it).
+TRACE_SERVICE_NAME = "dnc-service"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -35,18 +41,24 @@ class DncServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings)
+        verifier = BearerVerifier.from_settings(settings)
         servicer = DncServicer(
-            Authenticator(BearerVerifier.from_settings(settings), self.store.users),
+            Authenticator(verifier, self.store.users),
             self.store.entries,
             Management(self.store.entries, self.store.writes, self.store.audit,
                        settings.write_scope),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
+            PageTokens.from_settings(settings),
         )  # fmt: skip
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        # Observability first, so that refusals by admission are logged and counted too.
+        self.admission = AdmissionInterceptor(
+            settings.max_concurrent_rpcs, verifier.verify_metadata
+        )
         self.server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor()],
-            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+            interceptors=[ObservabilityInterceptor(), self.admission],
+            options=[*connection_options(settings), *server_keepalive()],
         )
         dnc_pb2_grpc.add_DncServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -75,7 +87,8 @@ class DncServer:
     async def watch_database(self, stop: asyncio.Event) -> None:
         """Report SERVING only while a ping succeeds; ensure indexes on the first success."""
         while not stop.is_set():
-            await self.check_database()
+            with untraced():
+                await self.check_database()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
 
@@ -102,31 +115,70 @@ class DncServer:
             "health %s%s", "SERVING" if serving else "NOT_SERVING", f": {reason}" if reason else "",
         )  # fmt: skip
 
-    async def stop(self) -> None:
-        """Refuse new calls, let in-flight ones finish within the grace period, then close."""
+    async def stop(self, hurry: asyncio.Event | None = None) -> None:
+        """Drain, then stop: report NOT_SERVING at once but keep serving for the drain period,
+        so that clients (the gateway watches health) move their calls to other replicas first;
+        then refuse new calls, let in-flight ones finish within the grace period, and close.
+
+        Without the drain, calls already sent but not yet picked up by the server would be reset
+        as CANCELLED. `hurry` (a second signal) ends the drain early.
+        """
         await self.health.enter_graceful_shutdown()
+        if self.settings.drain_seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    (hurry or asyncio.Event()).wait(), self.settings.drain_seconds
+                )
+            logger.info("drained, no longer taking calls")
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.store.close()
         logger.info("stopped")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    # Before the server and the database client exist: the instrumentations wrap their creation.
+    configure_tracing(TRACE_SERVICE_NAME, service_instrumentors(), tracing)
     server = DncServer(settings)
-    stop = asyncio.Event()
+    stop, hurry = asyncio.Event(), asyncio.Event()
+
+    def on_signal() -> None:
+        (hurry if stop.is_set() else stop).set()  # a second signal cuts the drain short
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     if settings.metrics_addr:
         serve_metrics(settings.metrics_addr)
     await server.start()
     watcher = asyncio.create_task(server.watch_database(stop))
     await stop.wait()
-    logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    logger.info(
+        "shutting down",
+        extra={
+            "drain_seconds": settings.drain_seconds,
+            "grace_seconds": settings.shutdown_grace_seconds,
+        },
+    )
     watcher.cancel()  # a ping may be stuck on a slow database: don't wait for it
-    await server.stop()
+    await server.stop(hurry)
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+
+
+def connection_options(settings: Settings) -> list[tuple[str, int]]:
+    """Bounds on each client connection: streams at once, lifetime, idleness.
+
+    Past its age a connection gets GOAWAY (clients reconnect transparently) and its calls get
+    the grace to finish; then it is closed, whatever its calls are doing, so no call, idle or
+    not, outlives age + grace.
+    """
+    return [
+        ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_seconds * 1000)),
+        ("grpc.max_connection_idle_ms", int(settings.max_connection_idle_seconds * 1000)),
+    ]
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -15,11 +16,11 @@ from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.logs import mask_phone
 from dnc_common.wire import ORG_ID_TRAILER
 
-from . import page_tokens
 from .auth import Authenticator, Caller
-from .errors import status_for
+from .errors import abort
 from .management import Management
 from .observability import annotate, request_id
+from .page_tokens import KEY_BYTES, PageTokens
 from .store import EntriesStore, deadline
 from .validation import parse_request
 
@@ -40,12 +41,15 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         management: Management,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
+        tokens: PageTokens | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._entries = entries
         self._management = management
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
+        # Without configured keys (tests), a key of this servicer's own.
+        self._tokens = tokens or PageTokens([os.urandom(KEY_BYTES)])
 
     async def ListDnc(
         self, request: dnc_pb2.ListDncRequest, context: Context
@@ -100,15 +104,14 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                         await context.write(entry)
                         exported += 1
         except Exception as error:
-            code, details = status_for(error)
-            await context.abort(code, details)
+            await abort(context, error)
         finally:
             annotate(exported=exported)
 
     async def _list(
         self, request: dnc_pb2.ListDncRequest, caller: Caller, budget: float
     ) -> dnc_pb2.ListDncResponse:
-        query = parse_request(request)
+        query = parse_request(request, caller.org_id, self._tokens)
         annotate(page=query.page, limit=query.limit)
         if query.search:
             annotate(search=mask_phone(query.search))
@@ -123,7 +126,9 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                 total_pages=math.ceil(total / query.limit),
             ),
             next_page_token=(
-                page_tokens.encode(page.next_cursor, query.search) if page.next_cursor else ""
+                self._tokens.encode(page.next_cursor, caller.org_id, query.search)
+                if page.next_cursor
+                else ""
             ),
         )
 
@@ -136,8 +141,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
             async with deadline(budget):
                 return await work(await self._caller(context), budget)
         except Exception as error:
-            code, details = status_for(error)
-            await context.abort(code, details)
+            await abort(context, error)
 
     async def _caller(self, context: Context) -> Caller:
         caller = await self._authenticator.authenticate(context.invocation_metadata())

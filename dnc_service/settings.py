@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dnc_common.env import Env, SettingsError
+
+# No token may claim to live longer than this, whatever DNC_JWT_MAX_LIFETIME_SECONDS says.
+MAX_TOKEN_LIFETIME_SECONDS = 366 * 86400
 
 __all__ = ["Settings", "SettingsError"]
 
@@ -27,6 +33,7 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: float = 0.0
+    jwt_max_lifetime_seconds: int | None = None
     server_selection_timeout_seconds: float = 3.0
     connect_timeout_seconds: float = 3.0
     request_timeout_seconds: float = 10.0
@@ -35,10 +42,16 @@ class Settings:
     # When set, writes need this value among the token's space-separated `scope` claim.
     write_scope: str | None = None
     health_check_interval_seconds: float = 2.0
+    drain_seconds: float = 5.0
     shutdown_grace_seconds: float = 10.0
     max_concurrent_rpcs: int = 256
+    max_concurrent_streams: int = 100
+    max_connection_age_seconds: float = 1800.0
+    max_connection_age_grace_seconds: float = 300.0
+    max_connection_idle_seconds: float = 300.0
     ensure_indexes: bool = True
     metrics_addr: str | None = None
+    page_token_keys: tuple[bytes, ...] = field(default=(), repr=False)
     org_cache_ttl_seconds: float = 0.0
     org_cache_size: int = 10_000
     grpc_tls_cert_file: Path | None = None
@@ -65,6 +78,7 @@ class Settings:
             jwt_issuer=env.optional("DNC_JWT_ISSUER"),
             jwt_audience=env.optional("DNC_JWT_AUDIENCE"),
             jwt_leeway_seconds=env.seconds("DNC_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, 0),
+            jwt_max_lifetime_seconds=env.optional_integer("DNC_JWT_MAX_LIFETIME_SECONDS"),
             server_selection_timeout_seconds=env.seconds(
                 "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS", cls.server_selection_timeout_seconds
             ),
@@ -81,12 +95,26 @@ class Settings:
             health_check_interval_seconds=env.seconds(
                 "DNC_HEALTH_CHECK_INTERVAL_SECONDS", cls.health_check_interval_seconds
             ),
+            drain_seconds=env.seconds("DNC_DRAIN_SECONDS", cls.drain_seconds, 0),
             shutdown_grace_seconds=env.seconds(
                 "DNC_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0
             ),
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
+            max_concurrent_streams=env.integer(
+                "DNC_GRPC_MAX_CONCURRENT_STREAMS", cls.max_concurrent_streams
+            ),
+            max_connection_age_seconds=env.seconds(
+                "DNC_GRPC_MAX_CONNECTION_AGE_SECONDS", cls.max_connection_age_seconds, 1
+            ),
+            max_connection_age_grace_seconds=env.seconds(
+                "DNC_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", cls.max_connection_age_grace_seconds, 1
+            ),
+            max_connection_idle_seconds=env.seconds(
+                "DNC_GRPC_MAX_CONNECTION_IDLE_SECONDS", cls.max_connection_idle_seconds, 1
+            ),
             ensure_indexes=env.boolean("DNC_ENSURE_INDEXES", cls.ensure_indexes),
-            metrics_addr=env.optional("DNC_METRICS_ADDR"),
+            metrics_addr=env.address("DNC_METRICS_ADDR"),
+            page_token_keys=page_token_keys(env.optional("DNC_PAGE_TOKEN_KEYS")),
             org_cache_ttl_seconds=env.seconds(
                 "DNC_ORG_CACHE_TTL_SECONDS", cls.org_cache_ttl_seconds, 0
             ),
@@ -114,7 +142,38 @@ class Settings:
             raise SettingsError(
                 "DNC_GRPC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_GRPC_TLS_CERT_FILE/KEY_FILE"
             )
+        if (settings.jwt_max_lifetime_seconds or 0) > MAX_TOKEN_LIFETIME_SECONDS:
+            raise SettingsError(
+                f"DNC_JWT_MAX_LIFETIME_SECONDS: at most {MAX_TOKEN_LIFETIME_SECONDS} (366 days)"
+            )
         if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
             # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
             raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
         return replace(settings, deprecations=tuple(env.deprecations))
+
+
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+
+
+def page_token_keys(value: str | None) -> tuple[bytes, ...]:
+    """DNC_PAGE_TOKEN_KEYS: comma-separated 32-byte keys, each as 64 hex digits or base64
+    (standard or URL-safe); the first seals new tokens, all open them. Errors never echo a key."""
+    if value is None:
+        return ()
+    keys = []
+    for number, text in enumerate((part.strip() for part in value.split(",")), start=1):
+        if _HEX_KEY.fullmatch(text):
+            keys.append(bytes.fromhex(text))
+            continue
+        try:
+            key = base64.b64decode(
+                text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True
+            )
+        except (ValueError, binascii.Error):
+            key = b""
+        if len(key) != 32:
+            raise SettingsError(
+                f"DNC_PAGE_TOKEN_KEYS: key {number} is not 32 bytes as 64 hex digits or base64"
+            )
+        keys.append(key)
+    return tuple(keys)

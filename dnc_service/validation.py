@@ -1,20 +1,22 @@
-"""What a ListDnc request asks for, validated: bounds, defaults and the page token."""
+"""What a ListDnc request asks for, validated: bounds, defaults and the page token.
+
+The bounds are the proto's buf.validate rules (request_rules); defaults, trimming and page
+tokens are what the rules cannot say, and live here.
+"""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
 from dnc.v1 import dnc_pb2
 
-from . import page_tokens
-from .errors import InvalidArgument
+from . import page_tokens, request_rules
 from .page_tokens import Cursor
 
 DEFAULT_PAGE = 1
 DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
-MAX_SEARCH_LENGTH = 128
+# Read from the proto's rule, for code that needs the number (not for checking it).
+MAX_LIMIT = request_rules.field_rules(dnc_pb2.ListDncRequest.DESCRIPTOR, "limit").int32.lte
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,28 +39,26 @@ class ListQuery:
         return self.cursor.page
 
 
-def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
-    """Apply defaults and bounds; raise InvalidArgument with a message the caller can act on."""
-    page = request.page if request.HasField("page") else DEFAULT_PAGE
-    if page < 1:
-        raise InvalidArgument(f"page must be an integer >= 1, got {page}")
+def parse_request(
+    request: dnc_pb2.ListDncRequest, org_id: str, tokens: page_tokens.PageTokens
+) -> ListQuery:
+    """Check the proto's rules, then apply defaults; InvalidArgument names the field at fault.
+
+    A page token opens only for the organization (`org_id`) and search it was made for.
+    """
+    request_rules.check(request)
     limit = request.limit if request.HasField("limit") else DEFAULT_LIMIT
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit}")
-    search = parse_search(request.search)
-    if not request.page_token:
-        return ListQuery.at_page(page, limit, search)
-    if request.HasField("page"):
-        raise InvalidArgument("give page or page_token, not both")
-    return ListQuery(limit, search, page_tokens.decode(request.page_token, search))
+    # Surrounding blanks are ignored (the rules refuse control characters, not spaces).
+    search = request.search.strip()
+    if request.page_token:  # the rules refuse a page alongside it
+        return ListQuery(limit, search, tokens.decode(request.page_token, org_id, search))
+    page = request.page if request.HasField("page") else DEFAULT_PAGE
+    return ListQuery.at_page(page, limit, search)
 
 
 def parse_search(raw: str) -> str:
-    """Trim surrounding blanks and refuse what no phone, type or UUID can contain."""
-    if len(raw) > MAX_SEARCH_LENGTH:
-        raise InvalidArgument(
-            f"search must be at most {MAX_SEARCH_LENGTH} characters, got {len(raw)}"
-        )
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in raw):
-        raise InvalidArgument("search must not contain control characters")
+    """A search as ListDnc takes it, for other requests with one: ListDncRequest.search's rules
+    checked on `raw`, then trimmed. (A request that declares the same rules on its own search
+    field needs only request_rules.check.)"""
+    request_rules.check(dnc_pb2.ListDncRequest(search=raw))
     return raw.strip()

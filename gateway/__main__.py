@@ -11,25 +11,45 @@ from aiohttp import web
 
 from dnc_common import logs
 from dnc_common.metrics import serve_metrics
+from dnc_common.tracing import TraceSettings, configure_tracing, gateway_instrumentors
 
 from .app import create_app
 from .dnc_api import DNC_API
+from .http_server import GatewaySite
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger("gateway")
+# The process's name in traces (OTEL_SERVICE_NAME overrides it).
+TRACE_SERVICE_NAME = "dnc-gateway"
 
 
-async def serve(settings: Settings) -> None:
+class CannotListen(Exception):
+    """An address of ours is taken or cannot be bound; names the setting and the address."""
+
+    def __init__(self, setting: str, addr: str, error: OSError) -> None:
+        super().__init__(f"cannot listen on {addr} ({setting}): {error}")
+
+
+async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
+    # Before the application and its channel exist: the instrumentations wrap their creation.
+    configure_tracing(TRACE_SERVICE_NAME, gateway_instrumentors(), tracing)
     runner = web.AppRunner(
-        create_app(settings, spec=DNC_API),
-        access_log=None,  # the gateway logs each request itself, as JSON
-        shutdown_timeout=settings.shutdown_grace_seconds,
+        create_app(settings, spec=DNC_API), shutdown_timeout=settings.shutdown_grace_seconds
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
-        await site.start()
+        site = GatewaySite(
+            runner,
+            settings.http_host,
+            settings.http_port,
+            head_timeout=settings.header_timeout_seconds,
+            server_header=DNC_API.server_header,
+        )
+        try:
+            await site.start()
+        except OSError as error:
+            raise CannotListen("DNC_HTTP_ADDR", settings.http_addr, error) from error
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
         logger.info(
@@ -37,7 +57,12 @@ async def serve(settings: Settings) -> None:
             extra={"port": port, "grpc_target": settings.grpc_target},
         )  # fmt: skip
         if settings.metrics_addr:
-            serve_metrics(settings.metrics_addr)
+            try:
+                serve_metrics(settings.metrics_addr)
+            except OSError as error:
+                raise CannotListen(
+                    "DNC_GATEWAY_METRICS_ADDR", settings.metrics_addr, error
+                ) from error
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -53,14 +78,15 @@ async def serve(settings: Settings) -> None:
 def main() -> int:
     try:
         settings = Settings.from_env()
+        tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-gateway: configuration error: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
     try:
-        asyncio.run(serve(settings))
-    except OSError as error:  # the address is taken or cannot be bound
-        logger.error("cannot listen on %s: %s", settings.http_addr, error)
+        asyncio.run(serve(settings, tracing))
+    except CannotListen as error:
+        logger.error("%s", error)
         return 1
     return 0
 

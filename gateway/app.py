@@ -11,7 +11,6 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,9 +20,11 @@ from aiohttp.typedefs import Handler
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
+from dnc_common.tracing import current_trace_id, outgoing_metadata
 from dnc_common.wire import REQUEST_ID_KEY
 
 from . import envelope, errors, metrics, openapi, proto_docs, rendering, streaming
+from .channel import open_channel
 from .cors import CorsPolicy
 from .errors import GatewayError
 from .routing import Route, parse_grpc_timeout, routes_from_files
@@ -37,9 +38,10 @@ HEALTH_TIMEOUT_SECONDS = 1.5
 # Media types a body route reads; a missing Content-Type is read as JSON too (curl -d sends
 # form encoding's type, which is refused: 415 says what to send).
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/octet-stream"})
-# Reconnect soon after the service comes back, instead of backing off for up to two minutes.
-CHANNEL_OPTIONS = (("grpc.max_reconnect_backoff_ms", 5000),)
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+# The shortest deadline worth a call.
+MIN_TIMEOUT_SECONDS = 0.001
+MISSING_AUTHORIZATION = "missing bearer token: send 'Authorization: Bearer <jwt>'"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
@@ -84,14 +86,7 @@ def _grpc_channel(
     """One channel for the application's whole life, closed after in-flight requests finish."""
 
     async def channel_context(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS]
-        channel = (
-            grpc.aio.secure_channel(
-                settings.grpc_target, channel_credentials(settings), options=CHANNEL_OPTIONS
-            )
-            if settings.grpc_tls
-            else grpc.aio.insecure_channel(settings.grpc_target, options=CHANNEL_OPTIONS)
-        )
+        channel = open_channel(app[SETTINGS], app[SPEC])
         calls: dict[str, Call] = {
             route.grpc_path: (channel.unary_stream if route.streaming else channel.unary_unary)(
                 route.grpc_path,
@@ -112,19 +107,6 @@ def _grpc_channel(
     return channel_context
 
 
-def channel_credentials(settings: Settings) -> grpc.ChannelCredentials:
-    """TLS to the service: a private CA if given (else the system's); a client cert for mTLS."""
-
-    def read(path: Path | None) -> bytes | None:
-        return path.read_bytes() if path else None
-
-    return grpc.ssl_channel_credentials(
-        root_certificates=read(settings.grpc_tls_ca_file),
-        private_key=read(settings.grpc_tls_key_file),
-        certificate_chain=read(settings.grpc_tls_cert_file),
-    )
-
-
 async def _set_server_header(request: web.Request, response: web.StreamResponse) -> None:
     """The spec's name instead of aiohttp's default, which names the Python and aiohttp versions."""
     response.headers["Server"] = request.app[SPEC].server_header
@@ -136,11 +118,12 @@ def _serialize(message: Message) -> bytes:
 
 def _rpc_handler(route: Route, success_message: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Credentials first: a request without them is 401 whatever else is wrong with it.
+        metadata = _metadata(request)
         body = await _read_body(request) if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
-        call = request.app[CALLS][route.grpc_path](
-            message, timeout=_timeout_seconds(request), metadata=_metadata(request)
-        )
+        timeout = _timeout_seconds(request)
+        call = request.app[CALLS][route.grpc_path](message, timeout=timeout, metadata=metadata)
         try:
             response = await call
         finally:
@@ -167,12 +150,13 @@ def _stream_handler(route: Route) -> Handler:
         return data if isinstance(data, dict) else {}
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Credentials first, as for a unary call.
+        metadata = _metadata(request)
         message = route.build_request(request.rel_url.query, request.match_info)
         output = streaming.negotiate(request.headers.get("Accept"))
         upstream = request.app[SPEC].upstream_name
-        call = request.app[CALLS][route.grpc_path](
-            message, timeout=_timeout_seconds(request, stream=True), metadata=_metadata(request)
-        )
+        timeout = _timeout_seconds(request, stream=True)
+        call = request.app[CALLS][route.grpc_path](message, timeout=timeout, metadata=metadata)
         outcome = streaming.Outcome()
         try:
             return await streaming.relay(
@@ -180,7 +164,9 @@ def _stream_handler(route: Route) -> Handler:
                 aiter(call),
                 lambda response: streaming.StreamWriter(response, output, to_dict, columns),
                 output,
-                lambda error: errors.code_error_body(error.code(), error.details() or "", upstream),
+                lambda error: errors.code_error_body(
+                    upstream_code(error), error.details() or "", upstream
+                ),
                 outcome,
             )
         finally:
@@ -245,23 +231,43 @@ def _note_trailers(request: web.Request, trailers: Any) -> None:
 
 
 def _timeout_seconds(request: web.Request, stream: bool = False) -> float:
-    """The gateway's deadline (a stream's own), shortened by the client's Grpc-Timeout header."""
+    """The gateway's deadline (a stream's own), shortened by the client's Grpc-Timeout header.
+
+    Under a millisecond the call could not even be sent in time (gRPC would start it anyway
+    and fail it in its core): DEADLINE_EXCEEDED at once, without a call.
+    """
     settings = request.app[SETTINGS]
     timeout = settings.stream_timeout_seconds if stream else settings.timeout_seconds
     header = request.headers.get("Grpc-Timeout")
-    return timeout if header is None else min(timeout, parse_grpc_timeout(header))
+    if header is not None:
+        timeout = min(timeout, parse_grpc_timeout(header))
+    if timeout < MIN_TIMEOUT_SECONDS:
+        raise GatewayError(
+            grpc.StatusCode.DEADLINE_EXCEEDED, f"Grpc-Timeout {header!r} is under a millisecond"
+        )
+    return timeout
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    """`authorization` unchanged and the request id; gRPC metadata must be printable ASCII."""
-    metadata = [(REQUEST_ID_KEY, request_id_var.get())]
-    authorization = request.headers.get("Authorization")
-    if authorization is not None:
-        if not _METADATA_VALUE.fullmatch(authorization):
-            raise GatewayError(
-                grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
-            )
-        metadata.append(("authorization", authorization))
+    """`authorization` unchanged, the request id and the trace context; gRPC metadata must be
+    printable ASCII.
+
+    No Authorization header (when the spec requires one) or more than one is UNAUTHENTICATED
+    here, as the service would answer: with two, forwarding either would pick for the service.
+    """
+    metadata = [(REQUEST_ID_KEY, request_id_var.get()), *outgoing_metadata()]
+    given = request.headers.getall("Authorization", [])
+    if len(given) > 1:
+        raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, "more than one Authorization header")
+    if not (given and given[0].strip()):
+        if request.app[SPEC].authorization_required:
+            raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, MISSING_AUTHORIZATION)
+        return tuple(metadata)
+    if not _METADATA_VALUE.fullmatch(given[0]):
+        raise GatewayError(
+            grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
+        )
+    metadata.append(("authorization", given[0]))
     return tuple(metadata)
 
 
@@ -324,6 +330,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "status": status,
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
+                "trace_id": current_trace_id(),
                 **{name: None for name in request.app[SPEC].logged_trailers.values()},
                 **log_fields,
             },
@@ -358,14 +365,27 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except _Refused as error:
         return errors.error_response(error.status, error.details, upstream=upstream)
     except grpc.aio.AioRpcError as error:
-        code = error.code()
-        metrics.UPSTREAM_ERRORS.labels(code.name).inc()
+        code = upstream_code(error)
+        received = error.code().name  # as the service sent it, for metrics and logs
+        metrics.UPSTREAM_ERRORS.labels(received).inc()
         if errors.http_status_from_code(code) >= 500:
             logger.warning(
-                "%s call failed: %s %s", upstream, code.name, error.details(),
-                extra={"grpc_code": code.name, "request_id": request_id_var.get()},
+                "%s call failed: %s %s", upstream, received, error.details(),
+                extra={"grpc_code": received, "request_id": request_id_var.get()},
             )  # fmt: skip
         return errors.from_code(code, error.details() or "", upstream)
     except Exception:
         logger.exception("unexpected error", extra={"request_id": request_id_var.get()})
         return errors.error_response(500, "", upstream=upstream)
+
+
+def upstream_code(error: grpc.aio.AioRpcError) -> grpc.StatusCode:
+    """The call's status, except that CANCELLED becomes UNAVAILABLE.
+
+    The gateway never cancels a call while its client waits (aiohttp does not cancel handlers
+    when a client goes away), so a CANCELLED here came from the service: a server that stops
+    resets the calls still waiting in its queue. They never ran; 499 would tell the client it
+    gave up, while 503 says what happened and that a retry is safe.
+    """
+    code = error.code()
+    return grpc.StatusCode.UNAVAILABLE if code == grpc.StatusCode.CANCELLED else code

@@ -36,9 +36,11 @@ DNC_API = ApiSpec(
     ),
     field_bounds=MappingProxyType(
         {
-            "dnc.v1.ListDncRequest.page": {"minimum": 1, "default": 1},
-            "dnc.v1.ListDncRequest.limit": {"minimum": 1, "maximum": 100, "default": 10},
-            "dnc.v1.ListDncRequest.search": SEARCH_BOUNDS,
+            # ListDncRequest's rules come from the proto's buf.validate options; these are
+            # the defaults the service applies, which no rule states.
+            "dnc.v1.ListDncRequest.page": {"default": 1},
+            "dnc.v1.ListDncRequest.limit": {"default": 10},
+            # The management requests declare no buf.validate rules: their bounds are here.
             "dnc.v1.ExportDncRequest.search": SEARCH_BOUNDS,
             "dnc.v1.RemoveDncRequest.id": {"pattern": HEX_ID_PATTERN},
             "dnc.v1.CheckDncRequest.phone_numbers": BATCH_BOUNDS,
@@ -51,6 +53,16 @@ DNC_API = ApiSpec(
             "dnc.v1.Pagination.page": {"minimum": 1},
             "dnc.v1.Pagination.limit": {"minimum": 1, "maximum": 100},
             "dnc.v1.Pagination.total_pages": {"minimum": 0},
+        }
+    ),
+    authorization_required=True,
+    # The reads: safe to send again. An export is retried only before its first message,
+    # which gRPC's retry policy guarantees (a stream is committed once a response arrives).
+    retryable_methods=frozenset(
+        {
+            "dnc.v1.DncService.ListDnc",
+            "dnc.v1.DncService.CheckDnc",
+            "dnc.v1.DncService.ExportDnc",
         }
     ),
     always_set=frozenset({"dnc.v1.ListDncResponse.pagination"}),

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from . import envelope, rendering
+from . import envelope, rendering, validate_rules
 from .envelope import Schema
 from .routing import Route
 from .spec import ApiSpec
@@ -225,7 +225,9 @@ class _Builder:
             if item_bounds and "$ref" not in schema:
                 schema = schema | item_bounds
             array_bounds = {k: v for k, v in bounds.items() if k in _ARRAY_KEYWORDS}
-            schema = {"type": "array", "items": schema} | array_bounds
+            # The proto's buf.validate item count, then the spec's own bounds.
+            array = validate_rules.array_keywords(field) | array_bounds
+            schema = {"type": "array", "items": schema} | array
         elif "$ref" not in schema:
             schema = schema | dict(bounds)
         if not field.is_repeated and "$ref" not in schema and field.full_name in self.comments:
@@ -246,7 +248,8 @@ class _Builder:
                 numbers = [value.number for value in field.enum_type.values]
                 return {"anyOf": [names, {"type": "integer", "enum": numbers}]}
             return names
-        return dict(_SCALARS[field.type])
+        # The proto's buf.validate rules: what the service checks.
+        return _SCALARS[field.type] | validate_rules.value_keywords(field)
 
     def always_rendered(self, field: FieldDescriptor) -> bool:
         """Required exactly when message_to_dict always writes the field (or the API says the

@@ -28,6 +28,7 @@ class Settings:
     stream_timeout_seconds: float = 600.0
     # Longest request body read; 1 MiB holds a 1000-item batch with every optional field.
     max_body_bytes: int = 1024 * 1024
+    header_timeout_seconds: float = 10.0
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
@@ -60,6 +61,9 @@ class Settings:
             max_body_bytes=env.integer(
                 "DNC_GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024
             ),
+            header_timeout_seconds=env.seconds(
+                "DNC_GATEWAY_HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
+            ),
             cors_allowed_origins=_origins(
                 "DNC_CORS_ALLOWED_ORIGINS", env.optional("DNC_CORS_ALLOWED_ORIGINS")
             ),
@@ -67,7 +71,8 @@ class Settings:
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
             log_level=env.choice("DNC_LOG_LEVEL", cls.log_level, LOG_LEVELS),
-            metrics_addr=env.optional("DNC_GATEWAY_METRICS_ADDR"),
+            # Checked at start, so that a typo stops the start instead of the first scrape.
+            metrics_addr=env.address("DNC_GATEWAY_METRICS_ADDR"),
         )
         return _with_grpc_tls(settings, env)
 

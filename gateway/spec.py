@@ -31,12 +31,19 @@ class ApiSpec:
     server_header: str = "grpc-gateway"
     # The success envelope's `message` per RPC full name; others get a generic text.
     success_messages: Mapping[str, str] = field(default_factory=dict)
-    # JSON Schema keywords for what the proto comments state in words, by field full name.
+    # JSON Schema keywords, by field full name, for what the proto says only in comments (response
+    # bounds, defaults); request rules declared as buf.validate options need no entry here.
     field_bounds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Message fields the service always sets, though proto3 gives them presence.
     always_set: frozenset[str] = frozenset()
     # Trailing metadata the access log carries: trailer key -> log field (None when absent).
     logged_trailers: Mapping[str, str] = field(default_factory=dict)
+    # Every RPC needs credentials: a request without an Authorization header is refused (401)
+    # before its parameters are read, as the service would refuse it.
+    authorization_required: bool = False
+    # RPCs that only read, by full name: the gateway retries them on UNAVAILABLE (a replica
+    # restarting) within the call's deadline. Never a write: a retried write could apply twice.
+    retryable_methods: frozenset[str] = frozenset()
     version: str = "1.0.0"
 
     def success_message(self, method_full_name: str) -> str:
@@ -55,9 +62,11 @@ class ApiSpec:
                 return True
             return False
 
-        for name in self.success_messages:
+        for name in (*self.success_messages, *self.retryable_methods):
             if not known(name, rpc=True):
-                raise ValueError(f"success_messages: no RPC {name!r} in the spec's files")
+                raise ValueError(
+                    f"success_messages/retryable_methods: no RPC {name!r} in the spec's files"
+                )
         for name in (*self.field_bounds, *self.always_set):
             if not known(name, rpc=False):
                 raise ValueError(f"field_bounds/always_set: no field {name!r} in the spec's files")

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
+GRPCURL = ROOT / ".cache" / "bin" / "grpcurl"
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
 # Prometheus samples by (name, sorted labels).
@@ -46,6 +47,14 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0, interval: f
         if time.monotonic() >= deadline:
             raise AssertionError(f"condition not met within {timeout}s: {condition}")
         time.sleep(interval)
+
+
+def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real grpcurl (installed by `make tools`) with `args`."""
+    assert GRPCURL.exists(), "grpcurl is missing: run 'make tools'"
+    return subprocess.run(
+        [str(GRPCURL), *args], capture_output=True, text=True, timeout=30, check=False
+    )
 
 
 def health_status(

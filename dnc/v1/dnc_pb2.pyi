@@ -53,7 +53,11 @@ Global___BatchAddStatus: _TypeAlias = BatchAddStatus  # noqa: Y015
 
 @_typing.final
 class ListDncRequest(_message.Message):
-    """ListDncRequest selects one page of the caller's DNC list."""
+    """ListDncRequest selects one page of the caller's DNC list. The buf.validate
+    rules below are the request's rules: the service checks them (protovalidate)
+    and the REST gateway's OpenAPI document states them; a breach is
+    INVALID_ARGUMENT naming the field.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -70,6 +74,7 @@ class ListDncRequest(_message.Message):
     128 characters, matched literally (no regex). A search made only of digits
     and phone punctuation (+ - ( ) . and spaces) also matches phone numbers by
     its digits, so "+1 (212) 555" finds "12125551234". Empty means no filter.
+    Control characters (C0, DEL and C1) are INVALID_ARGUMENT.
     """
     page_token: _builtins.str
     """Opaque keyset cursor from a previous response's next_page_token: continues

@@ -27,6 +27,9 @@ def connect(settings: Settings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=int(settings.server_selection_timeout_seconds * 1000),
         connectTimeoutMS=int(settings.connect_timeout_seconds * 1000),
         retryReads=True,
+        # Other systems write these collections: a string that is not UTF-8 renders with
+        # U+FFFD rather than failing the whole page.
+        unicode_decode_error_handler="replace",
     )
 
 

@@ -50,14 +50,18 @@ class UsersStore:
 
     async def _lookup(self, user_id: str) -> str:
         if not _HEX_ID.fullmatch(user_id):
-            raise Unauthenticated("invalid bearer token: sub is not a user id")
+            raise Unauthenticated(
+                "invalid bearer token: sub is not a user id", reason="TOKEN_INVALID"
+            )
         with driver_errors():
             user = await self._users.find_one({"_id": ObjectId(user_id)}, {"orgId": 1})
         if user is None:
-            raise Unauthenticated("invalid bearer token: unknown user")
+            raise Unauthenticated("invalid bearer token: unknown user", reason="UNKNOWN_USER")
         org_id = user.get("orgId")
         if isinstance(org_id, str) and _HEX_ID.fullmatch(org_id):
             return org_id.lower()
         if not isinstance(org_id, ObjectId):
-            raise PermissionDenied("the user does not belong to an organization")
+            raise PermissionDenied(
+                "the user does not belong to an organization", reason="NO_ORGANIZATION"
+            )
         return str(org_id)

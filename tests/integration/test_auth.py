@@ -154,3 +154,21 @@ def test_a_valid_token_is_accepted(stub: dnc_pb2_grpc.DncServiceStub, new_org: O
     org = new_org(entries=2)
     response = stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=org.metadata, timeout=10)
     assert len(response.dnc_list) == 2
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory, scheme: str
+) -> None:
+    org = new_org(entries=1)
+    metadata = (("authorization", f"{scheme} {org.token}"),)
+    response = stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
+    assert len(response.dnc_list) == 1
+
+
+@pytest.mark.parametrize("exp", [str(int(time.time()) + 600), 1e308, 10**30, True, [1]])
+def test_an_expiry_that_is_not_a_near_number_is_refused(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory, make_token: TokenFactory, exp: object
+) -> None:
+    org = new_org()
+    assert call(stub, bearer(make_token(str(org.user_id), exp=exp))).code() == UNAUTHENTICATED

@@ -52,6 +52,9 @@ def repo(tmp_path: Path) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "proto", tmp_path / "proto")
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    fetched = ROOT / ".cache" / "protovalidate"
+    if fetched.is_dir():  # else the targets fetch validate.proto themselves (a few seconds)
+        shutil.copytree(fetched, tmp_path / ".cache" / "protovalidate")
     _git(tmp_path, "init", "-q", "-b", "main")
     _git(tmp_path, "add", "Makefile", "buf.yaml", "pyproject.toml", "proto")
     _git(tmp_path, "commit", "-q", "-m", "baseline")

@@ -255,7 +255,13 @@ def test_logs_are_json_lines_without_tokens(gateway: Gateway, new_org: OrgFactor
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DNC_GATEWAY_TIMEOUT_SECONDS", "soon"), ("DNC_HTTP_ADDR", "nowhere"), ("DNC_LOG_LEVEL", "x")],
+    [
+        ("DNC_GATEWAY_TIMEOUT_SECONDS", "soon"),
+        ("DNC_HTTP_ADDR", "nowhere"),
+        ("DNC_LOG_LEVEL", "x"),
+        ("DNC_GATEWAY_METRICS_ADDR", "nonsense"),
+        ("DNC_GATEWAY_METRICS_ADDR", "127.0.0.1:99999"),
+    ],
 )
 def test_bad_configuration_exits_2_naming_the_variable(
     tmp_path: Path, name: str, value: str
@@ -270,7 +276,17 @@ def test_a_taken_address_exits_1(tmp_path: Path, gateway: Gateway) -> None:
     env = gateway_env("127.0.0.1:1", DNC_HTTP_ADDR=gateway.env["DNC_HTTP_ADDR"])
     with Process("gateway", env, tmp_path / "gw.log") as process:
         assert process.popen.wait(timeout=20) == 1
-    assert "cannot listen" in process.log()
+    assert f"cannot listen on {env['DNC_HTTP_ADDR']} (DNC_HTTP_ADDR)" in process.log()
+
+
+def test_a_taken_metrics_address_exits_1_naming_it(tmp_path: Path, gateway: Gateway) -> None:
+    taken = gateway.env["DNC_GATEWAY_METRICS_ADDR"]
+    env = gateway_env("127.0.0.1:1", DNC_GATEWAY_METRICS_ADDR=taken)
+    with Process("gateway", env, tmp_path / "gw.log") as process:
+        assert process.popen.wait(timeout=20) == 1
+    assert f"cannot listen on {taken} (DNC_GATEWAY_METRICS_ADDR)" in process.log()
+    assert env["DNC_HTTP_ADDR"] not in process.log().split("cannot listen", 1)[1]
+    assert "Traceback" not in process.log()
 
 
 # --- shutdown ---------------------------------------------------------------------------------

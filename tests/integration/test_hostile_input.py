@@ -1,18 +1,28 @@
 """Hostile input through the real stack: regex and operator injection are literal, ReDoS shapes are
-fast, and oversized requests are refused with a 4xx, never a 5xx or a hang."""
+fast, and oversized, malformed or trickled requests get the envelope (4xx), never a 5xx or hang."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import select
 import socket
 import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit
 
+import grpc
 import pytest
 from bson import ObjectId
 
 from data_support import BASE_TIME, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from gateway_support import Gateway, error_envelope
+from dnc_common.wire import REQUEST_ID_KEY
+from gateway_support import ENVELOPE_KEYS, Gateway, GatewayFactory, error_envelope
+from service_support import Service
+from support import wait_until
 
 REDOS_SHAPES = [
     "(a+)+$",
@@ -43,31 +53,117 @@ def test_hostile_searches_are_literal_and_fast(
 
 
 def raw_request(gateway: Gateway, head: bytes) -> bytes:
-    """Send bytes as they are, to go past what HTTP client libraries would refuse to send."""
+    """Send bytes as they are, to go past what HTTP client libraries would refuse to send;
+    read until the gateway closes the connection."""
     url = urlsplit(gateway.url)
+    received = b""
     with socket.create_connection((url.hostname, url.port), timeout=10) as connection:
         connection.sendall(head)
-        return connection.recv(65536)
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+@dataclass
+class RawReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def parse_reply(raw: bytes) -> RawReply:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawReply(int(status_line.split(" ", 2)[1]), headers, body)
+
+
+def assert_envelope(reply: RawReply, status: int) -> dict[str, Any]:
+    assert reply.status == status, reply
+    assert reply.headers["content-type"].startswith("application/json")
+    assert reply.headers["server"] == "dnc-gateway"
+    body: dict[str, Any] = json.loads(reply.body)
+    assert list(body) == ENVELOPE_KEYS
+    assert (body["status"], body["code"], body["data"]) == (False, status, None)
+    return body
 
 
 @pytest.mark.parametrize(
-    "request_head",
+    ("request_head", "status"),
     [
         # A request line far past the server's 8 KiB limit.
-        b"GET /api/dnc/list?search=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-        # One header far past it.
-        b"GET /api/dnc/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-        + b"a" * 20000
-        + b"\r\n\r\n",
+        (b"GET /api/dnc/list?search=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        # One header far past it (the parser's message would quote the token).
+        (
+            b"GET /api/dnc/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + b"secret" * 4000
+            + b"\r\n\r\n",
+            431,
+        ),
         # Thousands of headers.
-        b"GET /api/dnc/list HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: 1\r\n" * 5000 + b"\r\n",
+        (b"GET /api/dnc/list HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: 1\r\n" * 5000 + b"\r\n", 431),
+        # Not HTTP at all.
+        (b"\x16\x03\x01 hello\r\n\r\n", 400),
     ],
 )
-def test_oversized_requests_get_a_4xx(gateway: Gateway, request_head: bytes) -> None:
-    reply = raw_request(gateway, request_head)
-    status = int(reply.split(b" ", 2)[1])
-    assert 400 <= status < 500, reply[:200]
+def test_oversized_or_malformed_requests_get_the_envelope(
+    gateway: Gateway, request_head: bytes, status: int
+) -> None:
+    body = assert_envelope(parse_reply(raw_request(gateway, request_head)), status)
+    assert body["errorMessage"]
     assert gateway.health() == 200  # and the gateway carries on
+    log = gateway.process.log()
+    assert "Traceback" not in log
+    assert "secretsecret" not in log  # the refused header is not quoted in the log
+
+
+def test_a_trickled_request_head_is_cut_off(
+    gateway_factory: GatewayFactory, grpc_service: Service
+) -> None:
+    """One header line every 0.1 s never ends the head: a 408 after the header timeout."""
+    gateway = gateway_factory(grpc_service.target, DNC_GATEWAY_HEADER_TIMEOUT_SECONDS="1")
+    url = urlsplit(gateway.url)
+    started = time.monotonic()
+    received = b""
+    with socket.create_connection((url.hostname, url.port), timeout=10) as connection:
+        connection.sendall(b"GET /api/dnc/list HTTP/1.1\r\nHost: x\r\n")
+        for n in range(50):  # at most 5 s of trickling
+            if select.select([connection], [], [], 0.1)[0]:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            else:
+                connection.sendall(b"X-Trickle-%d: 1\r\n" % n)
+    elapsed = time.monotonic() - started
+    assert 0.9 < elapsed < 3
+    body = assert_envelope(parse_reply(received), 408)
+    assert "1 seconds" in body["errorMessage"]
+
+
+def test_a_silent_connection_is_closed_and_an_idle_keepalive_one_is_not(
+    gateway_factory: GatewayFactory, grpc_service: Service
+) -> None:
+    gateway = gateway_factory(grpc_service.target, DNC_GATEWAY_HEADER_TIMEOUT_SECONDS="1")
+    url = urlsplit(gateway.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as silent:
+        started = time.monotonic()
+        assert silent.recv(1) == b""  # closed without a word: nothing was asked
+        assert 0.9 < time.monotonic() - started < 3
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read()
+        assert connection.sock is not None
+        # Idle between requests for longer than the header timeout: still open.
+        assert select.select([connection.sock], [], [], 1.5)[0] == []
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
 
 
 def test_a_long_search_within_the_line_limit_is_the_envelope_400(
@@ -76,3 +172,37 @@ def test_a_long_search_within_the_line_limit_is_the_envelope_400(
     org = new_org()
     body = error_envelope(gateway.get(f"/api/dnc/list?search={quote('x' * 5000)}", org.token), 400)
     assert body["errorMessage"] == "search must be at most 128 characters, got 5000"
+
+
+LIST_DNC, HEALTH_CHECK = "/dnc.v1.DncService/ListDnc", "/grpc.health.v1.Health/Check"
+TRUNCATED = dnc_pb2.ListDncRequest(search="abc", limit=5).SerializeToString()[:-1]
+NOT_A_TAG = b"\xff\xff\xff\xff"
+
+
+@pytest.mark.parametrize(
+    ("method", "payload"),
+    [
+        (LIST_DNC, bytes.fromhex("1a02fffe")),  # field 3 (search): bytes that are not UTF-8
+        (LIST_DNC, TRUNCATED),
+        (LIST_DNC, NOT_A_TAG),
+        (HEALTH_CHECK, TRUNCATED),  # (its field 3 is unknown, so 1a02fffe is skipped there)
+        (HEALTH_CHECK, NOT_A_TAG),
+    ],
+)
+def test_a_malformed_message_is_invalid_argument_and_logged(
+    grpc_service: Service, channel: grpc.Channel, new_org: OrgFactory, method: str, payload: bytes
+) -> None:
+    org = new_org()
+    request_id = f"malformed-{uuid.uuid4()}"
+    send = channel.unary_unary(method, lambda b: b, lambda b: b)
+    with pytest.raises(grpc.RpcError) as raised:
+        send(payload, metadata=(*org.metadata, (REQUEST_ID_KEY, request_id)), timeout=10)
+    assert (raised.value.code(), raised.value.details()) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "malformed request message",
+    )
+    if method.startswith("/dnc."):  # health and reflection lines are DEBUG
+        wait_until(lambda: bool(grpc_service.process.json_lines(request_id=request_id)))
+        [line] = grpc_service.process.json_lines(request_id=request_id)
+        assert (line["method"], line["code"]) == (method, "INVALID_ARGUMENT")
+    assert "DecodeError" not in grpc_service.process.log()

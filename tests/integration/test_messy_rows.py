@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import bson
 from bson import Int64, ObjectId
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+from pymongo.database import Database
 
-from data_support import BASE_TIME, OrgFactory
+from data_support import BASE_TIME, Document, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 
 
@@ -60,3 +64,29 @@ def test_entry_without_created_at_sorts_last(
     )
     assert [e.phone_number for e in entries] == ["2", "1"]
     assert not entries[1].HasField("created_at")
+
+
+def test_stored_strings_with_invalid_utf8_render_replaced(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory, mongo_db: Database[Document]
+) -> None:
+    """Other systems may write bytes that are not UTF-8 (pymongo itself never would): the page
+    renders them with U+FFFD instead of failing. MongoDB keeps such bytes and the service's
+    client replaces them; FerretDB replaces them itself on insert, so against FerretDB this
+    shows only the outcome (tests/unit/test_store_documents.py decodes the raw bytes)."""
+    org = new_org()
+    entry = make_entry(org.org_id, 1, BASE_TIME, type="PLACEHOLDER", transcription="ok")
+    raw = bytearray(bson.encode(entry))
+    at = raw.index(b"PLACEHOLDER")
+    raw[at : at + len("PLACEHOLDER")] = b"bad \xff\xfe type"  # same length, so still valid BSON
+    mongo_db.dnc_entries.insert_one(RawBSONDocument(bytes(raw)))
+    replacing: CodecOptions[Document] = CodecOptions(
+        tz_aware=True, unicode_decode_error_handler="replace"
+    )
+    stored = mongo_db.dnc_entries.with_options(codec_options=replacing).find_one(
+        {"_id": entry["_id"]}
+    )
+    assert stored is not None
+    assert stored["type"] == "bad \ufffd\ufffd type"
+    [rendered] = stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=org.metadata, timeout=10).dnc_list
+    assert rendered.type == "bad \ufffd\ufffd type"
+    assert rendered.transcription == "ok"

@@ -54,6 +54,34 @@ def test_phone_numbers_in_searches_are_masked(
     assert "12125550000" not in grpc_service.process.log()
 
 
+@pytest.mark.parametrize(
+    ("search", "masked"),
+    [
+        ("212/555/1234", "***/***/1234"),
+        ("212_555_1234", "***_***_1234"),
+        ("212\u2010555\u20101234", "***\u2010***\u20101234"),
+        ("212\u00a0555\u00a01234", "***\u00a0***\u00a01234"),
+        ("\uff12\uff11\uff12-555-1234", "***-***-1234"),  # fullwidth digits
+    ],
+)
+def test_phone_numbers_with_any_separator_are_masked(
+    grpc_service: Service,
+    stub: dnc_pb2_grpc.DncServiceStub,
+    new_org: OrgFactory,
+    search: str,
+    masked: str,
+) -> None:
+    org = new_org()
+    request_id = str(uuid.uuid4())
+    stub.ListDnc(
+        dnc_pb2.ListDncRequest(search=search),
+        metadata=(*org.metadata, ("x-request-id", request_id)),
+        timeout=10,
+    )
+    wait_until(lambda: len(grpc_service.process.json_lines(request_id=request_id)) == 1, timeout=5)
+    assert grpc_service.process.json_lines(request_id=request_id)[0]["search"] == masked
+
+
 def test_failed_calls_are_logged_with_their_code(
     grpc_service: Service, stub: dnc_pb2_grpc.DncServiceStub
 ) -> None:

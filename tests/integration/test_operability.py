@@ -17,16 +17,7 @@ from pymongo.database import Database
 from data_support import Document, OrgFactory
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
 from service_support import Service, service_env, start_service
-from support import ROOT, health_status
-
-GRPCURL = ROOT / ".cache" / "bin" / "grpcurl"
-
-
-def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
-    assert GRPCURL.exists(), "grpcurl is missing: run 'make tools'"
-    return subprocess.run(
-        [str(GRPCURL), *args], capture_output=True, text=True, timeout=30, check=False
-    )
+from support import ROOT, grpcurl, health_status
 
 
 @pytest.mark.parametrize("service", ["", "dnc.v1.DncService"])
@@ -60,8 +51,10 @@ def test_grpcurl_describes_the_service_with_its_comments(grpc_service: Service) 
     assert method.returncode == 0, method.stderr  # load tools (ghz) look methods up by name
     assert "dnc.v1.DncService.ListDnc is a method" in method.stdout
     message = grpcurl("-plaintext", grpc_service.target, "describe", "dnc.v1.ListDncRequest")
-    assert "optional int32 page = 1;" in message.stdout
+    assert "optional int32 page = 1 [" in message.stdout
     assert "at most" in message.stdout
+    # The request rules are part of what reflection serves (validate.proto with them).
+    assert "(.buf.validate.field) = { int32: { gte: 1 } }" in message.stdout, message.stdout
 
 
 @pytest.mark.parametrize(
@@ -173,12 +166,28 @@ def test_sigterm_turns_health_not_serving_and_exits_zero(
     assert '"message":"stopped"' in service.process.log()
 
 
-def test_a_bad_setting_stops_the_start_with_a_clear_message(tmp_path: Path) -> None:
-    env = {"DNC_JWT_SECRET": "short", "DNC_GRPC_ADDR": "127.0.0.1:0"}
+SECRET = "s" * 32
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DNC_JWT_SECRET": "short"}, "DNC_JWT_SECRET must be at least 32 characters"),
+        ({"DNC_JWT_SECRET": SECRET, "DNC_METRICS_ADDR": "nonsense"}, "DNC_METRICS_ADDR"),
+        ({"DNC_JWT_SECRET": SECRET, "DNC_METRICS_ADDR": "127.0.0.1:99999"}, "DNC_METRICS_ADDR"),
+        ({"DNC_JWT_SECRET": SECRET, "DNC_PAGE_TOKEN_KEYS": "short"}, "DNC_PAGE_TOKEN_KEYS"),
+        ({"DNC_JWT_PUBLIC_KEY_FILE": str(ROOT / "README.md")}, "DNC_JWT_PUBLIC_KEY_FILE"),
+    ],
+)
+def test_a_bad_setting_stops_the_start_with_a_clear_message(
+    env: dict[str, str], message: str
+) -> None:
     result = subprocess.run(
-        ["python", "-m", "dnc_service"], env={"PATH": "/usr/bin:/bin", **env}, cwd=ROOT,
-        capture_output=True, text=True, timeout=30, check=False, executable=sys.executable,
+        [sys.executable, "-m", "dnc_service"],
+        env={"PATH": "/usr/bin:/bin", "DNC_GRPC_ADDR": "127.0.0.1:0", **env}, cwd=ROOT,
+        capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
-    assert result.returncode == 2
-    assert "DNC_JWT_SECRET must be at least 32 characters" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "configuration error" in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.stderr

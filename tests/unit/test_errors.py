@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from pymongo.errors import (
     AutoReconnect,
     ExecutionTimeout,
@@ -13,6 +14,7 @@ from pymongo.errors import (
 )
 
 from dnc_service.errors import (
+    ERROR_DOMAIN,
     INTERNAL_MESSAGE,
     DeadlineExceeded,
     DncError,
@@ -20,6 +22,7 @@ from dnc_service.errors import (
     PermissionDenied,
     Unauthenticated,
     Unavailable,
+    rich_status,
     status_for,
 )
 from dnc_service.store.client import driver_errors
@@ -63,3 +66,51 @@ def test_driver_errors_are_translated(
         raise driver_error
     assert type(raised.value) is domain_error
     assert "10.0.0.1" not in raised.value.message
+
+
+def _details(status: grpc.Status) -> list[object]:
+    [(key, value)] = status.trailing_metadata
+    assert key == "grpc-status-details-bin"
+    rich = status_pb2.Status.FromString(value)
+    assert (rich.code, rich.message) == (status.code.value[0], status.details)
+    unpacked: list[object] = []
+    for packed in rich.details:
+        for kind in (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo):
+            if packed.Is(kind.DESCRIPTOR):
+                detail = kind()
+                packed.Unpack(detail)
+                unpacked.append(detail)
+    assert len(unpacked) == len(rich.details)
+    return unpacked
+
+
+def test_invalid_argument_carries_a_bad_request_naming_the_field() -> None:
+    status = rich_status(InvalidArgument("limit too big", field="limit"))
+    assert (status.code, status.details) == (grpc.StatusCode.INVALID_ARGUMENT, "limit too big")
+    [bad_request] = _details(status)
+    assert bad_request == error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field="limit", description="limit too big")
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (Unauthenticated("expired", reason="TOKEN_EXPIRED"), "TOKEN_EXPIRED"),
+        (PermissionDenied("no org", reason="NO_ORGANIZATION"), "NO_ORGANIZATION"),
+        (Unauthenticated("no reason given"), "UNAUTHENTICATED"),
+        (Unavailable("try later", reason="DATABASE_UNAVAILABLE"), "DATABASE_UNAVAILABLE"),
+    ],
+)
+def test_reasons_become_error_info(error: DncError, reason: str) -> None:
+    [info] = _details(rich_status(error))
+    assert info == error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)
+
+
+def test_other_errors_carry_no_details() -> None:
+    assert _details(rich_status(Unavailable("try later"))) == []
+    internal = rich_status(DncError("db host 10.0.0.1 said no", reason="SECRET", field="x"))
+    assert (internal.code, internal.details) == (grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+    assert _details(internal) == []

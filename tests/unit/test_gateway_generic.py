@@ -366,6 +366,8 @@ def test_openapi_takes_the_specs_words_and_bounds(routes: list[Route]) -> None:
 # The transcoder and the envelope: generic. dnc_api (the data), settings, metrics and __main__
 # (the process) may name DNC; these may not, except to import the shared `dnc_common` package.
 GENERIC_MODULES = (
+    "channel",
+    "http_server",
     "app",
     "cors",
     "envelope",
@@ -483,6 +485,7 @@ async def test_another_apis_errors_and_health_name_its_upstream(
         {"success_messages": {"gwtest.probe.v1.Probes.GetProbes": "typo"}},
         {"field_bounds": {"gwtest.probe.v1.Probe.page": {"minimum": 1}}},
         {"always_set": frozenset({"gwtest.probe.v1.Probe.kid"})},
+        {"retryable_methods": frozenset({"gwtest.probe.v1.Probes.GetProbes"})},
     ],
 )
 def test_a_spec_naming_what_its_files_lack_fails_at_start(change: dict[str, Any]) -> None:

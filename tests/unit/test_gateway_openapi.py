@@ -75,7 +75,7 @@ def test_parameters_carry_the_proto_types_and_documented_bounds(document: Schema
     assert parameters["search"]["schema"] == {
         "type": "string",
         "maxLength": 128,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$",
     }
     assert not any(p["required"] for p in parameters.values())
 

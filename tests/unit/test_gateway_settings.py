@@ -207,3 +207,23 @@ def test_the_readme_documents_exactly_the_variables_read() -> None:
     assert environ.names - old_names == documented - old_names
     assert old_names <= environ.names
     assert old_names <= documented  # the renamed-settings note
+
+
+@pytest.mark.parametrize("value", ["nonsense", "9090", "127.0.0.1:", "host:99999", "::1:9090"])
+def test_a_bad_metrics_address_names_its_variable(value: str) -> None:
+    with pytest.raises(SettingsError, match="DNC_GATEWAY_METRICS_ADDR"):
+        Settings.from_env({"DNC_GATEWAY_METRICS_ADDR": value})
+
+
+def test_a_metrics_address_is_kept() -> None:
+    settings = Settings.from_env({"DNC_GATEWAY_METRICS_ADDR": "[::1]:9091"})
+    assert settings.metrics_addr == "[::1]:9091"
+    assert Settings.from_env({}).metrics_addr is None
+
+
+def test_the_header_timeout() -> None:
+    assert Settings.from_env({}).header_timeout_seconds == 10.0
+    settings = Settings.from_env({"DNC_GATEWAY_HEADER_TIMEOUT_SECONDS": "2.5"})
+    assert settings.header_timeout_seconds == 2.5
+    with pytest.raises(SettingsError, match="DNC_GATEWAY_HEADER_TIMEOUT_SECONDS"):
+        Settings.from_env({"DNC_GATEWAY_HEADER_TIMEOUT_SECONDS": "0"})

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dnc_common.logs import JsonFormatter, configure, mask_phone
 
@@ -19,6 +21,11 @@ from dnc_common.logs import JsonFormatter, configure, mask_phone
         ("call 447700900123 now", "call ********0123 now"),
         ("page 2", "page 2"),
         ("1234", "1234"),
+        ("212/555/1234", "***/***/1234"),
+        ("212_555_1234", "***_***_1234"),
+        ("212\u2010555\u20131234", "***\u2010***\u20131234"),
+        ("\u0662\u0661\u0662 555 1234", "*** *** 1234"),  # Arabic-Indic digits
+        ("abc12345def", "abc*2345def"),
     ],
 )
 def test_mask_phone(text: str, masked: str) -> None:
@@ -83,3 +90,30 @@ def test_configure_sends_every_logger_to_stderr_as_json(
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+
+
+DIGITS = st.characters(categories=["Nd"])
+SEPARATORS = st.text(
+    st.characters(exclude_categories=["L", "M", "N", "Cs"]) | st.just("_"), max_size=3
+)
+
+
+@settings(max_examples=500)
+@given(
+    prefix=st.text(st.characters(categories=["L"]), max_size=3),
+    groups=st.lists(st.tuples(st.lists(DIGITS, min_size=1, max_size=4), SEPARATORS), min_size=2),
+)
+def test_any_separated_digits_keep_at_most_their_last_four(
+    prefix: str, groups: list[tuple[list[str], str]]
+) -> None:
+    """However digits are split (punctuation, Unicode dashes and spaces, any script's digits),
+    once there are five or more only the last four survive."""
+    digits = [digit for group, _ in groups for digit in group]
+    text = prefix + "".join("".join(group) + separator for group, separator in groups)
+    masked = mask_phone(text)
+    survivors = [char for char in masked if char.isdecimal()]
+    if len(digits) >= 5:
+        assert survivors == digits[-4:]
+        assert len(masked) == len(text)
+    else:
+        assert masked == text

@@ -1,19 +1,31 @@
-"""Page tokens round-trip exactly and any other string is a clean INVALID_ARGUMENT."""
+"""Page tokens round-trip exactly for their organization and search; any other string, and any
+token opened for another organization, search or key, is a clean INVALID_ARGUMENT."""
 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
+from typing import Any
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dnc_service.errors import InvalidArgument
-from dnc_service.page_tokens import MAX_PAGE_TOKEN_CHARS, Cursor, decode, encode
+from dnc_service.page_tokens import (
+    MAX_PAGE_TOKEN_CHARS,
+    Cursor,
+    PageTokens,
+    _cursor,
+    derive_key,
+)
+from dnc_service.settings import Settings, SettingsError, page_token_keys
 
 ID = "64e5f12345abcdef98765432"
+ORG, OTHER_ORG = "64e5f12345abcdef00000001", "64e5f12345abcdef00000002"
+KEY, NEW_KEY = b"k" * 32, b"n" * 32
+TOKENS = PageTokens([KEY])
 
 
 @pytest.mark.parametrize(
@@ -26,12 +38,12 @@ ID = "64e5f12345abcdef98765432"
 )
 def test_round_trip_is_exact(created_at: datetime | None) -> None:
     cursor = Cursor(page=4, offset=30, last_id=ID, created_at=created_at)
-    assert decode(encode(cursor, "abc"), "abc") == cursor
+    assert TOKENS.decode(TOKENS.encode(cursor, ORG, "abc"), ORG, "abc") == cursor
 
 
 def test_an_offset_only_cursor_round_trips() -> None:
     cursor = Cursor(page=2, offset=10)
-    assert decode(encode(cursor, ""), "") == cursor
+    assert TOKENS.decode(TOKENS.encode(cursor, ORG, ""), ORG, "") == cursor
     assert cursor.skip == 10
 
 
@@ -45,34 +57,112 @@ def test_the_next_cursor_counts_the_page_it_follows() -> None:
     assert first.next(20) == Cursor(4, 60)  # no keyset position: the offset alone
 
 
-def test_a_token_is_bound_to_its_search() -> None:
-    with pytest.raises(InvalidArgument, match="different search"):
-        decode(encode(Cursor(2, 10, ID), "abc"), "abd")
+@pytest.mark.parametrize(
+    ("org", "search", "tokens"),
+    [
+        (OTHER_ORG, "abc", TOKENS),  # replayed by another organization
+        (ORG, "abd", TOKENS),  # reused with another search
+        (ORG, "abc", PageTokens([NEW_KEY])),  # a key that never sealed it
+    ],
+)
+def test_a_token_opens_only_for_its_organization_search_and_keys(
+    org: str, search: str, tokens: PageTokens
+) -> None:
+    token = TOKENS.encode(Cursor(2, 10, ID), ORG, "abc")
+    with pytest.raises(InvalidArgument) as raised:
+        tokens.decode(token, org, search)
+    assert raised.value.field == "page_token"
 
 
-def token_with_id(last_id: object) -> str:
-    """A token for search "" whose body is as encode writes it, but with any `i`."""
-    body = orjson.loads(base64.urlsafe_b64decode(encode(Cursor(2, 10, ID), "") + "=="))
-    return base64.urlsafe_b64encode(orjson.dumps({**body, "i": last_id})).decode()
+def test_keys_rotate_the_first_seals_all_open() -> None:
+    old_token = TOKENS.encode(Cursor(2, 10), ORG, "")
+    rotated = PageTokens([NEW_KEY, KEY])
+    assert rotated.decode(old_token, ORG, "") == Cursor(2, 10)
+    new_token = rotated.encode(Cursor(2, 10), ORG, "")
+    assert PageTokens([NEW_KEY]).decode(new_token, ORG, "") == Cursor(2, 10)
+    with pytest.raises(InvalidArgument):
+        TOKENS.decode(new_token, ORG, "")
 
 
-def test_ids_are_24_hex_and_come_back_lowercase() -> None:
-    assert decode(token_with_id(ID.upper()), "") == Cursor(2, 10, ID)
-    for bad in (ID[:-1], "zz" * 12, 42, None):
+def test_two_tokens_of_one_cursor_differ_and_carry_no_plain_text() -> None:
+    first, second = (TOKENS.encode(Cursor(2, 10, ID), ORG, "12125551234") for _ in range(2))
+    assert first != second  # a fresh nonce each time
+    raw = base64.urlsafe_b64decode(first + "==")
+    assert ID.encode() not in raw
+    assert b"1212555" not in raw
+    assert len(first) <= MAX_PAGE_TOKEN_CHARS
+
+
+def test_every_bit_flip_is_refused() -> None:
+    token = TOKENS.encode(Cursor(2, 10, ID), ORG, "")
+    raw = bytearray(base64.urlsafe_b64decode(token + "=="))
+    for index in range(len(raw)):
+        flipped = bytearray(raw)
+        flipped[index] ^= 0x01
+        altered = base64.urlsafe_b64encode(bytes(flipped)).decode().rstrip("=")
         with pytest.raises(InvalidArgument):
-            decode(token_with_id(bad), "")
+            TOKENS.decode(altered, ORG, "")
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"p": 3, "n": 20, "i": ID, "c": 0, **fields}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        body(p=True),
+        body(p=1.0),
+        body(p="3"),
+        body(p=0),
+        body(p=2**31),
+        body(n=2**31 - 1),  # beyond 2 pages of the largest size
+        body(n=1),  # less than one entry per page
+        body(n=None),
+        body(i=None),
+        body(i=ID.upper()),
+        body(i=ID[:-1]),
+        body(c=None),
+        body(c=1.5),
+        body(c=10**20),
+        body(v=1),  # unknown keys
+        {"p": 3, "n": 20, "c": 0},  # a date without an id
+        {"p": 3},
+        [3, 20],
+    ],
+)
+def test_bodies_are_exact(bad: Any) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
+        _cursor(json.loads(json.dumps(bad)))
+
+
+def test_the_body_rules_accept_what_the_server_writes() -> None:
+    assert _cursor(body()) == Cursor(3, 20, ID, datetime(1970, 1, 1, tzinfo=UTC))
+    assert _cursor({"p": 1, "n": 0}) == Cursor(1, 0)
+    assert _cursor({"p": 3, "n": 200}) == Cursor(3, 200)
 
 
 def test_a_too_long_token_is_refused() -> None:
     with pytest.raises(InvalidArgument):
-        decode("a" * (MAX_PAGE_TOKEN_CHARS + 1), "")
+        TOKENS.decode("a" * (MAX_PAGE_TOKEN_CHARS + 1), ORG, "")
 
 
 @settings(max_examples=500)
 @given(st.text(max_size=400))
-def test_any_string_is_a_cursor_or_invalid_argument(token: str) -> None:
-    try:
-        cursor = decode(token, "")
-    except InvalidArgument:
-        return
-    assert cursor.page >= 1
+def test_any_string_is_invalid_argument(token: str) -> None:
+    with pytest.raises(InvalidArgument):
+        TOKENS.decode(token, ORG, "")
+
+
+def test_keys_come_from_settings_or_the_jwt_secret() -> None:
+    secret = "s" * 32
+    derived = PageTokens.from_settings(Settings.from_env({"DNC_JWT_SECRET": secret}))
+    same = PageTokens([derive_key(secret)])
+    assert same.decode(derived.encode(Cursor(2, 5), ORG, ""), ORG, "") == Cursor(2, 5)
+    hex_key, b64_key = "ab" * 32, base64.urlsafe_b64encode(NEW_KEY).decode().rstrip("=")
+    assert page_token_keys(f"{b64_key}, {hex_key}") == (NEW_KEY, bytes.fromhex(hex_key))
+    assert page_token_keys(base64.b64encode(KEY).decode()) == (KEY,)
+    for bad in ("", "abc", "ab" * 31, base64.b64encode(b"x" * 16).decode(), f"{hex_key},"):
+        with pytest.raises(SettingsError, match="DNC_PAGE_TOKEN_KEYS") as raised:
+            page_token_keys(bad)
+        assert bad.split(",")[0] not in str(raised.value) or not bad  # never echoes a key

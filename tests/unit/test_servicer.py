@@ -15,7 +15,6 @@ import pytest_asyncio
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import ORG_ID_TRAILER
-from dnc_service import page_tokens
 from dnc_service.auth import Caller
 from dnc_service.errors import (
     DeadlineExceeded,
@@ -25,13 +24,14 @@ from dnc_service.errors import (
     Unavailable,
 )
 from dnc_service.management import Management
-from dnc_service.page_tokens import Cursor
+from dnc_service.page_tokens import Cursor, PageTokens
 from dnc_service.servicer import DncServicer
 from dnc_service.store import Page
 from dnc_service.validation import ListQuery
 
 ORG = "64e5f12345abcdef12345678"
 USER = "64e5f12345abcdef00000001"
+TOKENS = PageTokens([b"k" * 32])
 
 
 class FakeAuthenticator:
@@ -71,7 +71,10 @@ async def serve() -> AsyncIterator[Any]:
     ) -> dnc_pb2_grpc.DncServiceAsyncStub:
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
-            DncServicer(authenticator, entries, Management(entries, writes, audit), 5.0), server
+            DncServicer(
+                authenticator, entries, Management(entries, writes, audit), 5.0, tokens=TOKENS
+            ),
+            server,
         )
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
@@ -147,6 +150,6 @@ async def test_the_next_cursor_becomes_a_page_token_and_the_org_a_trailer(serve:
     stub = await serve(FakeAuthenticator(), FakeEntries(total=25, next_cursor=following))
     call = stub.ListDnc(dnc_pb2.ListDncRequest(page=2, limit=10, search="abc"))
     response = await call
-    assert page_tokens.decode(response.next_page_token, "abc") == following
+    assert TOKENS.decode(response.next_page_token, ORG, "abc") == following
     assert (ORG_ID_TRAILER, ORG) in tuple(await call.trailing_metadata() or ())
     assert [entry.org_id for entry in response.dnc_list] == [ORG]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from dnc_common.env import host_port
+from dnc_service.server import connection_options
 from dnc_service.settings import Settings, SettingsError
 
 SECRET = "s" * 32
@@ -75,6 +77,14 @@ def test_contract_names() -> None:
             "DNC_EXPORT_TIMEOUT_SECONDS",
         ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS": "0"}, "DNC_MAX_CONCURRENT_RPCS"),
+        (
+            {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": "0"},
+            "DNC_JWT_MAX_LIFETIME_SECONDS",
+        ),
+        (
+            {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": str(400 * 86400)},
+            "DNC_JWT_MAX_LIFETIME_SECONDS",
+        ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "LOUD"}, "DNC_LOG_LEVEL"),
         ({"DNC_JWT_PUBLIC_KEY_FILE": "/no/such/key.pem"}, "DNC_JWT_PUBLIC_KEY_FILE"),
     ],
@@ -147,3 +157,54 @@ def test_half_a_tls_pair_is_refused(tmp_path: Path) -> None:
     cert.write_text("pem")
     with pytest.raises(SettingsError, match="DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE"):
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_TLS_CERT_FILE": str(cert)})
+
+
+def test_the_drain_defaults_to_five_seconds_and_may_be_off() -> None:
+    assert Settings.from_env({"DNC_JWT_SECRET": SECRET}).drain_seconds == 5.0
+    off = Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_DRAIN_SECONDS": "0"})
+    assert off.drain_seconds == 0.0
+    with pytest.raises(SettingsError, match="DNC_DRAIN_SECONDS"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_DRAIN_SECONDS": "-1"})
+
+
+def test_connection_limits() -> None:
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_GRPC_MAX_CONCURRENT_STREAMS": "10",
+            "DNC_GRPC_MAX_CONNECTION_AGE_SECONDS": "60",
+            "DNC_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS": "5",
+            "DNC_GRPC_MAX_CONNECTION_IDLE_SECONDS": "30",
+        }
+    )  # fmt: skip
+    assert connection_options(settings) == [
+        ("grpc.max_concurrent_streams", 10),
+        ("grpc.max_connection_age_ms", 60_000),
+        ("grpc.max_connection_age_grace_ms", 5_000),
+        ("grpc.max_connection_idle_ms", 30_000),
+    ]
+    defaults = dict(connection_options(Settings.from_env({"DNC_JWT_SECRET": SECRET})))
+    assert defaults["grpc.max_concurrent_streams"] == 100
+    with pytest.raises(SettingsError, match="DNC_GRPC_MAX_CONCURRENT_STREAMS"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_MAX_CONCURRENT_STREAMS": "0"})
+
+
+@pytest.mark.parametrize(
+    ("value", "parts"),
+    [
+        ("127.0.0.1:9100", ("127.0.0.1", 9100)),
+        (":9100", ("", 9100)),
+        ("[::1]:9100", ("::1", 9100)),
+        ("metrics.internal:0", ("metrics.internal", 0)),
+    ],
+)
+def test_host_port(value: str, parts: tuple[str, int]) -> None:
+    assert host_port(value) == parts
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["nonsense", "127.0.0.1", "127.0.0.1:", "h:99999", "h:-1", "::1:80", "[::1:80", "a b:1"],
+)
+def test_a_metrics_address_must_be_host_port(value: str) -> None:
+    with pytest.raises(SettingsError, match="DNC_METRICS_ADDR"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_METRICS_ADDR": value})

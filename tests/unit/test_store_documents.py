@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
+import bson
+import bson.errors
 import pytest
 from bson import Decimal128, Int64, ObjectId
 
+from dnc_service.settings import Settings
+from dnc_service.store.client import connect
 from dnc_service.store.documents import phone_text, to_entry
 
 ORG = ObjectId("64e5f12345abcdef12345678")
@@ -80,3 +85,20 @@ def test_created_at_is_utc(stored: object, json: str) -> None:
 
 def test_an_unparseable_created_at_is_left_out() -> None:
     assert not to_entry({"_id": ID, "orgId": ORG, "createdAt": "yesterday"}).HasField("created_at")
+
+
+def test_the_client_decodes_strings_that_are_not_utf8() -> None:
+    """The service's client reads a row holding bytes that are not UTF-8 (as MongoDB stores
+    them when another system writes them) with U+FFFD, instead of raising InvalidBSON."""
+    raw = bytearray(bson.encode({"_id": ObjectId(), "type": "PLACEHOLDER", "phoneNumber": "1"}))
+    at = raw.index(b"PLACEHOLDER")
+    raw[at : at + len("PLACEHOLDER")] = b"bad \xff\xfe type"
+    with pytest.raises(bson.errors.InvalidBSON):
+        bson.decode(bytes(raw))
+    client = connect(Settings.from_env({"DNC_JWT_SECRET": "s" * 32}))
+    try:
+        document = bson.decode(bytes(raw), codec_options=client.codec_options)
+    finally:
+        asyncio.run(client.close())
+    assert document["type"] == "bad \ufffd\ufffd type"
+    assert to_entry({**document, "orgId": ObjectId()}).type == "bad \ufffd\ufffd type"

@@ -5,10 +5,21 @@ from __future__ import annotations
 import pytest
 
 from dnc.v1 import dnc_pb2
-from dnc_service import page_tokens
+from dnc_service import validation
 from dnc_service.errors import InvalidArgument
-from dnc_service.page_tokens import Cursor
-from dnc_service.validation import MAX_LIMIT, ListQuery, parse_request
+from dnc_service.page_tokens import MAX_PAGE_SIZE, Cursor, PageTokens
+from dnc_service.validation import MAX_LIMIT, ListQuery
+
+ORG = "64e5f12345abcdef12345678"
+TOKENS = PageTokens([b"k" * 32])
+
+
+def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
+    return validation.parse_request(request, ORG, TOKENS)
+
+
+def test_tokens_bound_offsets_by_the_largest_page() -> None:
+    assert MAX_PAGE_SIZE == MAX_LIMIT
 
 
 def test_defaults() -> None:
@@ -60,13 +71,13 @@ def test_search_is_trimmed() -> None:
 
 def test_a_page_token_gives_the_page_and_keeps_the_requested_limit() -> None:
     cursor = Cursor(page=4, offset=30, last_id="64e5f12345abcdef98765432")
-    token = page_tokens.encode(cursor, "abc")
+    token = TOKENS.encode(cursor, ORG, "abc")
     query = parse_request(dnc_pb2.ListDncRequest(page_token=token, limit=25, search="abc"))
     assert query == ListQuery(limit=25, search="abc", cursor=cursor)
     assert query.page == 4
 
 
 def test_page_and_page_token_together_are_refused() -> None:
-    token = page_tokens.encode(Cursor(2, 10), "")
+    token = TOKENS.encode(Cursor(2, 10), ORG, "")
     with pytest.raises(InvalidArgument, match="not both"):
         parse_request(dnc_pb2.ListDncRequest(page=2, page_token=token))

@@ -1,0 +1,1 @@
+"""protovalidate's rules (buf/validate/validate.proto, fetched by `make proto`), generated."""

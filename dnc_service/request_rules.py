@@ -1,0 +1,139 @@
+"""The request rules declared in the proto (buf.validate options), checked by protovalidate.
+
+proto/dnc/v1/dnc.proto is the one place where request bounds live; the REST gateway's OpenAPI
+document reads the same options. This module runs them on a request (one validator, built once:
+it caches the compiled rules) and turns the first violation into InvalidArgument that names the
+field by its proto path (e.g. "entries[3].phone_number"). The texts are composed from the rule
+values in the descriptor, so a changed bound changes the message with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import protovalidate
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from buf.validate import validate_pb2
+
+from .errors import InvalidArgument
+
+_VALIDATOR = protovalidate.Validator()
+
+CONTROL_FREE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+HEX24_PATTERN = "^[0-9a-fA-F]{24}$"
+# What the patterns used in the proto mean, in words: a text that quotes a regex says little.
+# A pattern missing here still works; its text then shows the regex (tests/unit/test_request_rules
+# fails on it so that the proto and this table move together).
+PATTERN_MEANINGS: Mapping[str, str] = {
+    CONTROL_FREE_PATTERN: "must not contain control characters",
+    HEX24_PATTERN: "must be 24 hexadecimal characters",
+}
+
+
+def check(request: Message, prefix: str = "") -> None:
+    """Raise InvalidArgument for the first rule the request breaks, in field order.
+
+    `prefix` is put before the field path, for a message checked as one item of a larger
+    request (e.g. "entries[3]." for a batch item answered on its own).
+    """
+    violations = _VALIDATOR.collect_violations(request)
+    if violations:
+        raise _error(request.DESCRIPTOR, violations[0], prefix)
+
+
+def field_rules(message: Descriptor, name: str) -> validate_pb2.FieldRules:
+    """The buf.validate rules declared on one field (empty when it has none)."""
+    options = message.fields_by_name[name].GetOptions()
+    return options.Extensions[validate_pb2.field]
+
+
+def _error(message: Any, violation: protovalidate.Violation, prefix: str) -> InvalidArgument:
+    proto = violation.proto
+    if proto.field is None:  # a message-level rule: its declared message is the text
+        return InvalidArgument(proto.message, field=prefix.rstrip("."))
+    path, field = _field_path(message, proto.field.elements)
+    path = prefix + path
+    rule_path = [element.field_name for element in proto.rule.elements] if proto.rule else []
+    rules = _rules_at(field, rule_path[:-1]) if rule_path else None
+    compose = _TEXTS.get(rule_path[-1]) if rule_path else None
+    text = compose(rules, violation.field_value) if compose and rules is not None else None
+    return InvalidArgument(f"{path} {text or proto.message}", field=path)
+
+
+def _field_path(message: Descriptor, elements: Any) -> tuple[str, FieldDescriptor]:
+    """The proto path of the violated field ("entries[3].phone_number") and its descriptor."""
+    parts: list[str] = []
+    descriptor: Descriptor | None = message
+    field: FieldDescriptor | None = None
+    for element in elements:
+        if descriptor is None:
+            break
+        field = descriptor.fields_by_name[element.field_name]
+        descriptor = field.message_type
+        parts.append(element.field_name + _subscript(element.subscript))
+    if field is None:
+        raise ValueError(f"a field violation without a field path: {elements!r}")
+    return ".".join(parts), field
+
+
+def _subscript(subscript: Any) -> str:
+    """The item's index for a repeated field ("[3]"), its key for a map; "" otherwise."""
+    if subscript is None:
+        return ""
+    return f"[{subscript.value}]" if subscript.field == "index" else f"[{subscript.value!r}]"
+
+
+def _rules_at(field: FieldDescriptor, path: list[str]) -> Message | None:
+    """The rules message holding the violated rule, e.g. Int32Rules for ["int32"] or
+    StringRules for ["repeated", "items", "string"]."""
+    rules: Message = field.GetOptions().Extensions[validate_pb2.field]
+    for name in path:
+        if name not in rules.DESCRIPTOR.fields_by_name:
+            return None
+        rules = getattr(rules, name)
+    return rules
+
+
+def _count(rules: Any, low: str, high: str, unit: str, value: int) -> str:
+    if rules.HasField(low) and rules.HasField(high):
+        return f"{getattr(rules, low)} to {getattr(rules, high)} {unit}, got {value}"
+    if rules.HasField(low):
+        return f"at least {getattr(rules, low)} {unit}, got {value}"
+    return f"at most {getattr(rules, high)} {unit}, got {value}"
+
+
+def _bounds(rules: Any, value: object) -> str:
+    kind = "a number" if rules.DESCRIPTOR.name in ("FloatRules", "DoubleRules") else "an integer"
+    if rules.HasField("gte") and rules.HasField("lte"):
+        return f"must be {kind} from {rules.gte} to {rules.lte}, got {value}"
+    words = [f"{sign} {getattr(rules, name)}" for name, sign in _SIGNS if rules.HasField(name)]
+    return f"must be {kind} {' and '.join(words)}, got {value}"
+
+
+_SIGNS = (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="))
+
+
+def _length(rules: Any, value: Any) -> str:
+    return "must be " + _count(rules, "min_len", "max_len", "characters", len(value))
+
+
+def _items(rules: Any, value: Any) -> str:
+    return "must hold " + _count(rules, "min_items", "max_items", "items", len(value))
+
+
+def _pattern(rules: Any, value: object) -> str:
+    return PATTERN_MEANINGS.get(rules.pattern, f"must match the pattern {rules.pattern}")
+
+
+# The last rule path element (the rule itself) -> our text, from the rules message and the value.
+_TEXTS: Mapping[str, Callable[[Any, Any], str]] = {
+    **dict.fromkeys(("gt", "gte", "lt", "lte"), _bounds),
+    **dict.fromkeys(("min_len", "max_len"), _length),
+    **dict.fromkeys(("min_items", "max_items"), _items),
+    "pattern": _pattern,
+    "uuid": lambda rules, value: "must be a UUID, e.g. 550e8400-e29b-41d4-a716-446655440000",
+    "required": lambda rules, value: "is required",
+}

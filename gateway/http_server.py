@@ -1,0 +1,200 @@
+"""The gateway's HTTP connections: a deadline for each request head, and requests too large or
+malformed to parse answered with the error envelope instead of aiohttp's plain text.
+
+aiohttp (3.14) has no header-read timeout: its keep-alive timer (an hour by default) is all that
+ends a connection trickling a header line a second. Here a request head must arrive whole
+within `head_timeout` of its first byte (or of the connection opening); else the client gets
+a 408 envelope and the connection is closed. Between requests an idle keep-alive connection is
+left alone for IDLE_KEEPALIVE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from . import envelope, errors
+
+logger = logging.getLogger("gateway.http")
+
+# Limits of one request head. The request line's limit differs from a header line's by two
+# bytes only so that the parser's LineTooLong says which one was exceeded (414 or 431).
+MAX_REQUEST_LINE_BYTES = 8192
+MAX_HEADER_LINE_BYTES = 8190
+MAX_HEADERS = 128
+# Longer than the idle timeout of common proxies in front (60 s), so they close first.
+IDLE_KEEPALIVE_SECONDS = 75.0
+
+RequestCall = Callable[[BaseRequest], Awaitable[web.StreamResponse]]
+
+
+class EnvelopeRequestHandler(RequestHandler):
+    """aiohttp's connection protocol with a request-head deadline and envelope parse errors."""
+
+    def __init__(
+        self, manager: web.Server, *, head_timeout: float, server_header: str, **kwargs: Any
+    ) -> None:
+        super().__init__(manager, **kwargs)
+        self._head_timeout = head_timeout
+        self._server_header = server_header
+        self._reading_head = True  # between requests: the next head is what we wait for
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._bytes_seen = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._start_head_timer()  # a connection that sends nothing is closed too
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if data and self._reading_head:
+            self._bytes_seen = True
+            self._start_head_timer()
+        super().data_received(data)
+
+    def head_received(self) -> None:
+        self._reading_head = False
+        self._stop_head_timer()
+
+    def request_done(self) -> None:
+        self._reading_head = True
+        self._bytes_seen = False
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is None:
+            loop = asyncio.get_running_loop()
+            self._head_timer = loop.call_later(self._head_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self._reading_head or self.transport is None:
+            return
+        if self._bytes_seen:  # a request began but its head never ended: say so, then close
+            logger.warning(
+                "closed a connection whose request head took over %ss", self._head_timeout,
+                extra={"status": 408},
+            )  # fmt: skip
+            detail = f"The request head did not arrive within {self._head_timeout:g} seconds."
+            self.transport.write(self._raw_response(408, detail))
+        self.force_close()  # closes the transport once the response is flushed
+
+    def _raw_response(self, status: int, detail: str) -> bytes:
+        body = envelope.error_body(status, envelope.short_message(status), detail)
+        head = (
+            f"HTTP/1.1 {status} {envelope.short_message(status)}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Server: {self._server_header}\r\nConnection: close\r\n\r\n"
+        )
+        return head.encode("latin-1") + body
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """A request the parser refused: the envelope and one warning line, no traceback.
+
+        The parser's own message is not used: it quotes the request (a token, say).
+        """
+        if not isinstance(exc, HttpProcessingError):
+            return super().handle_error(request, status, exc, message)
+        self._stop_head_timer()
+        status, detail = refusal(exc)
+        logger.warning("refused a request it could not parse: %s", detail, extra={"status": status})
+        response = errors.error_response(status, detail)
+        response.headers["Server"] = self._server_header
+        response.force_close()
+        return response
+
+
+def refusal(error: HttpProcessingError) -> tuple[int, str]:
+    """The status and text for a request head the parser refused."""
+    if isinstance(error, LineTooLong):
+        if error.args[1] == MAX_REQUEST_LINE_BYTES:
+            return 414, f"The request line is longer than {MAX_REQUEST_LINE_BYTES} bytes."
+        return 431, f"A header line is longer than {MAX_HEADER_LINE_BYTES} bytes."
+    if "Too many headers" in str(error.message):
+        return 431, f"More than {MAX_HEADERS} header lines."
+    return 400, "The request is not valid HTTP/1.1."
+
+
+class GatewaySite(web.BaseSite):
+    """A TCP listener whose connections are EnvelopeRequestHandlers of the runner's server."""
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        *,
+        head_timeout: float,
+        server_header: str,
+    ) -> None:
+        super().__init__(runner)
+        self._host = host
+        self._port = port
+        self._head_timeout = head_timeout
+        self._server_header = server_header
+
+    @property
+    def name(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        _track_heads(server)
+        loop = asyncio.get_running_loop()
+
+        def connection() -> EnvelopeRequestHandler:
+            return EnvelopeRequestHandler(
+                server,
+                loop=loop,
+                head_timeout=self._head_timeout,
+                server_header=self._server_header,
+                access_log=None,  # the gateway logs each request itself
+                keepalive_timeout=IDLE_KEEPALIVE_SECONDS,
+                max_line_size=MAX_REQUEST_LINE_BYTES,
+                max_field_size=MAX_HEADER_LINE_BYTES,
+                max_headers=MAX_HEADERS,
+            )
+
+        self._server = await loop.create_server(
+            connection, self._host, self._port, reuse_address=True
+        )
+
+
+def _track_heads(server: web.Server) -> None:
+    """Tell each connection when its request's head is in and when the request is done."""
+    inner: RequestCall = server.request_handler
+
+    async def handle(request: BaseRequest) -> web.StreamResponse:
+        protocol = request.protocol
+        if isinstance(protocol, EnvelopeRequestHandler):
+            protocol.head_received()
+        try:
+            return await inner(request)
+        finally:
+            if isinstance(protocol, EnvelopeRequestHandler):
+                protocol.request_done()
+
+    server.request_handler = handle

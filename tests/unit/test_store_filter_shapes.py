@@ -1,0 +1,26 @@
+"""Which phone variants a search adds: the legacy numeric clause only where a number can match."""
+
+from __future__ import annotations
+
+from dnc_service.store.filters import SEARCH_FIELDS, search_clauses
+
+
+def variants(search: str) -> list[dict[str, object]]:
+    return search_clauses(search)[len(SEARCH_FIELDS) :]
+
+
+def test_fifteen_digits_still_match_a_legacy_number_sixteen_do_not() -> None:
+    # A double holds 15 digits exactly: a longer number could match the wrong row.
+    assert variants("1" * 15) == [{"phoneNumber": int("1" * 15)}]
+    assert variants("1" * 16) == []
+    assert variants("+" + "1" * 15) == [
+        {"phoneNumber": {"$regex": "1" * 15}},
+        {"phoneNumber": int("1" * 15)},
+    ]
+
+
+def test_a_leading_zero_has_no_numeric_form() -> None:
+    # 0555 as a number is 555: it would match rows the search does not contain.
+    assert variants("0555") == []
+    assert variants("(0) 555") == [{"phoneNumber": {"$regex": "0555"}}]
+    assert variants("5055") == [{"phoneNumber": 5055}]
