@@ -2,7 +2,8 @@
 
 Every token problem is UNAUTHENTICATED with a stable `reason` (TOKEN_MISSING, TOKEN_TOO_LARGE,
 TOKEN_MALFORMED, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_LIFETIME_TOO_LONG; the users store adds
-UNKNOWN_USER and NO_ORGANIZATION), never an internal error, whatever the caller sends.
+UNKNOWN_USER and NO_ORGANIZATION), never an internal error, whatever the caller sends. A write
+without the scope it needs is PERMISSION_DENIED (MISSING_SCOPE, `Caller.require_scope`).
 """
 
 from __future__ import annotations
