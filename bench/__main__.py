@@ -41,6 +41,7 @@ BIN = ROOT / ".cache" / "bin"
 WORK = ROOT / ".cache" / "bench"
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
+MANAGEMENT_MARKER = "<!-- bench-management -->"
 # Which processes' CPU time each target is charged with.
 WATCHED = {
     "floor": [],
@@ -175,7 +176,10 @@ def main() -> int:
         results = asyncio.run(measure(args, uri, addr, pids, settings))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = "make bench" if len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:])
-    args.out.write_text(report.render(results, args, machine, command, on_ferretdb))
+    # Keep the section `make bench-management` writes (bench/management.py).
+    kept = args.out.read_text().partition(MANAGEMENT_MARKER) if args.out.exists() else ("", "", "")
+    rendered = report.render(results, args, machine, command, on_ferretdb)
+    args.out.write_text(rendered + (f"\n{kept[1]}{kept[2]}" if kept[1] else ""))
     print(f"wrote {args.out}")
     return 0
 

@@ -36,8 +36,10 @@ def seed_demo(settings: Settings) -> bool:
 
 
 def _entry(n: int, created_at: datetime) -> dict[str, object]:
+    digits = f"1212555{1000 + n:04d}"
     entry: dict[str, object] = {
-        "phoneNumber": f"1212555{1000 + n:04d}",
+        "phoneNumber": digits,
+        "phoneE164": f"+{digits}",  # as the service writes it (AddDnc) and `migrate` backfills it
         "type": _TYPES[n % len(_TYPES)],
         "orgId": DEMO_ORG_ID,
         "batchId": ObjectId(f"64e5f12345abcdef8765{n:04x}"),

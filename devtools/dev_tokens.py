@@ -19,4 +19,6 @@ def issue_dev_token(settings: Settings, user_id: str, ttl_seconds: int = 3600) -
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
+    if settings.write_scope:
+        claims["scope"] = settings.write_scope  # so the dev user may write when a scope is required
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

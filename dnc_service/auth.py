@@ -2,7 +2,8 @@
 
 Every token problem is UNAUTHENTICATED with a stable `reason` (TOKEN_MISSING, TOKEN_TOO_LARGE,
 TOKEN_MALFORMED, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_LIFETIME_TOO_LONG; the users store adds
-UNKNOWN_USER and NO_ORGANIZATION), never an internal error, whatever the caller sends.
+UNKNOWN_USER and NO_ORGANIZATION), never an internal error, whatever the caller sends. A write
+without the scope it needs is PERMISSION_DENIED (MISSING_SCOPE, `Caller.require_scope`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from dnc_common.env import SettingsError
 
-from .errors import Unauthenticated
+from .errors import PermissionDenied, Unauthenticated
 from .settings import MAX_TOKEN_LIFETIME_SECONDS, Settings
 
 if TYPE_CHECKING:
@@ -43,6 +44,31 @@ Metadata = Iterable[tuple[str, str | bytes]] | None
 def _invalid(detail: str = "") -> Unauthenticated:
     message = f"invalid bearer token: {detail}" if detail else "invalid bearer token"
     return Unauthenticated(message, reason="TOKEN_INVALID")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What a verified token says: the user (`sub`) and the scopes it grants."""
+
+    user_id: str
+    scopes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the user, their organization (the only one they may touch), their scopes."""
+
+    org_id: str
+    user_id: str
+    scopes: frozenset[str] = frozenset()
+
+    def require_scope(self, scope: str | None) -> None:
+        """PermissionDenied unless the token grants `scope`; no scope required when None."""
+        if scope is not None and scope not in self.scopes:
+            raise PermissionDenied(
+                f"this call needs the '{scope}' scope in the bearer token",
+                reason="MISSING_SCOPE",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +111,10 @@ class BearerVerifier:
 
         Anything else is Unauthenticated.
         """
+        return self.identity(authorization).user_id
+
+    def identity(self, authorization: str | None) -> Identity:
+        """The verified `sub` and `scope` of an `authorization: Bearer <jwt>` value."""
         if not authorization:
             raise Unauthenticated(
                 "missing bearer token: send 'authorization: Bearer <jwt>'", reason="TOKEN_MISSING"
@@ -101,7 +131,7 @@ class BearerVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
             raise _invalid("sub is not a user id")
-        return subject.lower()
+        return Identity(subject.lower(), _scopes(claims.get("scope")))
 
     def _decode(self, token: str) -> dict[str, Any]:
         required = ["exp", "sub"] + (["iat"] if self.max_lifetime_seconds else [])
@@ -148,6 +178,15 @@ class BearerVerifier:
             )
 
 
+def _scopes(claim: object) -> frozenset[str]:
+    """OAuth 2.0's space-separated `scope` (RFC 8693), or a list of names as some issuers send."""
+    if isinstance(claim, str):
+        return frozenset(claim.split())
+    if isinstance(claim, list):
+        return frozenset(name for name in claim if isinstance(name, str) and name)
+    return frozenset()
+
+
 def _is_number(value: object) -> bool:
     if isinstance(value, bool):
         return False
@@ -182,10 +221,11 @@ class Authenticator:
         self._verifier = verifier
         self._users = users
 
-    async def authenticate(self, metadata: Metadata) -> str:
-        """The caller's organization id (24 lowercase hex), from the call's metadata."""
-        user_id = self._verifier.user_id(authorization_of(metadata))
-        return await self._users.organization_of(user_id)
+    async def authenticate(self, metadata: Metadata) -> Caller:
+        """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata."""
+        identity = self._verifier.identity(authorization_of(metadata))
+        org_id = await self._users.organization_of(identity.user_id)
+        return Caller(org_id, identity.user_id, identity.scopes)
 
 
 def authorization_of(metadata: Metadata) -> str | None:

@@ -1,4 +1,7 @@
-"""`dnc-service [serve]`: run the gRPC server (dev tokens and demo data: `python -m devtools`)."""
+"""`dnc-service [serve | migrate]`: run the gRPC server, or backfill phoneE164 on old rows.
+
+Dev tokens and demo data: `python -m devtools`.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dnc-service", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the gRPC server (the default)")
-    parser.parse_args(argv)
+    commands.add_parser(
+        "migrate",
+        help="backfill phoneE164 on rows that lack it (idempotent; deletes nothing)",
+    )
+    command = parser.parse_args(argv).command
 
     try:
         settings = Settings.from_env()
@@ -32,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     for deprecation in settings.deprecations:
         logger.warning(deprecation)
+
+    if command == "migrate":
+        from .migrate import migrate
+
+        return asyncio.run(migrate(settings, sys.stdout))
 
     from .server import serve
 

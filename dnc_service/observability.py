@@ -55,8 +55,12 @@ else:  # not subscriptable at run time
 
 
 class ObservabilityInterceptor(_Interceptor):
-    """Counts, times and logs unary and server-streaming calls; a request message that does not
-    decode is INVALID_ARGUMENT with an access line, never UNKNOWN with a traceback."""
+    """Counts, times and logs unary and server-streaming calls (ExportDnc); a request message
+    that does not decode is INVALID_ARGUMENT with an access line, never UNKNOWN with a traceback.
+
+    Health Watch streams (open as long as a watcher lives: they would hold the in-flight gauge
+    up) and client-streaming or bidirectional calls (reflection) pass through untouched.
+    """
 
     async def intercept_service(
         self,
@@ -76,13 +80,13 @@ class ObservabilityInterceptor(_Interceptor):
                 request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if handler.unary_stream is not None:
+        if handler.unary_stream is not None and not method.startswith(_QUIET_PREFIXES):
             return grpc.unary_stream_rpc_method_handler(
                 _observed_stream(method, cast(Behaviour, handler.unary_stream)),
                 request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler  # client-streaming (reflection): passes through
+        return handler  # health Watch, client-streaming (reflection): pass through
 
 
 # What the tolerant deserializer returns for bytes that are not the request message.
@@ -132,7 +136,7 @@ class _Observation:
                 "method": self.method,
                 "code": code.name,
                 "latency_ms": round(elapsed * 1000, 3),
-                "request_id": _request_id(context),
+                "request_id": request_id(context),
                 "trace_id": current_trace_id(),
                 **self.fields,
             },
@@ -174,7 +178,8 @@ def _observed_stream(method: str, behaviour: Behaviour) -> StreamBehaviour:
     return observed
 
 
-def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+def request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The caller's request id (metadata x-request-id), bounded in length; None when absent."""
     for key, value in context.invocation_metadata() or ():
         if key == REQUEST_ID_KEY and isinstance(value, str):
             return value[:128]

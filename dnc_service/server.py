@@ -19,6 +19,7 @@ from . import reflection
 from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .errors import DncError
+from .management import Management
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
 from .servicer import DncServicer
@@ -44,9 +45,12 @@ class DncServer:
         servicer = DncServicer(
             Authenticator(verifier, self.store.users),
             self.store.entries,
+            Management(self.store.entries, self.store.writes, self.store.audit,
+                       settings.write_scope),
             settings.request_timeout_seconds,
+            settings.export_timeout_seconds,
             PageTokens.from_settings(settings),
-        )
+        )  # fmt: skip
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.
         self.admission = AdmissionInterceptor(

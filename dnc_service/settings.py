@@ -26,6 +26,7 @@ class Settings:
     database: str = "dnc"
     entries_collection: str = "dnc_entries"
     users_collection: str = "users"
+    audit_collection: str = "dnc_audit"
     grpc_addr: str = "127.0.0.1:50051"
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
@@ -36,6 +37,10 @@ class Settings:
     server_selection_timeout_seconds: float = 3.0
     connect_timeout_seconds: float = 3.0
     request_timeout_seconds: float = 10.0
+    # An export streams a whole list: it may outlive the per-call limit above.
+    export_timeout_seconds: float = 600.0
+    # When set, writes need this value among the token's space-separated `scope` claim.
+    write_scope: str | None = None
     health_check_interval_seconds: float = 2.0
     drain_seconds: float = 5.0
     shutdown_grace_seconds: float = 10.0
@@ -66,6 +71,7 @@ class Settings:
             database=env.text("DNC_MONGODB_DB", cls.database),
             entries_collection=env.text("DNC_ENTRIES_COLLECTION", cls.entries_collection),
             users_collection=env.text("DNC_USERS_COLLECTION", cls.users_collection),
+            audit_collection=env.text("DNC_AUDIT_COLLECTION", cls.audit_collection),
             grpc_addr=env.text("DNC_GRPC_ADDR", cls.grpc_addr),
             jwt_secret=env.optional("DNC_JWT_SECRET"),
             jwt_public_key_file=env.path("DNC_JWT_PUBLIC_KEY_FILE"),
@@ -82,6 +88,10 @@ class Settings:
             request_timeout_seconds=env.seconds(
                 "DNC_REQUEST_TIMEOUT_SECONDS", cls.request_timeout_seconds
             ),
+            export_timeout_seconds=env.seconds(
+                "DNC_EXPORT_TIMEOUT_SECONDS", cls.export_timeout_seconds
+            ),
+            write_scope=env.optional("DNC_WRITE_SCOPE"),
             health_check_interval_seconds=env.seconds(
                 "DNC_HEALTH_CHECK_INTERVAL_SECONDS", cls.health_check_interval_seconds
             ),

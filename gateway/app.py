@@ -23,7 +23,7 @@ from grpc_health.v1 import health_pb2
 from dnc_common.tracing import current_trace_id, outgoing_metadata
 from dnc_common.wire import REQUEST_ID_KEY
 
-from . import envelope, errors, metrics, openapi, proto_docs, rendering
+from . import envelope, errors, metrics, openapi, proto_docs, rendering, streaming
 from .channel import open_channel
 from .cors import CorsPolicy
 from .errors import GatewayError
@@ -35,8 +35,9 @@ logger = logging.getLogger("gateway")
 access_logger = logging.getLogger("gateway.access")
 
 HEALTH_TIMEOUT_SECONDS = 1.5
-# Longest request body a gateway route reads; the listing takes none.
-MAX_BODY_BYTES = 64 * 1024
+# Media types a body route reads; a missing Content-Type is read as JSON too (curl -d sends
+# form encoding's type, which is refused: 415 says what to send).
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/octet-stream"})
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 # The shortest deadline worth a call.
 MIN_TIMEOUT_SECONDS = 0.001
@@ -44,13 +45,14 @@ MISSING_AUTHORIZATION = "missing bearer token: send 'Authorization: Bearer <jwt>
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
-UnaryCall = Callable[..., "grpc.aio.UnaryUnaryCall[Any, Any]"]
+# A channel's unary_unary or unary_stream multi-callable.
+Call = Callable[..., Any]
 SETTINGS = web.AppKey("settings", Settings)
 SPEC = web.AppKey("spec", ApiSpec)
-CALLS = web.AppKey("calls", dict[str, UnaryCall])
+CALLS = web.AppKey("calls", dict[str, Call])
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-# The spec's logged trailers seen on this request's call, by log field.
-TRAILER_FIELDS = web.RequestKey("trailer_fields", dict[str, str])
+# Extra access-log fields of this request: the spec's logged trailers, a stream's outcome.
+LOG_FIELDS = web.RequestKey("log_fields", dict[str, Any])
 
 
 def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
@@ -60,12 +62,15 @@ def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
     if settings.cors_allowed_origins:
         middlewares.append(CorsPolicy(settings.cors_allowed_origins).middleware)
     middlewares.append(_render_errors)
-    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[SPEC] = spec
     for route in routes:
-        message = spec.success_message(route.method.full_name)
-        app.router.add_route(route.http_method, route.path, _rpc_handler(route, message))
+        if route.streaming:
+            handler = _stream_handler(route)
+        else:
+            handler = _rpc_handler(route, spec.success_message(route.method.full_name))
+        app.router.add_route(route.http_method, route.path, handler)
     app.router.add_get("/healthz", _healthz, allow_head=False)
     comments = proto_docs.leading_comments(spec.files)
     document = orjson.dumps(openapi.document(routes, spec, comments))
@@ -82,8 +87,8 @@ def _grpc_channel(
 
     async def channel_context(app: web.Application) -> AsyncIterator[None]:
         channel = open_channel(app[SETTINGS], app[SPEC])
-        calls: dict[str, UnaryCall] = {
-            route.grpc_path: channel.unary_unary(
+        calls: dict[str, Call] = {
+            route.grpc_path: (channel.unary_stream if route.streaming else channel.unary_unary)(
                 route.grpc_path,
                 request_serializer=_serialize,
                 response_deserializer=route.response_class.FromString,
@@ -115,7 +120,7 @@ def _rpc_handler(route: Route, success_message: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         # Credentials first: a request without them is 401 whatever else is wrong with it.
         metadata = _metadata(request)
-        body = await request.read() if route.body else b""
+        body = await _read_body(request) if route.body else b""
         message = route.build_request(request.rel_url.query, request.match_info, body)
         timeout = _timeout_seconds(request)
         call = request.app[CALLS][route.grpc_path](message, timeout=timeout, metadata=metadata)
@@ -124,11 +129,97 @@ def _rpc_handler(route: Route, success_message: str) -> Handler:
         finally:
             _note_trailers(request, await call.trailing_metadata())
         return web.Response(
-            body=envelope.success_body(success_message, rendering.message_to_dict(response)),
+            body=envelope.success_body(
+                success_message, rendering.payload(response, route.response_body)
+            ),
             content_type="application/json",
         )
 
     return handle
+
+
+def _stream_handler(route: Route) -> Handler:
+    """A server-streaming RPC as NDJSON or CSV (streaming.py), under the stream deadline."""
+    payload_type: Any = route.method.output_type
+    if route.response_body:  # a singular message field (routing checks)
+        payload_type = payload_type.fields_by_name[route.response_body].message_type
+    columns = streaming.columns(payload_type)
+
+    def to_dict(message: Message) -> dict[str, Any]:
+        data = rendering.payload(message, route.response_body)
+        return data if isinstance(data, dict) else {}
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        # Credentials first, as for a unary call.
+        metadata = _metadata(request)
+        message = route.build_request(request.rel_url.query, request.match_info)
+        output = streaming.negotiate(request.headers.get("Accept"))
+        upstream = request.app[SPEC].upstream_name
+        timeout = _timeout_seconds(request, stream=True)
+        call = request.app[CALLS][route.grpc_path](message, timeout=timeout, metadata=metadata)
+        outcome = streaming.Outcome()
+        try:
+            return await streaming.relay(
+                request,
+                aiter(call),
+                lambda response: streaming.StreamWriter(response, output, to_dict, columns),
+                output,
+                lambda error: errors.code_error_body(
+                    upstream_code(error), error.details() or "", upstream
+                ),
+                outcome,
+            )
+        finally:
+            call.cancel()  # a no-op once the stream has ended
+            if outcome.messages or outcome.error or outcome.client_gone:
+                _note_stream(request, route, outcome)
+            if not outcome.client_gone:
+                _note_trailers(request, await call.trailing_metadata())
+
+    return handle
+
+
+def _note_stream(request: web.Request, route: Route, outcome: streaming.Outcome) -> None:
+    """A stream's size and how it ended, in its access-log line and the metrics."""
+    label = _route_label(request)
+    fields = request.setdefault(LOG_FIELDS, {})
+    fields["streamed"] = outcome.messages
+    metrics.STREAMED_MESSAGES.labels(label).inc(outcome.messages)
+    if outcome.error is not None:
+        fields["stream_error"] = outcome.error.name
+        metrics.STREAMS_BROKEN.labels(label, outcome.error.name).inc()
+        metrics.UPSTREAM_ERRORS.labels(outcome.error.name).inc()
+        logger.warning(
+            "%s stream broke after %d messages: %s",
+            request.app[SPEC].upstream_name, outcome.messages, outcome.error.name,
+            extra={"grpc_code": outcome.error.name, "request_id": request_id_var.get()},
+        )  # fmt: skip
+    if outcome.client_gone:
+        fields["stream_error"] = "CLIENT_GONE"
+        metrics.STREAMS_BROKEN.labels(label, "CLIENT_GONE").inc()
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The body of a JSON route: JSON (or no Content-Type) within the size limit."""
+    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
+        raise _Refused(
+            415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
+        )
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_body_bytes
+        raise _Refused(413, f"The request body is larger than {limit} bytes.") from None
+
+
+class _Refused(Exception):
+    """An HTTP-level refusal (413, 415) that has no gRPC code of its own."""
+
+    def __init__(self, status: int, details: str) -> None:
+        super().__init__(details)
+        self.status = status
+        self.details = details
 
 
 def _note_trailers(request: web.Request, trailers: Any) -> None:
@@ -136,16 +227,17 @@ def _note_trailers(request: web.Request, trailers: Any) -> None:
     logged = request.app[SPEC].logged_trailers
     for key, value in trailers or ():
         if key in logged and isinstance(value, str):
-            request.setdefault(TRAILER_FIELDS, {})[logged[key]] = value
+            request.setdefault(LOG_FIELDS, {})[logged[key]] = value
 
 
-def _timeout_seconds(request: web.Request) -> float:
-    """The gateway's deadline, shortened by the client's Grpc-Timeout header.
+def _timeout_seconds(request: web.Request, stream: bool = False) -> float:
+    """The gateway's deadline (a stream's own), shortened by the client's Grpc-Timeout header.
 
     Under a millisecond the call could not even be sent in time (gRPC would start it anyway
     and fail it in its core): DEADLINE_EXCEEDED at once, without a call.
     """
-    timeout = request.app[SETTINGS].timeout_seconds
+    settings = request.app[SETTINGS]
+    timeout = settings.stream_timeout_seconds if stream else settings.timeout_seconds
     header = request.headers.get("Grpc-Timeout")
     if header is not None:
         timeout = min(timeout, parse_grpc_timeout(header))
@@ -226,7 +318,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
         request_id_var.reset(token)
         elapsed = time.perf_counter() - started
         route = _route_label(request)
-        trailer_fields = request.get(TRAILER_FIELDS, {})
+        log_fields = request.get(LOG_FIELDS, {})
         metrics.IN_FLIGHT.dec()
         metrics.REQUESTS.labels(route, str(status)).inc()
         metrics.LATENCY.labels(route).observe(elapsed)
@@ -239,10 +331,8 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
                 "latency_ms": round(elapsed * 1000, 3),
                 "request_id": request_id,
                 "trace_id": current_trace_id(),
-                **{
-                    name: trailer_fields.get(name)
-                    for name in request.app[SPEC].logged_trailers.values()
-                },
+                **{name: None for name in request.app[SPEC].logged_trailers.values()},
+                **log_fields,
             },
         )  # fmt: skip
 
@@ -272,6 +362,8 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return errors.from_http_exception(error, upstream)
     except GatewayError as error:
         return errors.from_code(error.code, error.details, upstream)
+    except _Refused as error:
+        return errors.error_response(error.status, error.details, upstream=upstream)
     except grpc.aio.AioRpcError as error:
         code = upstream_code(error)
         received = error.code().name  # as the service sent it, for metrics and logs

@@ -24,6 +24,8 @@ SHORT_MESSAGES: Mapping[int, str] = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
     429: "Too many requests",
     499: "Client closed request",
     500: "Internal server error",
@@ -57,7 +59,7 @@ def server_error_text(status: int, upstream: str = DEFAULT_UPSTREAM) -> str:
     return SERVER_ERROR_TEXTS.get(status, GENERIC_SERVER_ERROR).format(upstream=upstream)
 
 
-def success_body(message: str, data: dict[str, Any]) -> bytes:
+def success_body(message: str, data: Any) -> bytes:
     """The seed's success envelope, keys in the seed's order."""
     return orjson.dumps(
         {"message": message, "status": True, "code": 200, "errorMessage": "", "data": data}

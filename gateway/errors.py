@@ -45,19 +45,31 @@ def http_status_from_code(code: grpc.StatusCode) -> int:
     return HTTP_STATUS_BY_CODE.get(code, 500)
 
 
+def error_body(status: int, details: str, upstream: str = envelope.DEFAULT_UPSTREAM) -> bytes:
+    """The error envelope's bytes: 4xx carry `details`, 5xx a text naming `upstream`."""
+    if status >= 500:
+        details = envelope.server_error_text(status, upstream)
+    return envelope.error_body(status, envelope.short_message(status), details)
+
+
+def code_error_body(
+    code: grpc.StatusCode, details: str, upstream: str = envelope.DEFAULT_UPSTREAM
+) -> bytes:
+    """A gRPC status as the envelope's bytes (for a stream that already sent its headers)."""
+    status = http_status_from_code(code)
+    return error_body(status, details or envelope.short_message(status), upstream)
+
+
 def error_response(
     status: int,
     details: str,
     headers: Mapping[str, str] | None = None,
     upstream: str = envelope.DEFAULT_UPSTREAM,
 ) -> web.Response:
-    """The error envelope: 4xx carry `details`, 5xx a text naming `upstream`; 401 asks for a
-    bearer token."""
-    if status >= 500:
-        details = envelope.server_error_text(status, upstream)
+    """The error envelope as a response; 401 asks for a bearer token."""
     response = web.Response(
         status=status,
-        body=envelope.error_body(status, envelope.short_message(status), details),
+        body=error_body(status, details, upstream),
         content_type="application/json",
         headers=headers,
     )

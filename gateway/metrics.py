@@ -17,3 +17,11 @@ IN_FLIGHT = Gauge("dnc_gateway_in_flight_requests", "HTTP requests being answere
 UPSTREAM_ERRORS = Counter(
     "dnc_gateway_upstream_errors", "Failed calls to the gRPC service", ["code"]
 )
+STREAMED_MESSAGES = Counter(
+    "dnc_gateway_streamed_messages", "Messages relayed on server-streaming routes", ["route"]
+)
+STREAMS_BROKEN = Counter(
+    "dnc_gateway_streams_broken",
+    "Streams cut after their headers were sent, by gRPC code (CLIENT_GONE: the client left)",
+    ["route", "code"],
+)

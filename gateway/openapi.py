@@ -14,7 +14,13 @@ from .visibility import rest_visible
 
 OPENAPI_VERSION = "3.1.0"
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
-ERROR_STATUSES = (400, 401, 403, 404, 405, 429, 500, 503, 504)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 429, 500, 503, 504)
+# Only routes that read a body answer these: too large, and not JSON.
+BODY_ERROR_STATUSES = (413, 415)
+NDJSON = "application/x-ndjson"
+CSV = "text/csv"
+# JSON Schema keywords that bound a list rather than each of its items.
+_ARRAY_KEYWORDS = frozenset({"minItems", "maxItems", "uniqueItems"})
 _INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 _UINT32 = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1}
 _INT64_TEXT = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
@@ -68,7 +74,10 @@ def document(
         "paths": paths,
         "components": {
             "schemas": {"ErrorEnvelope": envelope.error_schema(), **builder.schemas},
-            "responses": {str(status): _error_response(status) for status in ERROR_STATUSES},
+            "responses": {
+                str(status): _error_response(status)
+                for status in sorted(ERROR_STATUSES + BODY_ERROR_STATUSES)
+            },
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
@@ -95,31 +104,65 @@ class _Builder:
                 if field.message_type is None:
                     parameters.append(self.parameter(field, "query"))
         parameters.append(_REQUEST_ID_PARAMETER)
-        message = self.spec.success_message(method.full_name)
-        success = envelope.success_schema(message, self.message_schema(method.output_type))
+        statuses = ERROR_STATUSES + (BODY_ERROR_STATUSES if route.body == "*" else ())
         operation: Schema = {
             "operationId": method.name,
             "summary": f"{method.containing_service.full_name}/{method.name}",
             "tags": [method.containing_service.name],
             "parameters": parameters,
             "responses": {
-                "200": {
-                    "description": message,
-                    "headers": _request_id_header(),
-                    "content": {"application/json": {"schema": success}},
-                },
+                "200": self.stream_response(route) if route.streaming else self.success(route),
                 **{
                     str(status): {"$ref": f"#/components/responses/{status}"}
-                    for status in ERROR_STATUSES
+                    for status in sorted(statuses)
                 },
             },
         }
         if method.full_name in self.comments:
             operation["description"] = self.comments[method.full_name]
         if route.body == "*":
-            body = self.message_schema(method.input_type)
-            operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+            body = self.input_schema(method.input_type)
+            operation["requestBody"] = {
+                "required": True,
+                "description": "JSON object; keys by JSON or proto name, unknown keys ignored.",
+                "content": {"application/json": {"schema": body}},
+            }
         return operation
+
+    def payload_schema(self, route: Route) -> Schema:
+        """What rendering.payload gives: the response_body field or the message; null if empty."""
+        output = route.method.output_type
+        if route.response_body:
+            field = output.fields_by_name[route.response_body]
+            if field.message_type is not None and not field.is_repeated:
+                return {"oneOf": [self.message_schema(field.message_type), {"type": "null"}]}
+            return self.field_schema(field)
+        if not any(map(rest_visible, output.fields)):
+            return {"type": "null"}
+        return self.message_schema(output)
+
+    def success(self, route: Route) -> Schema:
+        message = self.spec.success_message(route.method.full_name)
+        schema = envelope.success_schema(message, self.payload_schema(route))
+        return {
+            "description": message,
+            "headers": _request_id_header(),
+            "content": {"application/json": {"schema": schema}},
+        }
+
+    def stream_response(self, route: Route) -> Schema:
+        """A stream: NDJSON lines (each the message schema, the last one maybe an error
+        envelope) or, with `Accept: text/csv`, CSV with a header row."""
+        return {
+            "description": "The stream, one message per NDJSON line (default) or CSV row "
+            "(Accept: text/csv). A failure after the first line ends NDJSON with an error "
+            "envelope line and cuts CSV off without its last chunk.",
+            "headers": _request_id_header(),
+            "content": {
+                NDJSON: {"schema": self.payload_schema(route)},
+                CSV: {"schema": {"type": "string"}},
+            },
+        }
 
     def parameter(self, field: FieldDescriptor, location: str) -> Schema:
         schema = self.field_schema(field)
@@ -153,28 +196,60 @@ class _Builder:
             self.schemas[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def field_schema(self, field: FieldDescriptor) -> Schema:
+    def input_schema(self, descriptor: Descriptor) -> Schema:
+        """A request body's schema: any field may be left out or null, unknown keys are
+        ignored, enums take names or numbers; component `<name>.Input`."""
+        name = f"{descriptor.full_name}.Input"
+        if name not in self.schemas:
+            self.schemas[name] = {}
+            fields = sorted(filter(rest_visible, descriptor.fields), key=lambda f: f.number)
+            properties = {}
+            for field in fields:
+                schema = self.field_schema(field, inputs=True)
+                properties[field.json_name] = {"anyOf": [schema, {"type": "null"}]}
+            schema = {"type": "object", "properties": properties}
+            if descriptor.full_name in self.comments:
+                schema["description"] = self.comments[descriptor.full_name]
+            self.schemas[name] = schema
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def field_schema(self, field: FieldDescriptor, inputs: bool = False) -> Schema:
         message_type = field.message_type
         if message_type is not None and message_type.GetOptions().map_entry:
-            value = self.value_schema(message_type.fields_by_name["value"])
+            value = self.value_schema(message_type.fields_by_name["value"], inputs)
             return {"type": "object", "additionalProperties": value}
-        schema = self.value_schema(field)
+        schema = self.value_schema(field, inputs)
+        bounds = self.spec.field_bounds.get(field.full_name, {})
         if field.is_repeated:
-            schema = {"type": "array", "items": schema} | validate_rules.array_keywords(field)
-        elif "$ref" not in schema and field.full_name in self.comments:
+            item_bounds = {k: v for k, v in bounds.items() if k not in _ARRAY_KEYWORDS}
+            if item_bounds and "$ref" not in schema:
+                schema = schema | item_bounds
+            array_bounds = {k: v for k, v in bounds.items() if k in _ARRAY_KEYWORDS}
+            # The proto's buf.validate item count, then the spec's own bounds.
+            array = validate_rules.array_keywords(field) | array_bounds
+            schema = {"type": "array", "items": schema} | array
+        elif "$ref" not in schema:
+            schema = schema | dict(bounds)
+        if not field.is_repeated and "$ref" not in schema and field.full_name in self.comments:
             schema = schema | {"description": self.comments[field.full_name]}
         return schema
 
-    def value_schema(self, field: FieldDescriptor) -> Schema:
+    def value_schema(self, field: FieldDescriptor, inputs: bool = False) -> Schema:
+        """One value's schema, without the field's bounds (field_schema adds them)."""
         if field.message_type is not None:
             if field.message_type.full_name == "google.protobuf.Timestamp":
                 return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
+            if inputs:
+                return self.input_schema(field.message_type)
             return self.message_schema(field.message_type)
         if field.enum_type is not None:
-            return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
-        # The proto's buf.validate rules (what the service checks), then the spec's own bounds.
-        rules = validate_rules.value_keywords(field)
-        return _SCALARS[field.type] | rules | dict(self.spec.field_bounds.get(field.full_name, {}))
+            names: Schema = {"type": "string", "enum": [v.name for v in field.enum_type.values]}
+            if inputs:
+                numbers = [value.number for value in field.enum_type.values]
+                return {"anyOf": [names, {"type": "integer", "enum": numbers}]}
+            return names
+        # The proto's buf.validate rules: what the service checks.
+        return _SCALARS[field.type] | validate_rules.value_keywords(field)
 
     def always_rendered(self, field: FieldDescriptor) -> bool:
         """Required exactly when message_to_dict always writes the field (or the API says the

@@ -60,6 +60,26 @@ def message_to_dict(message: Message) -> dict[str, Any]:
     return out
 
 
+def payload(message: Message, field_name: str = "") -> Any:
+    """What an HTTP response carries of `message`: the named field's value (google.api.http's
+    response_body), else the whole message.
+
+    Generic rule: a message type without REST-visible fields (an empty response such as
+    `google.protobuf.Empty`) is `None`, so it renders as JSON null rather than `{}`; so is a
+    message field left unset.
+    """
+    if field_name:
+        field: FieldDescriptor = message.DESCRIPTOR.fields_by_name[field_name]  # type: ignore[assignment]
+        if field.message_type is not None and not field.is_repeated:
+            if not message.HasField(field_name):
+                return None
+            return payload(getattr(message, field_name))
+        return _field_converter(field)(getattr(message, field_name))
+    if not _plan(message.DESCRIPTOR):
+        return None
+    return message_to_dict(message)
+
+
 class Written(enum.Enum):
     """When message_to_dict writes a field."""
 

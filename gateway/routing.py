@@ -8,10 +8,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import grpc
+import orjson
 
 # googleapis-common-protos ships .pyi files but no py.typed marker.
 from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
@@ -56,7 +57,7 @@ _INT_RANGES = {
 
 @dataclass(frozen=True)
 class Route:
-    """One HTTP binding of one unary RPC."""
+    """One HTTP binding of one unary or server-streaming RPC."""
 
     http_method: str
     path: str
@@ -64,6 +65,13 @@ class Route:
     body: str = ""
     path_fields: tuple[str, ...] = ()
     query_fields: Mapping[str, FieldDescriptor] = field(default_factory=dict)
+    # The response field whose value is the HTTP payload; "" for the whole response message.
+    response_body: str = ""
+
+    @property
+    def streaming(self) -> bool:
+        """A server-streaming RPC: each message of the stream is one item of the payload."""
+        return bool(self.method.server_streaming)
 
     @property
     def grpc_path(self) -> str:
@@ -86,7 +94,7 @@ class Route:
         """The request message; GatewayError (INVALID_ARGUMENT) when a value cannot be used."""
         message = self.request_class()
         if self.body == "*":
-            _merge_json_body(message, body)
+            _merge_json_body(message, body, self.method.input_type)
         else:
             _merge_query(message, self.query_fields, query)
         fields = self.method.input_type.fields_by_name
@@ -97,7 +105,8 @@ class Route:
 
 
 def routes_from_files(files: Iterable[FileDescriptor]) -> list[Route]:
-    """Every google.api.http binding (additional_bindings too) of every unary RPC."""
+    """Every google.api.http binding (additional_bindings too) of every unary or
+    server-streaming RPC; client streaming has no HTTP/1.1 request shape and fails at start."""
     routes: list[Route] = []
     for file in files:
         for service in file.services_by_name.values():
@@ -105,8 +114,8 @@ def routes_from_files(files: Iterable[FileDescriptor]) -> list[Route]:
                 options = method.GetOptions()
                 if not options.HasExtension(annotations_pb2.http):
                     continue
-                if method.client_streaming or method.server_streaming:
-                    raise ValueError(f"{method.full_name}: streaming RPCs are not transcoded")
+                if method.client_streaming:
+                    raise ValueError(f"{method.full_name}: client streaming is not transcoded")
                 rule = options.Extensions[annotations_pb2.http]
                 routes.append(_route(method, rule))
                 routes.extend(_route(method, extra) for extra in rule.additional_bindings)
@@ -118,8 +127,20 @@ def _route(method: MethodDescriptor, rule: http_pb2.HttpRule) -> Route:
     if kind not in _VERBS:
         raise ValueError(f"{method.full_name}: HTTP pattern {kind!r} is not supported")
     path: str = getattr(rule, kind)
-    if rule.body not in ("", "*") or rule.response_body:
-        raise ValueError(f'{method.full_name}: only body "" or "*" and no response_body')
+    if rule.body not in ("", "*"):
+        raise ValueError(f'{method.full_name}: only body "" or "*" is supported')
+    if rule.response_body:
+        chosen = method.output_type.fields_by_name.get(rule.response_body)
+        if chosen is None or not rest_visible(chosen):
+            raise ValueError(
+                f"{method.full_name}: response_body {rule.response_body!r} must name a field "
+                f"of {method.output_type.full_name}"
+            )
+        if method.server_streaming and (chosen.message_type is None or chosen.is_repeated):
+            raise ValueError(
+                f"{method.full_name}: a stream's response_body must name a singular message "
+                "field (each message is one NDJSON line or CSV row)"
+            )
     request = method.input_type
     segments = path.split("/")
     # Literal segments and whole-segment {field} variables; not {f=pattern}, ** or :verb.
@@ -140,6 +161,7 @@ def _route(method: MethodDescriptor, rule: http_pb2.HttpRule) -> Route:
         body=rule.body,
         path_fields=path_fields,
         query_fields=_query_fields(request, exclude=path_fields),
+        response_body=rule.response_body,
     )
 
 
@@ -179,15 +201,148 @@ def _merge_query(
         _set(message, descriptor, [_parse_scalar(descriptor, name, text) for text in texts])
 
 
-def _merge_json_body(message: Message, body: bytes) -> None:
+def _merge_json_body(message: Message, body: bytes, descriptor: Descriptor) -> None:
+    """A JSON object into the message by JSON or proto names, unknown keys ignored (as
+    grpc-gateway does); an empty body is an empty object (grpc-gateway reads EOF as no fields)."""
     if not body.strip():
         return
     try:
-        json_format.Parse(body, message, ignore_unknown_fields=True)
-    except (json_format.ParseError, UnicodeDecodeError) as error:
+        parsed = orjson.loads(body)  # strict RFC 8259: no NaN, valid UTF-8, bounded depth
+    except orjson.JSONDecodeError as error:
         raise GatewayError(
-            grpc.StatusCode.INVALID_ARGUMENT, f"invalid JSON body: {error}"
+            grpc.StatusCode.INVALID_ARGUMENT, f"the request body is not valid JSON: {error}"
         ) from None
+    if not isinstance(parsed, dict):
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request body must be a JSON object, not {_json_kind(parsed)}",
+        )
+    _check_shape(parsed, descriptor, "", 0)
+    try:
+        json_format.ParseDict(parsed, message, ignore_unknown_fields=True)
+    except (json_format.ParseError, RecursionError, ValueError, TypeError) as error:
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"invalid request body: {_parse_error_text(error)}"
+        ) from None
+
+
+# Deeper JSON than this is refused before it can exhaust the stack (json_format stops at 100).
+MAX_BODY_DEPTH = 64
+_JSON_KINDS: dict[int, tuple[tuple[type, ...], str]] = {
+    FieldDescriptor.TYPE_STRING: ((str,), "a string"),
+    FieldDescriptor.TYPE_BYTES: ((str,), "a base64 string"),
+    FieldDescriptor.TYPE_BOOL: ((bool,), "true or false"),
+    FieldDescriptor.TYPE_ENUM: ((str, int), "an enum name or number"),
+    FieldDescriptor.TYPE_DOUBLE: ((int, float, str), "a number"),
+    FieldDescriptor.TYPE_FLOAT: ((int, float, str), "a number"),
+    **{kind: ((int, str), "an integer") for kind in _INT_RANGES},
+}
+
+
+def _check_shape(value: dict[str, Any], descriptor: Descriptor, path: str, depth: int) -> None:
+    """Each known key's JSON type against its field, so a wrong type gets a plain answer that
+    names the key; values (ranges, enum names, timestamps) are json_format's to judge."""
+    if depth > MAX_BODY_DEPTH:
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT, "the request body is nested too deeply"
+        )
+    fields = _fields_by_any_name(descriptor)
+    for key in _hidden_names(descriptor).intersection(value):
+        del value[key]  # gRPC-only fields cannot be set over REST, like any unknown key
+    for key, item in value.items():
+        known = fields.get(key)
+        if known is None or item is None:  # unknown keys are ignored; null leaves a field unset
+            continue
+        where = f"{path}.{key}" if path else key
+        entry = known.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            if not isinstance(item, dict):
+                raise _wrong_type(where, "an object", item)
+            for map_key, map_value in item.items():
+                _check_value(entry.fields_by_name["value"], map_value, f"{where}.{map_key}", depth)
+        elif known.is_repeated:
+            if not isinstance(item, list):
+                raise _wrong_type(where, "an array", item)
+            for index, element in enumerate(item):
+                _check_value(known, element, f"{where}[{index}]", depth)
+        else:
+            _check_value(known, item, where, depth)
+
+
+def _check_value(field: FieldDescriptor, value: Any, where: str, depth: int) -> None:
+    if value is None:
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"invalid request body: {where!r} must not be null"
+        )
+    message_type = field.message_type
+    if message_type is not None:
+        # Well-known types (Timestamp, wrappers, Struct...) have their own JSON forms.
+        if not message_type.full_name.startswith("google.protobuf."):
+            if not isinstance(value, dict):
+                raise _wrong_type(where, "an object", value)
+            _check_shape(value, message_type, where, depth + 1)
+        return
+    accepted, expected = _JSON_KINDS.get(field.type, ((object,), ""))
+    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        raise _wrong_type(where, expected, value)
+
+
+def _wrong_type(where: str, expected: str, value: Any) -> GatewayError:
+    return GatewayError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"invalid request body: {where!r} must be {expected}, not {_json_kind(value)}",
+    )
+
+
+@cache
+def _fields_by_any_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
+    """A message's REST-visible fields under their JSON and proto names."""
+    return _query_fields(descriptor, exclude=())
+
+
+@cache
+def _hidden_names(descriptor: Descriptor) -> frozenset[str]:
+    return frozenset(
+        name
+        for field in descriptor.fields
+        if not rest_visible(field)
+        for name in (field.name, field.json_name)
+    )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    return "an array"
+
+
+_PYTHON_TYPES = {
+    "'int'": "a number",
+    "'float'": "a number",
+    "'bool'": "a boolean",
+    "'str'": "a string",
+    "'dict'": "an object",
+    "'list'": "an array",
+    "'NoneType'": "null",
+}
+_PYTHON_TYPE = re.compile("|".join(map(re.escape, _PYTHON_TYPES)))
+
+
+def _parse_error_text(error: Exception) -> str:
+    """json_format's text in JSON's words: no Python type names, no doubled prefixes."""
+    text = str(error) or type(error).__name__
+    text = text.replace("Failed to parse ", "").replace("string or bytes-like object", "a string")
+    text = _PYTHON_TYPE.sub(lambda match: _PYTHON_TYPES[match[0]], text)
+    text = text.replace("..", ".").rstrip(".")
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def _set(message: Message, descriptor: FieldDescriptor, values: list[Any]) -> None:

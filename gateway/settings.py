@@ -24,6 +24,10 @@ class Settings:
     http_port: int = 8080
     grpc_target: str = "127.0.0.1:50051"
     timeout_seconds: float = 10.0
+    # A server stream (an export) may take far longer than one call: its own deadline.
+    stream_timeout_seconds: float = 600.0
+    # Longest request body read; 1 MiB holds a 1000-item batch with every optional field.
+    max_body_bytes: int = 1024 * 1024
     header_timeout_seconds: float = 10.0
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
@@ -51,6 +55,12 @@ class Settings:
             http_port=port,
             grpc_target=env.text("DNC_GRPC_TARGET", cls.grpc_target),
             timeout_seconds=env.seconds("DNC_GATEWAY_TIMEOUT_SECONDS", cls.timeout_seconds),
+            stream_timeout_seconds=env.seconds(
+                "DNC_GATEWAY_STREAM_TIMEOUT_SECONDS", cls.stream_timeout_seconds
+            ),
+            max_body_bytes=env.integer(
+                "DNC_GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024
+            ),
             header_timeout_seconds=env.seconds(
                 "DNC_GATEWAY_HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
             ),

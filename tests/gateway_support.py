@@ -75,14 +75,15 @@ class Gateway(Stoppable):
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
         timeout: float = 30.0,
+        body: bytes | None = None,
     ) -> Reply:
-        """Send the path and headers exactly as given (repeated parameters, odd values)."""
+        """Send the path, headers and body exactly as given (repeated parameters, odd values)."""
         address = urlsplit(self.url)
         assert address.hostname is not None
         assert address.port is not None
         connection = http.client.HTTPConnection(address.hostname, address.port, timeout=timeout)
         try:
-            connection.request(method, path, headers=dict(headers or {}))
+            connection.request(method, path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()
             return Reply(response.status, response.headers, response.read())
         finally:

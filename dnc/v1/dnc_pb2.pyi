@@ -11,6 +11,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +22,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _BatchAddStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BatchAddStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BatchAddStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BATCH_ADD_STATUS_UNSPECIFIED: _BatchAddStatus.ValueType  # 0
+    """Never sent."""
+    BATCH_ADD_STATUS_ADDED: _BatchAddStatus.ValueType  # 1
+    """The number was listed by this call."""
+    BATCH_ADD_STATUS_ALREADY_LISTED: _BatchAddStatus.ValueType  # 2
+    """The number was already listed (by an earlier call or an earlier item); nothing changed."""
+    BATCH_ADD_STATUS_INVALID: _BatchAddStatus.ValueType  # 3
+    """The item was refused (see error); nothing changed."""
+
+class BatchAddStatus(_BatchAddStatus, metaclass=_BatchAddStatusEnumTypeWrapper):
+    """BatchAddStatus is what happened to one item of a batch."""
+
+BATCH_ADD_STATUS_UNSPECIFIED: BatchAddStatus.ValueType  # 0
+"""Never sent."""
+BATCH_ADD_STATUS_ADDED: BatchAddStatus.ValueType  # 1
+"""The number was listed by this call."""
+BATCH_ADD_STATUS_ALREADY_LISTED: BatchAddStatus.ValueType  # 2
+"""The number was already listed (by an earlier call or an earlier item); nothing changed."""
+BATCH_ADD_STATUS_INVALID: BatchAddStatus.ValueType  # 3
+"""The item was refused (see error); nothing changed."""
+Global___BatchAddStatus: _TypeAlias = BatchAddStatus  # noqa: Y015
 
 @_typing.final
 class ListDncRequest(_message.Message):
@@ -226,3 +255,317 @@ class ListDncResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListDncResponse: _TypeAlias = ListDncResponse  # noqa: Y015
+
+@_typing.final
+class AddDncRequest(_message.Message):
+    """AddDncRequest is one number to list."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    BATCH_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_UUID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    phone_number: _builtins.str
+    """The number with its country code, "+" optional, punctuation allowed:
+    "12125551234", "+1 (212) 555-1234" and "+1.212.555.1234" are the same.
+    """
+    batch_id: _builtins.str
+    """Optional: the batch whose call triggered the entry, 24 hex characters."""
+    request_uuid: _builtins.str
+    """Optional: the UUID of the call record within the batch."""
+    type: _builtins.str
+    """Optional free-text classification, e.g. "customer_request"; at most 64 characters."""
+    def __init__(
+        self,
+        *,
+        phone_number: _builtins.str = ...,
+        batch_id: _builtins.str | None = ...,
+        request_uuid: _builtins.str | None = ...,
+        type: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_request_uuid", b"_request_uuid", "_type", b"_type", "batch_id", b"batch_id", "request_uuid", b"request_uuid", "type", b"type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_request_uuid", b"_request_uuid", "_type", b"_type", "batch_id", b"batch_id", "phone_number", b"phone_number", "request_uuid", b"request_uuid", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__batch_id: _TypeAlias = _typing.Literal["batch_id"]  # noqa: Y015
+    _WhichOneofArgType__batch_id: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id"]  # noqa: Y015
+    _WhichOneofReturnType__request_uuid: _TypeAlias = _typing.Literal["request_uuid"]  # noqa: Y015
+    _WhichOneofArgType__request_uuid: _TypeAlias = _typing.Literal["_request_uuid", b"_request_uuid"]  # noqa: Y015
+    _WhichOneofReturnType__type: _TypeAlias = _typing.Literal["type"]  # noqa: Y015
+    _WhichOneofArgType__type: _TypeAlias = _typing.Literal["_type", b"_type"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__batch_id) -> _WhichOneofReturnType__batch_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__request_uuid) -> _WhichOneofReturnType__request_uuid | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__type) -> _WhichOneofReturnType__type | None: ...
+
+Global___AddDncRequest: _TypeAlias = AddDncRequest  # noqa: Y015
+
+@_typing.final
+class AddDncResponse(_message.Message):
+    """AddDncResponse carries the new entry."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entry(self) -> Global___DncEntry:
+        """The entry as ListDnc shows it."""
+
+    def __init__(
+        self,
+        *,
+        entry: Global___DncEntry | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddDncResponse: _TypeAlias = AddDncResponse  # noqa: Y015
+
+@_typing.final
+class RemoveDncRequest(_message.Message):
+    """RemoveDncRequest names the entry to delete."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The entry's id: 24 hex characters."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveDncRequest: _TypeAlias = RemoveDncRequest  # noqa: Y015
+
+@_typing.final
+class RemoveDncResponse(_message.Message):
+    """RemoveDncResponse is empty: the entry is gone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveDncResponse: _TypeAlias = RemoveDncResponse  # noqa: Y015
+
+@_typing.final
+class BatchAddDncRequest(_message.Message):
+    """BatchAddDncRequest lists many numbers at once."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddDncRequest]:
+        """1 to 1000 numbers to list, each as AddDnc takes it."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___AddDncRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchAddDncRequest: _TypeAlias = BatchAddDncRequest  # noqa: Y015
+
+@_typing.final
+class BatchAddResult(_message.Message):
+    """BatchAddResult answers one item of a batch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    PHONE_E164_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """The item's position in the request, from 0."""
+    phone_e164: _builtins.str
+    """The normalized number, e.g. "+12125551234"; empty when it could not be parsed."""
+    status: Global___BatchAddStatus.ValueType
+    """What happened."""
+    entry_id: _builtins.str
+    """The id of the entry that lists the number (new or existing); empty when INVALID."""
+    error: _builtins.str
+    """Why the item was refused; empty otherwise."""
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        phone_e164: _builtins.str = ...,
+        status: Global___BatchAddStatus.ValueType = ...,
+        entry_id: _builtins.str = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id", "error", b"error", "index", b"index", "phone_e164", b"phone_e164", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchAddResult: _TypeAlias = BatchAddResult  # noqa: Y015
+
+@_typing.final
+class BatchAddDncResponse(_message.Message):
+    """BatchAddDncResponse answers every item, in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchAddResult]:
+        """One result per requested item, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___BatchAddResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchAddDncResponse: _TypeAlias = BatchAddDncResponse  # noqa: Y015
+
+@_typing.final
+class CheckDncRequest(_message.Message):
+    """CheckDncRequest asks about numbers before dialing them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PHONE_NUMBERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def phone_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 1000 numbers, each in any format AddDnc accepts."""
+
+    def __init__(
+        self,
+        *,
+        phone_numbers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["phone_numbers", b"phone_numbers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckDncRequest: _TypeAlias = CheckDncRequest  # noqa: Y015
+
+@_typing.final
+class CheckResult(_message.Message):
+    """CheckResult answers one number."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INPUT_FIELD_NUMBER: _builtins.int
+    PHONE_E164_FIELD_NUMBER: _builtins.int
+    LISTED_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    input: _builtins.str
+    """The number as it was asked."""
+    phone_e164: _builtins.str
+    """The normalized number; empty when it could not be parsed."""
+    listed: _builtins.bool
+    """True when the number is on the list: do not call it."""
+    entry_id: _builtins.str
+    """The listing entry's id, when listed."""
+    type: _builtins.str
+    """The listing entry's type, when listed and set."""
+    error: _builtins.str
+    """Why the number could not be checked (then listed is false); empty otherwise."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the number was listed."""
+
+    def __init__(
+        self,
+        *,
+        input: _builtins.str = ...,
+        phone_e164: _builtins.str = ...,
+        listed: _builtins.bool = ...,
+        entry_id: _builtins.str = ...,
+        type: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "entry_id", b"entry_id", "error", b"error", "input", b"input", "listed", b"listed", "phone_e164", b"phone_e164", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckResult: _TypeAlias = CheckResult  # noqa: Y015
+
+@_typing.final
+class CheckDncResponse(_message.Message):
+    """CheckDncResponse answers every number, in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckResult]:
+        """One result per requested number, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___CheckResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckDncResponse: _TypeAlias = CheckDncResponse  # noqa: Y015
+
+@_typing.final
+class ExportDncRequest(_message.Message):
+    """ExportDncRequest selects the entries to export."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEARCH_FIELD_NUMBER: _builtins.int
+    search: _builtins.str
+    """As ListDncRequest.search; empty exports everything."""
+    def __init__(
+        self,
+        *,
+        search: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["search", b"search"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportDncRequest: _TypeAlias = ExportDncRequest  # noqa: Y015

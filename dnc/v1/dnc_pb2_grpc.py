@@ -40,6 +40,31 @@ class DncServiceStub:
                 request_serializer=dnc_dot_v1_dot_dnc__pb2.ListDncRequest.SerializeToString,
                 response_deserializer=dnc_dot_v1_dot_dnc__pb2.ListDncResponse.FromString,
                 _registered_method=True)
+        self.AddDnc = channel.unary_unary(
+                '/dnc.v1.DncService/AddDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.AddDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.AddDncResponse.FromString,
+                _registered_method=True)
+        self.RemoveDnc = channel.unary_unary(
+                '/dnc.v1.DncService/RemoveDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.RemoveDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.RemoveDncResponse.FromString,
+                _registered_method=True)
+        self.BatchAddDnc = channel.unary_unary(
+                '/dnc.v1.DncService/BatchAddDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.BatchAddDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.BatchAddDncResponse.FromString,
+                _registered_method=True)
+        self.CheckDnc = channel.unary_unary(
+                '/dnc.v1.DncService/CheckDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.CheckDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.CheckDncResponse.FromString,
+                _registered_method=True)
+        self.ExportDnc = channel.unary_stream(
+                '/dnc.v1.DncService/ExportDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.ExportDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.DncEntry.FromString,
+                _registered_method=True)
 
 
 class DncServiceServicer:
@@ -55,6 +80,52 @@ class DncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddDnc(self, request, context):
+        """AddDnc lists one number for the caller's organization. The number is
+        normalized to E.164 first; a number already listed is ALREADY_EXISTS and
+        nothing changes. Needs the write scope when the service requires one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveDnc(self, request, context):
+        """RemoveDnc deletes one entry of the caller's organization. An unknown id,
+        or another organization's, is NOT_FOUND. Needs the write scope when the
+        service requires one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchAddDnc(self, request, context):
+        """BatchAddDnc lists up to 1000 numbers in one call, each answered on its
+        own: one bad item does not fail the others, and repeating a batch adds
+        nothing twice. More than 1000 items is INVALID_ARGUMENT and writes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckDnc(self, request, context):
+        """CheckDnc tells, for up to 1000 numbers in any format, whether each is on
+        the caller's organization's list: the call to make before dialing. Results
+        come in request order; an unparseable number gets an error, not a failure.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportDnc(self, request, context):
+        """ExportDnc streams every entry of the caller's organization that matches
+        the search, newest first, however many there are.
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -62,6 +133,31 @@ def add_DncServiceServicer_to_server(servicer, server):
                     servicer.ListDnc,
                     request_deserializer=dnc_dot_v1_dot_dnc__pb2.ListDncRequest.FromString,
                     response_serializer=dnc_dot_v1_dot_dnc__pb2.ListDncResponse.SerializeToString,
+            ),
+            'AddDnc': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.AddDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.AddDncResponse.SerializeToString,
+            ),
+            'RemoveDnc': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.RemoveDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.RemoveDncResponse.SerializeToString,
+            ),
+            'BatchAddDnc': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchAddDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.BatchAddDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.BatchAddDncResponse.SerializeToString,
+            ),
+            'CheckDnc': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.CheckDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.CheckDncResponse.SerializeToString,
+            ),
+            'ExportDnc': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.ExportDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.DncEntry.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +188,141 @@ class DncService:
             '/dnc.v1.DncService/ListDnc',
             dnc_dot_v1_dot_dnc__pb2.ListDncRequest.SerializeToString,
             dnc_dot_v1_dot_dnc__pb2.ListDncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddDnc(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dnc.v1.DncService/AddDnc',
+            dnc_dot_v1_dot_dnc__pb2.AddDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.AddDncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveDnc(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dnc.v1.DncService/RemoveDnc',
+            dnc_dot_v1_dot_dnc__pb2.RemoveDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.RemoveDncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchAddDnc(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dnc.v1.DncService/BatchAddDnc',
+            dnc_dot_v1_dot_dnc__pb2.BatchAddDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.BatchAddDncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckDnc(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dnc.v1.DncService/CheckDnc',
+            dnc_dot_v1_dot_dnc__pb2.CheckDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.CheckDncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportDnc(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dnc.v1.DncService/ExportDnc',
+            dnc_dot_v1_dot_dnc__pb2.ExportDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.DncEntry.FromString,
             options,
             channel_credentials,
             insecure,

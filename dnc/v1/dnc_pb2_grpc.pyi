@@ -41,6 +41,32 @@ class DncServiceStub:
     (createdAt descending, then _id descending), paginated and optionally
     filtered by a case-insensitive search over phoneNumber, type and requestUUID.
     """
+    AddDnc: _grpc.UnaryUnaryMultiCallable[_dnc_pb2.AddDncRequest, _dnc_pb2.AddDncResponse]
+    """AddDnc lists one number for the caller's organization. The number is
+    normalized to E.164 first; a number already listed is ALREADY_EXISTS and
+    nothing changes. Needs the write scope when the service requires one.
+    """
+    RemoveDnc: _grpc.UnaryUnaryMultiCallable[_dnc_pb2.RemoveDncRequest, _dnc_pb2.RemoveDncResponse]
+    """RemoveDnc deletes one entry of the caller's organization. An unknown id,
+    or another organization's, is NOT_FOUND. Needs the write scope when the
+    service requires one.
+    """
+    BatchAddDnc: _grpc.UnaryUnaryMultiCallable[_dnc_pb2.BatchAddDncRequest, _dnc_pb2.BatchAddDncResponse]
+    """BatchAddDnc lists up to 1000 numbers in one call, each answered on its
+    own: one bad item does not fail the others, and repeating a batch adds
+    nothing twice. More than 1000 items is INVALID_ARGUMENT and writes nothing.
+    """
+    CheckDnc: _grpc.UnaryUnaryMultiCallable[_dnc_pb2.CheckDncRequest, _dnc_pb2.CheckDncResponse]
+    """CheckDnc tells, for up to 1000 numbers in any format, whether each is on
+    the caller's organization's list: the call to make before dialing. Results
+    come in request order; an unparseable number gets an error, not a failure.
+    """
+    ExportDnc: _grpc.UnaryStreamMultiCallable[_dnc_pb2.ExportDncRequest, _dnc_pb2.DncEntry]
+    """ExportDnc streams every entry of the caller's organization that matches
+    the search, newest first, however many there are.
+    buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+    (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
+    """
 
 @_typing.type_check_only
 class DncServiceAsyncStub(DncServiceStub):
@@ -51,6 +77,32 @@ class DncServiceAsyncStub(DncServiceStub):
     """ListDnc returns the caller's organization's DNC entries, newest first
     (createdAt descending, then _id descending), paginated and optionally
     filtered by a case-insensitive search over phoneNumber, type and requestUUID.
+    """
+    AddDnc: _aio.UnaryUnaryMultiCallable[_dnc_pb2.AddDncRequest, _dnc_pb2.AddDncResponse]  # type: ignore[assignment]
+    """AddDnc lists one number for the caller's organization. The number is
+    normalized to E.164 first; a number already listed is ALREADY_EXISTS and
+    nothing changes. Needs the write scope when the service requires one.
+    """
+    RemoveDnc: _aio.UnaryUnaryMultiCallable[_dnc_pb2.RemoveDncRequest, _dnc_pb2.RemoveDncResponse]  # type: ignore[assignment]
+    """RemoveDnc deletes one entry of the caller's organization. An unknown id,
+    or another organization's, is NOT_FOUND. Needs the write scope when the
+    service requires one.
+    """
+    BatchAddDnc: _aio.UnaryUnaryMultiCallable[_dnc_pb2.BatchAddDncRequest, _dnc_pb2.BatchAddDncResponse]  # type: ignore[assignment]
+    """BatchAddDnc lists up to 1000 numbers in one call, each answered on its
+    own: one bad item does not fail the others, and repeating a batch adds
+    nothing twice. More than 1000 items is INVALID_ARGUMENT and writes nothing.
+    """
+    CheckDnc: _aio.UnaryUnaryMultiCallable[_dnc_pb2.CheckDncRequest, _dnc_pb2.CheckDncResponse]  # type: ignore[assignment]
+    """CheckDnc tells, for up to 1000 numbers in any format, whether each is on
+    the caller's organization's list: the call to make before dialing. Results
+    come in request order; an unparseable number gets an error, not a failure.
+    """
+    ExportDnc: _aio.UnaryStreamMultiCallable[_dnc_pb2.ExportDncRequest, _dnc_pb2.DncEntry]  # type: ignore[assignment]
+    """ExportDnc streams every entry of the caller's organization that matches
+    the search, newest first, however many there are.
+    buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+    (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
     """
 
 class DncServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -65,6 +117,62 @@ class DncServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListDnc returns the caller's organization's DNC entries, newest first
         (createdAt descending, then _id descending), paginated and optionally
         filtered by a case-insensitive search over phoneNumber, type and requestUUID.
+        """
+
+    @_abc_1.abstractmethod
+    def AddDnc(
+        self,
+        request: _dnc_pb2.AddDncRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dnc_pb2.AddDncResponse, _abc.Awaitable[_dnc_pb2.AddDncResponse]]:
+        """AddDnc lists one number for the caller's organization. The number is
+        normalized to E.164 first; a number already listed is ALREADY_EXISTS and
+        nothing changes. Needs the write scope when the service requires one.
+        """
+
+    @_abc_1.abstractmethod
+    def RemoveDnc(
+        self,
+        request: _dnc_pb2.RemoveDncRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dnc_pb2.RemoveDncResponse, _abc.Awaitable[_dnc_pb2.RemoveDncResponse]]:
+        """RemoveDnc deletes one entry of the caller's organization. An unknown id,
+        or another organization's, is NOT_FOUND. Needs the write scope when the
+        service requires one.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchAddDnc(
+        self,
+        request: _dnc_pb2.BatchAddDncRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dnc_pb2.BatchAddDncResponse, _abc.Awaitable[_dnc_pb2.BatchAddDncResponse]]:
+        """BatchAddDnc lists up to 1000 numbers in one call, each answered on its
+        own: one bad item does not fail the others, and repeating a batch adds
+        nothing twice. More than 1000 items is INVALID_ARGUMENT and writes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckDnc(
+        self,
+        request: _dnc_pb2.CheckDncRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dnc_pb2.CheckDncResponse, _abc.Awaitable[_dnc_pb2.CheckDncResponse]]:
+        """CheckDnc tells, for up to 1000 numbers in any format, whether each is on
+        the caller's organization's list: the call to make before dialing. Results
+        come in request order; an unparseable number gets an error, not a failure.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportDnc(
+        self,
+        request: _dnc_pb2.ExportDncRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_dnc_pb2.DncEntry], _abc.AsyncIterator[_dnc_pb2.DncEntry]]:
+        """ExportDnc streams every entry of the caller's organization that matches
+        the search, newest first, however many there are.
+        buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+        (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
         """
 
 def add_DncServiceServicer_to_server(servicer: DncServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

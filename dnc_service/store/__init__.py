@@ -6,22 +6,39 @@ The rest of the service deals in plain ids (24 lowercase hex) and DncEntry messa
 from __future__ import annotations
 
 from ..settings import Settings
-from . import client
+from . import client, indexes
+from .audit import AuditLog, Change
 from .client import deadline
 from .entries import EntriesStore, Page
+from .migration import MigrationReport, backfill_phone_e164
 from .users import UsersStore
+from .writes import EntryWrites, Listed, Removed
 
-__all__ = ["EntriesStore", "Page", "Store", "UsersStore", "deadline"]
+__all__ = [
+    "AuditLog",
+    "Change",
+    "EntriesStore",
+    "EntryWrites",
+    "Listed",
+    "MigrationReport",
+    "Page",
+    "Removed",
+    "Store",
+    "UsersStore",
+    "deadline",
+]
 
 
 class Store:
-    """The process's one database client and the collections the service reads."""
+    """The process's one database client and the collections the service reads and writes."""
 
     def __init__(self, settings: Settings) -> None:
         self._mongo = client.connect(settings)
         db = self._mongo[settings.database]
         self._entries_collection = db[settings.entries_collection]
         self.entries = EntriesStore(self._entries_collection)
+        self.writes = EntryWrites(self._entries_collection)
+        self.audit = AuditLog(db[settings.audit_collection])
         self.users = UsersStore(
             db[settings.users_collection],
             settings.org_cache_ttl_seconds,
@@ -33,8 +50,12 @@ class Store:
         await client.ping(self._mongo)
 
     async def ensure_indexes(self) -> None:
-        """Create the listing index if it is missing."""
-        await client.ensure_indexes(self._entries_collection)
+        """Create the listing and the unique number index if they are missing."""
+        await indexes.ensure_indexes(self._entries_collection)
+
+    async def migrate(self) -> MigrationReport:
+        """Backfill phoneE164 on the rows that lack it (see store/migration.py)."""
+        return await backfill_phone_e164(self._entries_collection)
 
     async def close(self) -> None:
         await self._mongo.close()

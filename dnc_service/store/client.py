@@ -8,13 +8,11 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 from ..errors import DeadlineExceeded, DncError, Unavailable
 from ..observability import DATABASE_ERRORS
 from ..settings import Settings
-from .order import LISTING_INDEX, LISTING_INDEX_NAME
 
 Document = dict[str, Any]
 
@@ -74,9 +72,3 @@ async def ping(client: AsyncMongoClient[Document]) -> None:
     async with deadline(client.options.server_selection_timeout + 1):
         with driver_errors():
             await client.admin.command("ping")
-
-
-async def ensure_indexes(entries: AsyncCollection[Document]) -> None:
-    """Create the listing index if missing (idempotent); skipped when DNC_ENSURE_INDEXES=false."""
-    with driver_errors():
-        await entries.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)

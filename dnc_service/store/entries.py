@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
+from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dnc.v1 import dnc_pb2
@@ -15,6 +17,11 @@ from . import order
 from .client import Document, driver_errors
 from .documents import PROJECTION, to_entry
 from .filters import listing_filter
+from .indexes import PHONE_FIELD
+from .order import TENANT_FIELD
+
+# Entries per round trip of an export: bounds the memory a stream holds, whatever its length.
+EXPORT_BATCH_SIZE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +34,8 @@ class Page:
 
 
 class EntriesStore:
-    """Org-scoped listing over the entries collection (walks order.LISTING_INDEX)."""
+    """Org-scoped reads of the entries collection: listing and export walk order.LISTING_INDEX,
+    checks the unique number index."""
 
     def __init__(self, entries: AsyncCollection[Document]) -> None:
         self._entries = entries
@@ -55,3 +63,31 @@ class EntriesStore:
                 query.limit, *(order.position_of(documents[-1]) or (None, None))
             )
         return Page([to_entry(document) for document in documents], total, next_cursor)
+
+    async def check(
+        self, org_id: str, numbers: Sequence[str], max_time_ms: int
+    ) -> dict[str, dnc_pb2.DncEntry]:
+        """The entry listing each E.164 number that is listed (id, type, createdAt), one query."""
+        found = self._entries.find(
+            {TENANT_FIELD: ObjectId(org_id), PHONE_FIELD: {"$in": list(dict.fromkeys(numbers))}},
+            {PHONE_FIELD: 1, TENANT_FIELD: 1, "type": 1, "createdAt": 1},
+            max_time_ms=max_time_ms,
+        )
+        with driver_errors():
+            documents = await found.to_list()
+        return {document[PHONE_FIELD]: to_entry(document) for document in documents}
+
+    async def export(
+        self, org_id: str, search: str, max_time_ms: int
+    ) -> AsyncGenerator[dnc_pb2.DncEntry]:
+        """Every matching entry in listing order, fetched EXPORT_BATCH_SIZE at a time."""
+        cursor = self._entries.find(
+            listing_filter(org_id, search), PROJECTION, sort=order.SORT,
+            batch_size=EXPORT_BATCH_SIZE, max_time_ms=max_time_ms,
+        )  # fmt: skip
+        try:
+            with driver_errors():
+                async for document in cursor:
+                    yield to_entry(document)
+        finally:
+            await cursor.close()

@@ -33,7 +33,10 @@ def listing_filter(org_id: str, search: str, after: dict[str, Any] | None = None
 
 
 def search_clauses(search: str) -> list[dict[str, Any]]:
-    """Case-insensitive literal substring over each field, plus phone-digit variants."""
+    """Case-insensitive literal substring over each field, plus phone-digit variants.
+
+    `phoneE164` joins only for phone-like searches (digits and phone punctuation).
+    """
     pattern = re.escape(search)
     clauses: list[dict[str, Any]] = [
         {field: {"$regex": pattern, "$options": "i"}} for field in SEARCH_FIELDS
@@ -42,6 +45,9 @@ def search_clauses(search: str) -> list[dict[str, Any]]:
     if digits is not None:
         if digits != search:
             clauses.append({"phoneNumber": {"$regex": digits}})
+        # The normalized number (written on add, backfilled by `migrate`): finds legacy
+        # int64/double and punctuated rows by any part of their digits.
+        clauses.append({"phoneE164": {"$regex": digits}})
         if len(digits) <= _MAX_NUMERIC_DIGITS and not digits.startswith("0"):
             # Legacy numeric rows cannot match a regex; they match on the whole number.
             clauses.append({"phoneNumber": int(digits)})

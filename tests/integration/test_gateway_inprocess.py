@@ -49,6 +49,23 @@ class ScriptedDnc(dnc_pb2_grpc.DncServiceServicer):
             pagination=dnc_pb2.Pagination(total=1, page=request.page or 1, limit=10, total_pages=1),
         )
 
+    # Not scripted: the management routes are tested against the real service.
+    async def AddDnc(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+
+    async def RemoveDnc(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+
+    async def BatchAddDnc(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+
+    async def CheckDnc(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+
+    async def ExportDnc(self, request: Any, context: Any) -> AsyncIterator[dnc_pb2.DncEntry]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+        yield dnc_pb2.DncEntry()  # never reached (abort raises): makes this a stream
+
 
 @pytest_asyncio.fixture
 async def grpc_target() -> AsyncIterator[str]:

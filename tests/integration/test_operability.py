@@ -57,6 +57,56 @@ def test_grpcurl_describes_the_service_with_its_comments(grpc_service: Service) 
     assert "(.buf.validate.field) = { int32: { gte: 1 } }" in message.stdout, message.stdout
 
 
+@pytest.mark.parametrize(
+    ("rpc", "comment"),
+    [
+        ("rpc AddDnc ( .dnc.v1.AddDncRequest ) returns ( .dnc.v1.AddDncResponse )",
+         "ALREADY_EXISTS"),
+        ("rpc RemoveDnc ( .dnc.v1.RemoveDncRequest ) returns ( .dnc.v1.RemoveDncResponse )",
+         "NOT_FOUND"),
+        ("rpc BatchAddDnc ( .dnc.v1.BatchAddDncRequest ) returns ( .dnc.v1.BatchAddDncResponse )",
+         "up to 1000 numbers"),
+        ("rpc CheckDnc ( .dnc.v1.CheckDncRequest ) returns ( .dnc.v1.CheckDncResponse )",
+         "before dialing"),
+        ("rpc ExportDnc ( .dnc.v1.ExportDncRequest ) returns ( stream .dnc.v1.DncEntry )",
+         "however many there are"),
+    ],
+)  # fmt: skip
+def test_grpcurl_describes_the_management_rpcs(
+    grpc_service: Service, rpc: str, comment: str
+) -> None:
+    result = grpcurl("-plaintext", grpc_service.target, "describe", "dnc.v1.DncService")
+    assert result.returncode == 0, result.stderr
+    described = result.stdout
+    assert rpc in described
+    # The comment sits right above its rpc.
+    assert comment in described[: described.index(rpc)].rsplit("}", 1)[-1]
+
+
+def test_grpcurl_adds_checks_and_exports(grpc_service: Service, new_org: OrgFactory) -> None:
+    org = new_org()
+    auth = f"authorization: Bearer {org.token}"
+    added = grpcurl(
+        "-plaintext", "-H", auth, "-d", '{"phoneNumber": "+1 (212) 555-0900", "type": "cli"}',
+        grpc_service.target, "dnc.v1.DncService/AddDnc",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    entry = json.loads(added.stdout)["entry"]
+    assert (entry["phoneNumber"], entry["type"]) == ("12125550900", "cli")
+    checked = grpcurl(
+        "-plaintext", "-H", auth, "-d", '{"phoneNumbers": ["12125550900", "12125550901"]}',
+        grpc_service.target, "dnc.v1.DncService/CheckDnc",
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    results = json.loads(checked.stdout)["results"]
+    assert [result.get("listed", False) for result in results] == [True, False]
+    exported = grpcurl(
+        "-plaintext", "-H", auth, "-d", "{}", grpc_service.target, "dnc.v1.DncService/ExportDnc"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["_id"] == entry["_id"]
+
+
 def test_grpcurl_calls_list_dnc_with_a_bearer_token(
     grpc_service: Service, new_org: OrgFactory
 ) -> None:

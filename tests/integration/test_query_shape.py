@@ -17,10 +17,14 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory
+from dnc_service.management_validation import NewEntry
 from dnc_service.page_tokens import Cursor
+from dnc_service.phones import Phone
 from dnc_service.store.entries import EntriesStore
 from dnc_service.store.filters import listing_filter
+from dnc_service.store.indexes import NUMBER_INDEX, NUMBER_INDEX_NAME
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME, SORT
+from dnc_service.store.writes import EntryWrites
 from dnc_service.validation import ListQuery
 
 
@@ -29,7 +33,7 @@ class Recorder(monitoring.CommandListener):
         self.commands: list[dict[str, Any]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("find", "aggregate"):
+        if event.command_name in ("find", "aggregate", "findAndModify"):
             self.commands.append(dict(event.command))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
@@ -96,3 +100,53 @@ def test_real_mongodb_plans_use_the_index_without_a_blocking_sort(
     winning = str(plan["queryPlanner"]["winningPlan"])
     assert LISTING_INDEX_NAME in winning
     assert "'SORT'" not in winning
+
+
+def test_management_queries_are_org_first_and_index_backed(
+    mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    """Check and batch add look numbers up along {orgId, phoneE164} (the unique index); the
+    export sorts along the listing index; remove names the organization with the id."""
+    org = new_org(entries=3)
+    recorder = Recorder()
+    numbers = ["+12125550800", "+12125550801"]
+
+    async def run() -> None:
+        client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
+        collection = client[mongo_db.name].dnc_entries
+        try:
+            await EntriesStore(collection).check(str(org.org_id), numbers, 5000)
+            await EntryWrites(collection).add_many(
+                str(org.org_id), [NewEntry(Phone(number)) for number in numbers]
+            )
+            _ = [e async for e in EntriesStore(collection).export(str(org.org_id), "555", 5000)]
+            await EntryWrites(collection).remove(str(org.org_id), str(org.entries[0]["_id"]))
+        finally:
+            await client.close()
+
+    asyncio.run(run())
+    check, batch_lookup, export = [c for c in recorder.commands if "find" in c]
+    for lookup in (check, batch_lookup):
+        # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
+        assert lookup["filter"] == {"orgId": org.org_id, "phoneE164": {"$in": numbers}}
+        assert list(lookup["filter"]) == [key for key, _ in NUMBER_INDEX]
+    assert_index_prefix(export["filter"], org.org_id)
+    assert export["filter"] == listing_filter(str(org.org_id), "555")
+    assert list(export["sort"].items()) == [
+        (key, direction) for key, direction in LISTING_INDEX[1:]
+    ]
+    [remove] = [c for c in recorder.commands if "findAndModify" in c]
+    assert remove["query"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
+    assert remove["remove"] is True
+
+
+def test_real_mongodb_checks_numbers_in_the_partial_unique_index(
+    mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    org = new_org(entries=3)
+    where = {"orgId": org.org_id, "phoneE164": {"$in": ["+12125550800", "+12125550801"]}}
+    plan = mongo_db.dnc_entries.find(where).explain()
+    if "ferretdbVersion" in plan.get("serverInfo", {}):
+        pytest.skip("FerretDB, not MongoDB: no index plan (and no partial index) to check")
+    # The partial index serves the lookup only because $in implies its $exists filter.
+    assert NUMBER_INDEX_NAME in str(plan["queryPlanner"]["winningPlan"])

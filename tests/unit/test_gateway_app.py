@@ -24,6 +24,11 @@ def routes(settings: Settings) -> set[tuple[str, str]]:
 def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
     assert routes(Settings()) == {
         ("GET", "/api/dnc/list"),
+        ("POST", "/api/dnc/add"),
+        ("DELETE", "/api/dnc/delete/{id}"),
+        ("POST", "/api/dnc/batch-add"),
+        ("POST", "/api/dnc/check"),
+        ("GET", "/api/dnc/export"),
         ("GET", "/healthz"),
         ("GET", "/openapi.json"),
     }

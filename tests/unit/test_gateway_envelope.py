@@ -49,7 +49,8 @@ def test_schemas_require_exactly_the_keys_bodies_write() -> None:
 
 def test_statuses_without_a_short_message_use_the_reason_phrase() -> None:
     assert envelope.short_message(401) == "Unauthorized"
-    assert envelope.short_message(413) == "Request Entity Too Large"
+    assert envelope.short_message(413) == "Payload too large"
+    assert envelope.short_message(411) == "Length Required"
     assert envelope.short_message(599) == "Error"
 
 

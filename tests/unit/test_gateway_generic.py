@@ -232,7 +232,7 @@ def test_a_json_body_fills_the_request(routes: list[Route]) -> None:
         (lambda rule: setattr(rule, "get", "/v1/x{name}"), "path template"),
         (lambda rule: setattr(rule, "get", "/v1/{name}:run"), "path template"),
         (lambda rule: setattr(rule, "get", "v1/{name}"), "path template"),
-        (lambda rule: setattr(rule, "response_body", "name"), "response_body"),
+        (lambda rule: setattr(rule, "response_body", "nope"), "response_body"),
         (lambda rule: setattr(rule, "get", "/v1/{nope}"), "scalar request field"),
     ],
 )
@@ -323,8 +323,15 @@ def test_openapi_for_any_service_is_valid(routes: list[Route]) -> None:
     post = document["paths"]["/v1/probes"]["post"]
     assert (get["operationId"], post["operationId"]) == ("GetProbe", "GetProbe2")
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/gwtest.probe.v1.Probe"
+        "$ref": "#/components/schemas/gwtest.probe.v1.Probe.Input"
     }
+    body_schema = document["components"]["schemas"]["gwtest.probe.v1.Probe.Input"]
+    assert "additionalProperties" not in body_schema  # unknown keys are ignored
+    assert "required" not in body_schema
+    assert body_schema["properties"]["child"] == {
+        "anyOf": [{"$ref": "#/components/schemas/gwtest.probe.v1.Probe.Input"}, {"type": "null"}]
+    }
+    assert {"413", "415"} <= set(post["responses"]) - set(get["responses"])
     probe_schema = document["components"]["schemas"]["gwtest.probe.v1.Probe"]
     assert probe_schema["properties"]["child"] == {
         "$ref": "#/components/schemas/gwtest.probe.v1.Probe"

@@ -19,7 +19,7 @@ from gateway.proto_docs import leading_comments
 from gateway.routing import routes_from_files
 
 Schema = dict[str, Any]
-ERROR_STATUSES = ["400", "401", "403", "404", "405", "429", "500", "503", "504"]
+ERROR_STATUSES = ["400", "401", "403", "404", "405", "409", "429", "500", "503", "504"]
 
 
 @pytest.fixture(scope="module")

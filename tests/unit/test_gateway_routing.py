@@ -15,8 +15,8 @@ INT32_MAX = 2**31 - 1
 
 @pytest.fixture(scope="module")
 def route() -> Route:
-    (only,) = routes_from_files([dnc_pb2.DESCRIPTOR])
-    return only
+    routes = routes_from_files([dnc_pb2.DESCRIPTOR])
+    return next(route for route in routes if route.path == "/api/dnc/list")
 
 
 def request(route: Route, *pairs: tuple[str, str]) -> dnc_pb2.ListDncRequest:

@@ -111,7 +111,8 @@ COMMENTS = {
     f"{PACKAGE}.Item.parent": "The item above (a $ref carries no description).",
 }
 
-ERRORS = ["400", "401", "403", "404", "405", "429", "500", "503", "504"]
+ERRORS = ["400", "401", "403", "404", "405", "409", "429", "500", "503", "504"]
+BODY_ERRORS = ["413", "415"]  # only where a body is read
 REQUEST_ID = {"schema": {"type": "string", "minLength": 1, "maxLength": 128}}
 REQUEST_ID_PARAMETER = {
     "name": "X-Request-Id",
@@ -145,6 +146,44 @@ ITEM_SCHEMA = {
     "additionalProperties": False,
     "description": "Item is a thing.",
 }
+ITEM_INPUT_REF = {"$ref": f"#/components/schemas/{PACKAGE}.Item.Input"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+# A request body: any key may be absent or null, unknown keys allowed, enums by name or number.
+ITEM_INPUT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": nullable({"type": "string"}),
+        "count": nullable({**INT32, "minimum": 1, "description": "How many."}),
+        "pageSize": nullable(INT32),
+        "itemId": nullable({"type": "string"}),
+        "tags": nullable({"type": "array", "items": {"type": "string"}}),
+        "size": nullable(
+            {
+                "anyOf": [
+                    {"type": "string", "enum": ["SIZE_UNSPECIFIED", "LARGE"]},
+                    {"type": "integer", "enum": [0, 1]},
+                ]
+            }
+        ),
+        "at": nullable(TIMESTAMP),
+        "tally": nullable(
+            {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "string", "format": "int64", "pattern": "^-?[0-9]+$"
+                },
+            }
+        ),
+        "parent": nullable(ITEM_INPUT_REF),
+        "note": nullable({"type": "string"}),
+    },
+    "description": "Item is a thing.",
+}  # fmt: skip
 SUCCESS = {
     "type": "object",
     "properties": {
@@ -159,7 +198,8 @@ SUCCESS = {
 }
 
 
-def operation(operation_id: str, parameters: list[Schema]) -> Schema:
+def operation(operation_id: str, parameters: list[Schema], body: bool = False) -> Schema:
+    errors = sorted(ERRORS + BODY_ERRORS) if body else ERRORS
     return {
         "operationId": operation_id,
         "summary": f"{PACKAGE}.Items/GetItem",
@@ -171,7 +211,7 @@ def operation(operation_id: str, parameters: list[Schema]) -> Schema:
                 "headers": {"X-Request-Id": REQUEST_ID},
                 "content": {"application/json": {"schema": SUCCESS}},
             },
-            **{status: {"$ref": f"#/components/responses/{status}"} for status in ERRORS},
+            **{status: {"$ref": f"#/components/responses/{status}"} for status in errors},
         },
         "description": "GetItem returns one item.",
     }
@@ -197,8 +237,12 @@ GET = operation(
         query("note", {"type": "string"}),
     ],
 )  # fmt: skip
-POST = operation("GetItem2", []) | {
-    "requestBody": {"content": {"application/json": {"schema": ITEM_REF}}}
+POST = operation("GetItem2", [], body=True) | {
+    "requestBody": {
+        "required": True,
+        "description": "JSON object; keys by JSON or proto name, unknown keys ignored.",
+        "content": {"application/json": {"schema": ITEM_INPUT_REF}},
+    }
 }
 HEALTH_SCHEMA = {
     "type": "object",
@@ -243,7 +287,11 @@ EXPECTED = {
         "/healthz": {"get": HEALTH},
     },
     "components": {
-        "schemas": {"ErrorEnvelope": error_schema(), f"{PACKAGE}.Item": ITEM_SCHEMA},
+        "schemas": {
+            "ErrorEnvelope": error_schema(),
+            f"{PACKAGE}.Item": ITEM_SCHEMA,
+            f"{PACKAGE}.Item.Input": ITEM_INPUT_SCHEMA,
+        },
         "responses": {
             "400": error_response("Invalid request"),
             "401": error_response(
@@ -253,6 +301,9 @@ EXPECTED = {
             "403": error_response("Forbidden"),
             "404": error_response("Not found"),
             "405": error_response("Method not allowed", Allow={"schema": {"type": "string"}}),
+            "409": error_response("Conflict"),
+            "413": error_response("Payload too large"),
+            "415": error_response("Unsupported media type"),
             "429": error_response("Too many requests"),
             "500": error_response("Internal server error"),
             "503": error_response("Service unavailable"),

@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import ORG_ID_TRAILER
+from dnc_service.auth import Caller
 from dnc_service.errors import (
     DeadlineExceeded,
     DncError,
@@ -22,12 +23,14 @@ from dnc_service.errors import (
     Unauthenticated,
     Unavailable,
 )
+from dnc_service.management import Management
 from dnc_service.page_tokens import Cursor, PageTokens
 from dnc_service.servicer import DncServicer
 from dnc_service.store import Page
 from dnc_service.validation import ListQuery
 
 ORG = "64e5f12345abcdef12345678"
+USER = "64e5f12345abcdef00000001"
 TOKENS = PageTokens([b"k" * 32])
 
 
@@ -35,10 +38,10 @@ class FakeAuthenticator:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
 
-    async def authenticate(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
+    async def authenticate(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> Caller:
         if self.error:
             raise self.error
-        return ORG
+        return Caller(ORG, USER)
 
 
 class FakeEntries:
@@ -63,10 +66,15 @@ async def serve() -> AsyncIterator[Any]:
     servers: list[grpc.aio.Server] = []
     channels: list[grpc.aio.Channel] = []
 
-    async def start(authenticator: Any, entries: Any) -> dnc_pb2_grpc.DncServiceAsyncStub:
+    async def start(
+        authenticator: Any, entries: Any, writes: Any = None, audit: Any = None
+    ) -> dnc_pb2_grpc.DncServiceAsyncStub:
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
-            DncServicer(authenticator, entries, 5.0, TOKENS), server
+            DncServicer(
+                authenticator, entries, Management(entries, writes, audit), 5.0, tokens=TOKENS
+            ),
+            server,
         )
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()

@@ -23,6 +23,19 @@ def test_defaults() -> None:
     )
     assert settings.grpc_addr == "127.0.0.1:50051"
     assert settings.ensure_indexes is True
+    assert (settings.audit_collection, settings.write_scope) == ("dnc_audit", None)
+    assert settings.export_timeout_seconds == 600
+
+
+def test_management_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_AUDIT_COLLECTION": "changes",
+            "DNC_WRITE_SCOPE": "dnc:write", "DNC_EXPORT_TIMEOUT_SECONDS": "3600",
+        }
+    )  # fmt: skip
+    assert (settings.audit_collection, settings.write_scope) == ("changes", "dnc:write")
+    assert settings.export_timeout_seconds == 3600
 
 
 def test_contract_names() -> None:
@@ -59,6 +72,10 @@ def test_contract_names() -> None:
             "DNC_REQUEST_TIMEOUT_SECONDS",
         ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_ENSURE_INDEXES": "maybe"}, "DNC_ENSURE_INDEXES"),
+        (
+            {"DNC_JWT_SECRET": SECRET, "DNC_EXPORT_TIMEOUT_SECONDS": "0"},
+            "DNC_EXPORT_TIMEOUT_SECONDS",
+        ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS": "0"}, "DNC_MAX_CONCURRENT_RPCS"),
         (
             {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": "0"},

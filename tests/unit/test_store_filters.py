@@ -39,13 +39,19 @@ def test_search_and_cursor_are_both_required() -> None:
 def test_phone_search_adds_a_digits_regex_and_the_legacy_number() -> None:
     clauses = listing_filter(ORG, "+1 (212) 555")["$or"]
     assert {"phoneNumber": {"$regex": "1212555"}} in clauses
+    assert {"phoneE164": {"$regex": "1212555"}} in clauses
     assert {"phoneNumber": 1212555} in clauses
 
 
-def test_a_bare_number_needs_no_extra_regex() -> None:
+def test_a_bare_number_needs_no_extra_phone_number_regex() -> None:
     clauses = listing_filter(ORG, "555")["$or"]
-    assert clauses[-1] == {"phoneNumber": 555}
-    assert len(clauses) == len(SEARCH_FIELDS) + 1
+    assert clauses[-2:] == [{"phoneE164": {"$regex": "555"}}, {"phoneNumber": 555}]
+    assert len(clauses) == len(SEARCH_FIELDS) + 2
+
+
+def test_a_text_search_does_not_look_at_the_normalized_number() -> None:
+    clauses = listing_filter(ORG, "customer")["$or"]
+    assert all("phoneE164" not in clause for clause in clauses)
 
 
 @pytest.mark.parametrize(
@@ -79,5 +85,6 @@ def test_any_search_is_a_literal_match_and_never_an_operator(search: str) -> Non
         assert re.fullmatch(clause[field]["$regex"], search.strip(), re.IGNORECASE)
     for clause in clauses[len(SEARCH_FIELDS) :]:
         # Phone variants: only digits, as a regex or as the legacy numeric value.
-        condition = clause["phoneNumber"]
+        [(field, condition)] = clause.items()
+        assert field in ("phoneNumber", "phoneE164")
         assert isinstance(condition, int) or condition["$regex"].isdigit()

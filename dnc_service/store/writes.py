@@ -1,0 +1,152 @@
+"""Changes to an organization's list: add one, add many, remove one; each scoped to the org.
+
+"At most one entry per organization and number" is the unique index's job (store/indexes.py):
+an insert that would repeat a number fails with a duplicate-key error whoever raced it, so
+there is no read-then-write window. A batch is two round trips whatever its size: one find of
+the numbers already listed, one unordered insert_many of the rest, whose duplicate-key errors
+(a concurrent writer won) are looked up once more. Upserts were the alternative; they would
+cost one write per item and report less (MongoDB may retry or fail a racing upsert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from dnc.v1 import dnc_pb2
+
+from ..errors import AlreadyExists
+from ..management_validation import NewEntry
+from ..phones import normalize_stored
+from .client import Document, driver_errors
+from .documents import phone_text, to_entry
+from .indexes import PHONE_FIELD
+from .order import TENANT_FIELD
+
+_DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """Where a number of a batch stands: its entry, and whether this call added it."""
+
+    entry_id: str
+    added: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """The entry a remove deleted, and its number (None for an unparseable legacy row)."""
+
+    entry_id: str
+    phone_e164: str | None
+
+
+class EntryWrites:
+    """Inserts and deletes on the entries collection, always within one organization."""
+
+    def __init__(self, entries: AsyncCollection[Document]) -> None:
+        self._entries = entries
+
+    async def add(self, org_id: str, entry: NewEntry) -> dnc_pb2.DncEntry:
+        """Insert one entry and return it as the listing shows it; AlreadyExists if listed."""
+        document = new_document(org_id, entry, _now())
+        with driver_errors():
+            try:
+                await self._entries.insert_one(document)
+            except DuplicateKeyError:
+                existing = await self._find_listed(org_id, [entry.phone.e164])
+                raise AlreadyExists(
+                    f"{entry.phone.e164} is already on the list"
+                    + (f" (entry {existing[entry.phone.e164]})" if existing else "")
+                ) from None
+        return to_entry(document)
+
+    async def add_many(self, org_id: str, entries: Sequence[NewEntry]) -> dict[str, Listed]:
+        """List distinct numbers; for each E.164 number, its entry and whether it is new."""
+        numbers = [entry.phone.e164 for entry in entries]
+        with driver_errors():
+            listed = {
+                number: Listed(entry_id, added=False)
+                for number, entry_id in (await self._find_listed(org_id, numbers)).items()
+            }
+            now = _now()
+            documents = [
+                new_document(org_id, entry, now)
+                for entry in entries
+                if entry.phone.e164 not in listed
+            ]
+            raced = await self._insert_new(documents)
+            for document in documents:
+                if document[PHONE_FIELD] not in raced:
+                    listed[document[PHONE_FIELD]] = Listed(str(document["_id"]), added=True)
+            if raced:
+                for number, entry_id in (await self._find_listed(org_id, raced)).items():
+                    listed[number] = Listed(entry_id, added=False)
+        return listed
+
+    async def remove(self, org_id: str, entry_id: str) -> Removed | None:
+        """Delete entry `entry_id` if the organization owns it; None when it does not."""
+        with driver_errors():
+            # FerretDB's findAndModify takes no projection: the whole (small) row comes back.
+            document = await self._entries.find_one_and_delete(
+                {"_id": ObjectId(entry_id), TENANT_FIELD: ObjectId(org_id)}
+            )
+        if document is None:
+            return None
+        number = document.get(PHONE_FIELD)
+        if not isinstance(number, str):
+            parsed = normalize_stored(phone_text(document.get("phoneNumber")))
+            number = parsed.e164 if parsed else None
+        return Removed(entry_id, number)
+
+    async def _find_listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
+        """The entry id listing each of `numbers` that is listed (one indexed query)."""
+        found = self._entries.find(
+            {TENANT_FIELD: ObjectId(org_id), PHONE_FIELD: {"$in": list(dict.fromkeys(numbers))}},
+            {PHONE_FIELD: 1},
+        )
+        return {document[PHONE_FIELD]: str(document["_id"]) async for document in found}
+
+    async def _insert_new(self, documents: list[Document]) -> list[str]:
+        """Insert all; return the numbers a concurrent writer listed first (duplicate keys)."""
+        if not documents:
+            return []
+        try:
+            await self._entries.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors: list[dict[str, Any]] = error.details.get("writeErrors", [])
+            if any(each.get("code") != _DUPLICATE_KEY for each in errors):
+                raise
+            return [documents[each["index"]][PHONE_FIELD] for each in errors]
+        return []
+
+
+def new_document(org_id: str, entry: NewEntry, created_at: datetime) -> Document:
+    """The stored form of a new entry: the original API's fields plus phoneE164."""
+    document: Document = {
+        "_id": ObjectId(),
+        "phoneNumber": entry.phone.digits,
+        PHONE_FIELD: entry.phone.e164,
+        TENANT_FIELD: ObjectId(org_id),
+    }
+    if entry.type is not None:
+        document["type"] = entry.type
+    if entry.batch_id is not None:
+        document["batchId"] = ObjectId(entry.batch_id)
+    if entry.request_uuid is not None:
+        document["requestUUID"] = entry.request_uuid
+    document["createdAt"] = created_at
+    return document
+
+
+def _now() -> datetime:
+    """Now, at the millisecond precision a stored Date keeps (so the reply equals the row)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -1,0 +1,106 @@
+"""DNC_WRITE_SCOPE: when set, writes need it in the token's `scope`; reads never do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from pymongo.database import Database
+
+from data_support import Document, OrgFactory
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from management_support import audit_of, entries_of, rpc_error, scoped
+from service_support import service_env, start_service
+
+SCOPE = "dnc:write"
+
+
+@pytest.fixture(scope="module")
+def scoped_stub(
+    mongo_uri: str, mongo_db: Database[Document], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dnc_pb2_grpc.DncServiceStub]:
+    """A service of the session's database that requires the write scope."""
+    env = service_env(mongo_uri, mongo_db.name, DNC_WRITE_SCOPE=SCOPE)
+    log_path = tmp_path_factory.mktemp("scoped") / "service.log"
+    with start_service(env, log_path) as service, grpc.insecure_channel(service.target) as channel:
+        yield dnc_pb2_grpc.DncServiceStub(channel)
+
+
+def writes(entry_id: str) -> list[tuple[str, object]]:
+    return [
+        ("AddDnc", dnc_pb2.AddDncRequest(phone_number="12125550600")),
+        ("RemoveDnc", dnc_pb2.RemoveDncRequest(id=entry_id)),
+        ("BatchAddDnc", dnc_pb2.BatchAddDncRequest(
+            entries=[dnc_pb2.AddDncRequest(phone_number="12125550601")]
+        )),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("scope", [None, "", "dnc:read", "dnc:writer", "openid dnc:read"])
+def test_writes_without_the_scope_are_denied_and_change_nothing(
+    scoped_stub: dnc_pb2_grpc.DncServiceStub,
+    mongo_db: Database[Document],
+    new_org: OrgFactory,
+    scope: str | None,
+) -> None:
+    org = new_org(entries=1)
+    before = entries_of(mongo_db, org)
+    for method, request in writes(str(org.entries[0]["_id"])):
+        error = rpc_error(getattr(scoped_stub, method), request, metadata=scoped(org, scope))
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED, method
+        assert SCOPE in (error.details() or "")
+    assert entries_of(mongo_db, org) == before
+    assert audit_of(mongo_db, org) == []
+
+
+def test_bad_input_without_the_scope_is_still_denied(
+    scoped_stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory
+) -> None:
+    org = new_org()
+    error = rpc_error(
+        scoped_stub.AddDnc, dnc_pb2.AddDncRequest(phone_number="911"), metadata=scoped(org, None)
+    )
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED  # the scope is checked first
+
+
+@pytest.mark.parametrize("scope", [SCOPE, f"openid {SCOPE} profile", ["openid", SCOPE]])
+def test_writes_with_the_scope_succeed(
+    scoped_stub: dnc_pb2_grpc.DncServiceStub,
+    mongo_db: Database[Document],
+    new_org: OrgFactory,
+    scope: str | list[str],
+) -> None:
+    org = new_org(entries=1)
+    metadata = scoped(org, scope)
+    for method, request in writes(str(org.entries[0]["_id"])):
+        getattr(scoped_stub, method)(request, metadata=metadata, timeout=10)
+    assert {doc.get("phoneE164") for doc in entries_of(mongo_db, org)} == {
+        "+12125550600",
+        "+12125550601",
+    }
+    assert [record["action"] for record in audit_of(mongo_db, org)] == ["add", "remove", "add"]
+
+
+def test_reads_need_no_scope(scoped_stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory) -> None:
+    org = new_org(entries=2)
+    metadata = scoped(org, None)
+    listed = scoped_stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
+    assert len(listed.dnc_list) == 2
+    check = dnc_pb2.CheckDncRequest(phone_numbers=[org.entries[0]["phoneNumber"]])
+    assert scoped_stub.CheckDnc(check, metadata=metadata, timeout=10).results[0].error == ""
+    exported = scoped_stub.ExportDnc(dnc_pb2.ExportDncRequest(), metadata=metadata, timeout=10)
+    assert len(list(exported)) == 2
+
+
+def test_without_a_configured_scope_any_user_of_the_org_writes(
+    stub: dnc_pb2_grpc.DncServiceStub, mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    org = new_org(entries=1)
+    for method, request in writes(str(org.entries[0]["_id"])):
+        getattr(stub, method)(request, metadata=scoped(org, None), timeout=10)
+    # Added one, removed the seeded one, added another.
+    assert {doc.get("phoneE164") for doc in entries_of(mongo_db, org)} == {
+        "+12125550600",
+        "+12125550601",
+    }

@@ -1,0 +1,49 @@
+"""Calling the management RPCs in tests, and reading what they wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from bson import ObjectId
+from pymongo.database import Database
+
+from data_support import Document, Org, make_token
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+
+
+def add(stub: dnc_pb2_grpc.DncServiceStub, org: Org, phone: str, **fields: Any) -> dnc_pb2.DncEntry:
+    """AddDnc as `org`'s user; returns the new entry."""
+    request = dnc_pb2.AddDncRequest(phone_number=phone, **fields)
+    response = stub.AddDnc(request, metadata=org.metadata, timeout=10)
+    return response.entry
+
+
+def rpc_error(call: Any, request: Any, **kwargs: Any) -> grpc.RpcError:
+    """The error `call(request)` fails with (the test fails if it succeeds)."""
+    try:
+        call(request, timeout=10, **kwargs)
+    except grpc.RpcError as error:
+        return error
+    raise AssertionError(f"{request!r} succeeded")
+
+
+def entries_of(mongo_db: Database[Document], org: Org) -> list[Document]:
+    return list(mongo_db.dnc_entries.find({"orgId": org.org_id}).sort("_id", 1))
+
+
+def audit_of(mongo_db: Database[Document], org: Org) -> list[Document]:
+    return list(mongo_db.dnc_audit.find({"orgId": org.org_id}).sort("_id", 1))
+
+
+def scoped(org: Org, scope: str | list[str] | None) -> tuple[tuple[str, str], ...]:
+    """Metadata for `org`'s user with a token carrying `scope` (None: no scope claim)."""
+    return (("authorization", f"Bearer {make_token(str(org.user_id), scope=scope)}"),)
+
+
+def with_request_id(org: Org, request_id: str) -> tuple[tuple[str, str], ...]:
+    return (*org.metadata, ("x-request-id", request_id))
+
+
+def oid(text: str) -> ObjectId:
+    return ObjectId(text)

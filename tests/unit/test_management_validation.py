@@ -1,0 +1,105 @@
+"""What the management RPCs accept: each refusal names its field, batches are bounded."""
+
+from __future__ import annotations
+
+import pytest
+
+from dnc.v1 import dnc_pb2
+from dnc_service.errors import InvalidArgument
+from dnc_service.management_validation import (
+    MAX_BATCH_ITEMS,
+    NewEntry,
+    first_occurrences,
+    parse_add,
+    parse_batch,
+    parse_check,
+    parse_id,
+)
+from dnc_service.phones import Phone
+
+UUID = "550e8400-e29b-41d4-a716-446655440000"
+
+
+def test_a_full_request_becomes_the_stored_forms() -> None:
+    request = dnc_pb2.AddDncRequest(
+        phone_number="+1 (212) 555-1234", batch_id="64E5F12345ABCDEF87650001",
+        request_uuid=f"urn:uuid:{UUID.upper()}", type="  customer_request ",
+    )  # fmt: skip
+    assert parse_add(request) == NewEntry(
+        Phone("+12125551234"), "64e5f12345abcdef87650001", UUID, "customer_request"
+    )
+
+
+def test_absent_and_blank_optional_fields_are_none() -> None:
+    assert parse_add(dnc_pb2.AddDncRequest(phone_number="12125551234", type=" ")) == NewEntry(
+        Phone("+12125551234")
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"phone_number": "911"}, "phone_number"),
+        ({"phone_number": "12125551234", "batch_id": "64e5f12345abcdef8765000"}, "batch_id"),
+        ({"phone_number": "12125551234", "batch_id": "64e5f12345abcdef8765000g"}, "batch_id"),
+        ({"phone_number": "12125551234", "request_uuid": ""}, "request_uuid"),
+        ({"phone_number": "12125551234", "request_uuid": f"{UUID}-{UUID}"}, "request_uuid"),
+        ({"phone_number": "12125551234", "type": "t" * 65}, "type"),
+        ({"phone_number": "12125551234", "type": "a\nb"}, "type"),
+    ],
+)
+def test_each_refusal_names_its_field(fields: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        parse_add(dnc_pb2.AddDncRequest(**fields))
+    assert raised.value.field == field
+    with pytest.raises(InvalidArgument) as in_batch:
+        parse_add(dnc_pb2.AddDncRequest(**fields), prefix="entries[3].")
+    assert in_batch.value.field == f"entries[3].{field}"
+
+
+def test_a_batch_answers_each_item() -> None:
+    request = dnc_pb2.BatchAddDncRequest(
+        entries=[dnc_pb2.AddDncRequest(phone_number=p) for p in ("12125551234", "911")]
+    )
+    good, bad = parse_batch(request)
+    assert good == NewEntry(Phone("+12125551234"))
+    assert isinstance(bad, InvalidArgument)
+    assert bad.field == "entries[1].phone_number"
+
+
+@pytest.mark.parametrize("count", [0, MAX_BATCH_ITEMS + 1])
+def test_batch_and_check_sizes_are_bounded(count: int) -> None:
+    batch = dnc_pb2.BatchAddDncRequest(
+        entries=[dnc_pb2.AddDncRequest(phone_number="12125551234")] * count
+    )
+    with pytest.raises(InvalidArgument) as raised:
+        parse_batch(batch)
+    assert raised.value.field == "entries"
+    with pytest.raises(InvalidArgument) as raised:
+        parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["12125551234"] * count))
+    assert raised.value.field == "phone_numbers"
+
+
+def test_check_items_fail_alone() -> None:
+    parsed = parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["x", "+1 212 555 1234"]))
+    assert isinstance(parsed[0], InvalidArgument)
+    assert parsed[0].field == "phone_numbers[0]"
+    assert parsed[1] == Phone("+12125551234")
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "64e5f12345abcdef1234567", "64e5f12345abcdef123456789", "x" * 24]
+)
+def test_ids_are_24_hex(raw: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        parse_id(raw)
+    assert raised.value.field == "id"
+
+
+def test_ids_come_back_lowercase() -> None:
+    assert parse_id("64E5F12345ABCDEF12345678") == "64e5f12345abcdef12345678"
+
+
+def test_the_first_occurrence_of_each_number_wins() -> None:
+    a, b = Phone("+12125551234"), Phone("+442079460000")
+    assert first_occurrences([None, a, b, a, None, b]) == {a.e164: 1, b.e164: 2}
