@@ -168,7 +168,9 @@ class _Builder:
         schema = self.field_schema(field)
         schema.pop("description", None)  # said once, on the parameter
         parameter: Schema = {
-            "name": field.json_name,
+            # A path parameter must match the template, which keeps the proto name; a query
+            # parameter is read by its JSON name.
+            "name": field.name if location == "path" else field.json_name,
             "in": location,
             "required": location == "path",
             "schema": schema,
