@@ -10,24 +10,18 @@ and reflection never take a slot, so probes and tooling are never starved.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import Any, NoReturn
 
 import grpc
 
 from .errors import ResourceExhausted, abort
+from .handlers import Behaviour, ServerInterceptor, rewrap, stream_of
 
 # Methods that never take a slot.
 EXEMPT_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
 Metadata = Iterable[tuple[str, str | bytes]] | None
-Behaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Any]
-
-if TYPE_CHECKING:
-    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
-else:  # not subscriptable at run time
-    _Interceptor = grpc.aio.ServerInterceptor
 
 
 class Slots:
@@ -47,7 +41,7 @@ class Slots:
         self.taken -= 1
 
 
-class AdmissionInterceptor(_Interceptor):
+class AdmissionInterceptor(ServerInterceptor):
     """Wraps unary and server-streaming behaviours so each holds a slot while it runs.
 
     `verify` raises DncError for metadata without a valid bearer token (auth.verify_metadata).
@@ -68,19 +62,7 @@ class AdmissionInterceptor(_Interceptor):
         method: str = handler_call_details.method
         if handler is None or method.startswith(EXEMPT_PREFIXES):
             return handler
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(cast(Behaviour, handler.unary_unary)),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._streaming(cast(Behaviour, handler.unary_stream)),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler  # client-streaming methods: none in this service
+        return rewrap(handler, self._unary, self._streaming)
 
     def _needs_slot(self, context: grpc.aio.ServicerContext[Any, Any]) -> bool:
         try:
@@ -116,12 +98,8 @@ class AdmissionInterceptor(_Interceptor):
             if needs_slot and not self.slots.try_take():
                 await self._refuse(context)
             try:
-                result = behaviour(request, context)
-                if inspect.isasyncgen(result):
-                    async for response in result:
-                        yield response
-                else:  # a coroutine writing with context.write
-                    await result
+                async for response in stream_of(behaviour, request, context):
+                    yield response
             finally:
                 if needs_slot:
                     self.slots.give_back()

@@ -13,11 +13,17 @@ from dnc.v1 import dnc_pb2
 
 from .auth import Caller
 from .errors import InvalidArgument, NotFound
-from .management_validation import first_occurrences, parse_add, parse_batch, parse_check, parse_id
+from .management_validation import (
+    first_occurrences,
+    parse_add,
+    parse_batch,
+    parse_check,
+    parse_export,
+    parse_remove,
+)
 from .observability import annotate
 from .phones import Phone
 from .store import AuditLog, Change, EntriesStore, EntryWrites
-from .validation import parse_search
 
 ADDED = dnc_pb2.BATCH_ADD_STATUS_ADDED
 ALREADY_LISTED = dnc_pb2.BATCH_ADD_STATUS_ALREADY_LISTED
@@ -54,7 +60,7 @@ class Management:
         self, caller: Caller, request: dnc_pb2.RemoveDncRequest, request_id: str | None
     ) -> dnc_pb2.RemoveDncResponse:
         caller.require_scope(self._write_scope)
-        entry_id = parse_id(request.id)
+        entry_id = parse_remove(request)
         removed = await self._writes.remove(caller.org_id, entry_id)
         if removed is None:
             # Another organization's entry looks exactly like a missing one: ids reveal nothing.
@@ -131,9 +137,6 @@ class Management:
         self, caller: Caller, request: dnc_pb2.ExportDncRequest, max_time_ms: int
     ) -> AsyncGenerator[dnc_pb2.DncEntry]:
         """Every matching entry, newest first; the search is validated as ListDnc's."""
-        try:
-            search = parse_search(request.search)
-        except InvalidArgument as error:
-            raise InvalidArgument(error.message, field=error.field or "search") from None
+        search = parse_export(request)
         async for entry in self._entries.export(caller.org_id, search, max_time_ms):
             yield entry

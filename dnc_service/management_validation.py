@@ -1,28 +1,27 @@
-"""What the management RPCs ask for, validated: numbers, ids, UUIDs, types and batch sizes.
+"""What the management RPCs ask for, validated: the proto's rules, then the stored forms.
 
+The bounds (phone length, id and UUID shapes, type length, batch sizes) are the proto's
+buf.validate rules, checked by request_rules; this module adds what no rule states: phone
+parsing, lowercase ids, canonical UUIDs, trimmed types, and batch items answered one by one.
 Every refusal names the request field at fault (`field=`, e.g. `entries[3].phone_number`), so
 a caller can fix the one item; nothing here touches the database.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dnc.v1 import dnc_pb2
 
-from . import phones
+from . import phones, request_rules
 from .errors import InvalidArgument
 from .phones import Phone
 
-MAX_BATCH_ITEMS = 1000
-MAX_TYPE_CHARS = 64
-# Any UUID spelling uuid.UUID accepts ("urn:uuid:...", braces) fits in this.
-_MAX_UUID_CHARS = 45
-_HEX_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
+MAX_BATCH_ITEMS = request_rules.field_rules(
+    dnc_pb2.BatchAddDncRequest.DESCRIPTOR, "entries"
+).repeated.max_items
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +36,27 @@ class NewEntry:
 
 def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
     """Validate one AddDnc request (or batch item, its fields named under `prefix`)."""
+    request_rules.check(request, prefix)
     try:
         phone = phones.normalize(request.phone_number)
     except InvalidArgument as error:
         raise InvalidArgument(error.message, field=f"{prefix}phone_number") from None
-    batch_id = None
-    if request.HasField("batch_id"):
-        batch_id = parse_id(request.batch_id, f"{prefix}batch_id")
-    request_uuid = None
-    if request.HasField("request_uuid"):
-        request_uuid = _uuid(request.request_uuid, f"{prefix}request_uuid")
-    entry_type = _type(request.type, f"{prefix}type") if request.HasField("type") else None
+    batch_id = request.batch_id.lower() if request.HasField("batch_id") else None
+    # The rule admits the 8-4-4-4-12 form in either case; it is stored lowercase.
+    request_uuid = (
+        str(uuid.UUID(request.request_uuid)) if request.HasField("request_uuid") else None
+    )
+    # The rules refuse control characters; surrounding blanks are trimmed, blank means none.
+    entry_type = request.type.strip() or None
     return NewEntry(phone, batch_id, request_uuid, entry_type)
 
 
 def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> list[NewEntry | InvalidArgument]:
     """Each item validated on its own: its NewEntry, or the error that refuses it alone.
 
-    A batch with no items or more than MAX_BATCH_ITEMS is refused as a whole.
+    Only the item count (the proto's rule on `entries`) refuses the batch as a whole.
     """
-    _count(len(request.entries), "entries")
+    request_rules.check(request)
     results: list[NewEntry | InvalidArgument] = []
     for index, item in enumerate(request.entries):
         try:
@@ -68,7 +68,7 @@ def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> list[NewEntry | InvalidA
 
 def parse_check(request: dnc_pb2.CheckDncRequest) -> list[Phone | InvalidArgument]:
     """Each number parsed on its own: its Phone, or why it can't be checked."""
-    _count(len(request.phone_numbers), "phone_numbers")
+    request_rules.check(request)
     results: list[Phone | InvalidArgument] = []
     for index, raw in enumerate(request.phone_numbers):
         try:
@@ -78,40 +78,16 @@ def parse_check(request: dnc_pb2.CheckDncRequest) -> list[Phone | InvalidArgumen
     return results
 
 
-def parse_id(raw: str, field: str = "id") -> str:
-    """An entry or batch id: 24 hex characters, returned lowercase."""
-    if not _HEX_ID.fullmatch(raw):
-        raise InvalidArgument(f"{field} must be 24 hexadecimal characters", field=field)
-    return raw.lower()
+def parse_remove(request: dnc_pb2.RemoveDncRequest) -> str:
+    """The entry id to remove (the proto's rule: 24 hex characters), lowercase."""
+    request_rules.check(request)
+    return request.id.lower()
 
 
-def _uuid(raw: str, field: str) -> str:
-    """A UUID in any spelling uuid.UUID accepts, stored in its canonical lowercase form."""
-    try:
-        if len(raw) > _MAX_UUID_CHARS:
-            raise ValueError(raw)
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise InvalidArgument(
-            f"{field} must be a UUID, e.g. 550e8400-e29b-41d4-a716-446655440000", field=field
-        ) from None
-
-
-def _type(raw: str, field: str) -> str | None:
-    """Free text, trimmed; empty means none; bounded and free of control characters."""
-    text = raw.strip()
-    if len(text) > MAX_TYPE_CHARS:
-        raise InvalidArgument(f"{field} must be at most {MAX_TYPE_CHARS} characters", field=field)
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
-        raise InvalidArgument(f"{field} must not contain control characters", field=field)
-    return text or None
-
-
-def _count(items: int, field: str) -> None:
-    if not 1 <= items <= MAX_BATCH_ITEMS:
-        raise InvalidArgument(
-            f"{field} must hold 1 to {MAX_BATCH_ITEMS} items, got {items}", field=field
-        )
+def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
+    """The export's search (the proto's rules, as ListDnc's), trimmed as ListDnc trims it."""
+    request_rules.check(request)
+    return request.search.strip()
 
 
 def first_occurrences(phones_in_order: Sequence[Phone | None]) -> dict[str, int]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -18,6 +17,7 @@ from dnc_common.tracing import continued_trace, current_trace_id
 from dnc_common.wire import REQUEST_ID_KEY
 
 from .errors import InvalidArgument, abort
+from .handlers import Behaviour, ServerInterceptor, rewrap, stream_of
 
 logger = logging.getLogger("dnc_service.access")
 
@@ -44,17 +44,10 @@ def annotate(**fields: Any) -> None:
         current.update(fields)
 
 
-Behaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 StreamBehaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 
 
-if TYPE_CHECKING:
-    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
-else:  # not subscriptable at run time
-    _Interceptor = grpc.aio.ServerInterceptor
-
-
-class ObservabilityInterceptor(_Interceptor):
+class ObservabilityInterceptor(ServerInterceptor):
     """Counts, times and logs unary and server-streaming calls (ExportDnc); a request message
     that does not decode is INVALID_ARGUMENT with an access line, never UNKNOWN with a traceback.
 
@@ -73,20 +66,13 @@ class ObservabilityInterceptor(_Interceptor):
         if handler is None:
             return handler
         method: str = handler_call_details.method
-        deserializer = _tolerant(handler.request_deserializer)
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _observed(method, cast(Behaviour, handler.unary_unary)),
-                request_deserializer=deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None and not method.startswith(_QUIET_PREFIXES):
-            return grpc.unary_stream_rpc_method_handler(
-                _observed_stream(method, cast(Behaviour, handler.unary_stream)),
-                request_deserializer=deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler  # health Watch, client-streaming (reflection): pass through
+        return rewrap(
+            handler,
+            lambda behaviour: _observed(method, behaviour),
+            # Health Watch streams pass through (see above).
+            None if method.startswith(_QUIET_PREFIXES) else lambda b: _observed_stream(method, b),
+            _tolerant(handler.request_deserializer),
+        )
 
 
 # What the tolerant deserializer returns for bytes that are not the request message.
@@ -166,12 +152,8 @@ def _observed_stream(method: str, behaviour: Behaviour) -> StreamBehaviour:
             try:
                 if request is MALFORMED:
                     await abort(context, InvalidArgument(MALFORMED_MESSAGE))
-                result = behaviour(request, context)
-                if inspect.isasyncgen(result):
-                    async for response in result:
-                        yield response
-                else:  # a coroutine writing with context.write
-                    await result
+                async for response in stream_of(behaviour, request, context):
+                    yield response
             finally:
                 observation.finish(context)
 

@@ -10,12 +10,6 @@ from dnc_common.wire import ORG_ID_TRAILER
 from .spec import ApiSpec
 
 OBJECT_ID_PATTERN = "^[0-9a-f]{24}$"
-# Ids the service reads: 24 hex digits, either case.
-HEX_ID_PATTERN = "^[0-9a-fA-F]{24}$"
-# The service refuses control characters in a search (INVALID_ARGUMENT).
-SEARCH_BOUNDS = {"maxLength": 128, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}
-# Check and batch-add take 1 to 1000 items (more: INVALID_ARGUMENT, nothing written).
-BATCH_BOUNDS = {"minItems": 1, "maxItems": 1000}
 
 DNC_API = ApiSpec(
     files=(dnc_pb2.DESCRIPTOR,),
@@ -36,17 +30,11 @@ DNC_API = ApiSpec(
     ),
     field_bounds=MappingProxyType(
         {
-            # ListDncRequest's rules come from the proto's buf.validate options; these are
-            # the defaults the service applies, which no rule states.
+            # The requests' rules come from the proto's buf.validate options (batch items,
+            # answered one by one, reach AddDncRequest without them); these are the defaults
+            # the service applies, which no rule states, and the responses' shapes.
             "dnc.v1.ListDncRequest.page": {"default": 1},
             "dnc.v1.ListDncRequest.limit": {"default": 10},
-            # The management requests declare no buf.validate rules: their bounds are here.
-            "dnc.v1.ExportDncRequest.search": SEARCH_BOUNDS,
-            "dnc.v1.RemoveDncRequest.id": {"pattern": HEX_ID_PATTERN},
-            "dnc.v1.CheckDncRequest.phone_numbers": BATCH_BOUNDS,
-            "dnc.v1.BatchAddDncRequest.entries": BATCH_BOUNDS,
-            # Batch items are answered one by one (a bad one is INVALID, not a 400), so AddDnc's
-            # own rules (phone, ids, UUID, type) are the service's, not the schema's.
             "dnc.v1.DncEntry.id": {"pattern": OBJECT_ID_PATTERN},
             "dnc.v1.DncEntry.org_id": {"pattern": OBJECT_ID_PATTERN},
             "dnc.v1.Pagination.total": {"minimum": 0},

@@ -168,7 +168,9 @@ class _Builder:
         schema = self.field_schema(field)
         schema.pop("description", None)  # said once, on the parameter
         parameter: Schema = {
-            "name": field.json_name,
+            # A path parameter must match the template, which keeps the proto name; a query
+            # parameter is read by its JSON name.
+            "name": field.name if location == "path" else field.json_name,
             "in": location,
             "required": location == "path",
             "schema": schema,
@@ -196,16 +198,20 @@ class _Builder:
             self.schemas[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def input_schema(self, descriptor: Descriptor) -> Schema:
+    def input_schema(self, descriptor: Descriptor, rules: bool = True) -> Schema:
         """A request body's schema: any field may be left out or null, unknown keys are
-        ignored, enums take names or numbers; component `<name>.Input`."""
-        name = f"{descriptor.full_name}.Input"
+        ignored, enums take names or numbers; component `<name>.Input`.
+
+        Without `rules` (a message reached through items the rules ignore, e.g. batch items
+        answered one by one), no field carries buf.validate keywords: component
+        `<name>.UncheckedInput`, so that an item breaking them is no reason for a 400."""
+        name = f"{descriptor.full_name}.{'Input' if rules else 'UncheckedInput'}"
         if name not in self.schemas:
             self.schemas[name] = {}
             fields = sorted(filter(rest_visible, descriptor.fields), key=lambda f: f.number)
             properties = {}
             for field in fields:
-                schema = self.field_schema(field, inputs=True)
+                schema = self.field_schema(field, inputs=True, rules=rules)
                 properties[field.json_name] = {"anyOf": [schema, {"type": "null"}]}
             schema = {"type": "object", "properties": properties}
             if descriptor.full_name in self.comments:
@@ -213,12 +219,16 @@ class _Builder:
             self.schemas[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def field_schema(self, field: FieldDescriptor, inputs: bool = False) -> Schema:
+    def field_schema(
+        self, field: FieldDescriptor, inputs: bool = False, rules: bool = True
+    ) -> Schema:
+        """The field's schema: its value's, its buf.validate keywords (when `rules`) and the
+        spec's own bounds; an array of them for a repeated field."""
         message_type = field.message_type
         if message_type is not None and message_type.GetOptions().map_entry:
-            value = self.value_schema(message_type.fields_by_name["value"], inputs)
+            value = self.value_schema(message_type.fields_by_name["value"], inputs, rules)
             return {"type": "object", "additionalProperties": value}
-        schema = self.value_schema(field, inputs)
+        schema = self.value_schema(field, inputs, rules)
         bounds = self.spec.field_bounds.get(field.full_name, {})
         if field.is_repeated:
             item_bounds = {k: v for k, v in bounds.items() if k not in _ARRAY_KEYWORDS}
@@ -226,7 +236,7 @@ class _Builder:
                 schema = schema | item_bounds
             array_bounds = {k: v for k, v in bounds.items() if k in _ARRAY_KEYWORDS}
             # The proto's buf.validate item count, then the spec's own bounds.
-            array = validate_rules.array_keywords(field) | array_bounds
+            array = (validate_rules.array_keywords(field) if rules else {}) | array_bounds
             schema = {"type": "array", "items": schema} | array
         elif "$ref" not in schema:
             schema = schema | dict(bounds)
@@ -234,13 +244,16 @@ class _Builder:
             schema = schema | {"description": self.comments[field.full_name]}
         return schema
 
-    def value_schema(self, field: FieldDescriptor, inputs: bool = False) -> Schema:
+    def value_schema(
+        self, field: FieldDescriptor, inputs: bool = False, rules: bool = True
+    ) -> Schema:
         """One value's schema, without the field's bounds (field_schema adds them)."""
         if field.message_type is not None:
             if field.message_type.full_name == "google.protobuf.Timestamp":
                 return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
             if inputs:
-                return self.input_schema(field.message_type)
+                checked = rules and not validate_rules.items_ignored(field)
+                return self.input_schema(field.message_type, checked)
             return self.message_schema(field.message_type)
         if field.enum_type is not None:
             names: Schema = {"type": "string", "enum": [v.name for v in field.enum_type.values]}
@@ -249,7 +262,7 @@ class _Builder:
                 return {"anyOf": [names, {"type": "integer", "enum": numbers}]}
             return names
         # The proto's buf.validate rules: what the service checks.
-        return _SCALARS[field.type] | validate_rules.value_keywords(field)
+        return _SCALARS[field.type] | (validate_rules.value_keywords(field) if rules else {})
 
     def always_rendered(self, field: FieldDescriptor) -> bool:
         """Required exactly when message_to_dict always writes the field (or the API says the

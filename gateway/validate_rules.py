@@ -30,7 +30,16 @@ _STRING_KEYWORDS = (("min_len", "minLength"), ("max_len", "maxLength"), ("patter
 def value_keywords(field: FieldDescriptor) -> Schema:
     """Keywords for the field's value (each item's, for a repeated field)."""
     rules = field.GetOptions().Extensions[validate_pb2.field]
+    if items_ignored(field):
+        return {}
     return _value_keywords(rules.repeated.items if field.is_repeated else rules)
+
+
+def items_ignored(field: FieldDescriptor) -> bool:
+    """Whether the rules skip a repeated field's items (`items: {ignore: IGNORE_ALWAYS}`): the
+    items, nested messages' rules included, are then no reason to refuse the request."""
+    repeated = field.GetOptions().Extensions[validate_pb2.field].repeated
+    return field.is_repeated and repeated.items.ignore == validate_pb2.IGNORE_ALWAYS
 
 
 def array_keywords(field: FieldDescriptor) -> Schema:

@@ -28,7 +28,7 @@ from google.api import visibility_pb2 as google_dot_api_dot_visibility__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10\x64nc/v1/dnc.proto\x12\x06\x64nc.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/api/visibility.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x0eListDncRequest\x12\x1a\n\x04page\x18\x01 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x01H\x00\x88\x01\x01\x12\x1d\n\x05limit\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x01H\x01\x88\x01\x01\x12\x32\n\x06search\x18\x03 \x01(\tB\"\xbaH\x1fr\x1d\x18\x80\x01\x32\x18^[^\\x00-\\x1f\\x7f-\\x9f]*$\x12 \n\npage_token\x18\x04 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC:g\xbaHd\x1a\x62\n\x13page_xor_page_token\x12!give page or page_token, not both\x1a(!has(this.page) || this.page_token == \'\'B\x07\n\x05_pageB\x08\n\x06_limit\"\xde\x02\n\x08\x44ncEntry\x12\x0f\n\x02id\x18\x01 \x01(\tR\x03_id\x12\x19\n\x0cphone_number\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x15\n\x08\x62\x61tch_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12&\n\x0crequest_uuid\x18\x06 \x01(\tH\x03R\x0brequestUUID\x88\x01\x01\x12\x1b\n\x0e\x63\x61ll_recording\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x1a\n\rtranscription\x18\x08 \x01(\tH\x05\x88\x01\x01\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_phone_numberB\x07\n\x05_typeB\x0b\n\t_batch_idB\x0f\n\r_request_uuidB\x11\n\x0f_call_recordingB\x10\n\x0e_transcription\"M\n\nPagination\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\"\x84\x01\n\x0fListDncResponse\x12\"\n\x08\x64nc_list\x18\x01 \x03(\x0b\x32\x10.dnc.v1.DncEntry\x12&\n\npagination\x18\x02 \x01(\x0b\x32\x12.dnc.v1.Pagination\x12%\n\x0fnext_page_token\x18\x03 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC\"\x9e\x01\n\rAddDncRequest\x12\x14\n\x0cphone_number\x18\x01 \x01(\t\x12\x15\n\x08\x62\x61tch_id\x18\x02 \x01(\tH\x00\x88\x01\x01\x12&\n\x0crequest_uuid\x18\x03 \x01(\tH\x01R\x0brequestUUID\x88\x01\x01\x12\x11\n\x04type\x18\x04 \x01(\tH\x02\x88\x01\x01\x42\x0b\n\t_batch_idB\x0f\n\r_request_uuidB\x07\n\x05_type\"1\n\x0e\x41\x64\x64\x44ncResponse\x12\x1f\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x10.dnc.v1.DncEntry\"\x1e\n\x10RemoveDncRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x13\n\x11RemoveDncResponse\"<\n\x12\x42\x61tchAddDncRequest\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.dnc.v1.AddDncRequest\"|\n\x0e\x42\x61tchAddResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x12\n\nphone_e164\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.dnc.v1.BatchAddStatus\x12\x10\n\x08\x65ntry_id\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\">\n\x13\x42\x61tchAddDncResponse\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.dnc.v1.BatchAddResult\"(\n\x0f\x43heckDncRequest\x12\x15\n\rphone_numbers\x18\x01 \x03(\t\"\x9f\x01\n\x0b\x43heckResult\x12\r\n\x05input\x18\x01 \x01(\t\x12\x12\n\nphone_e164\x18\x02 \x01(\t\x12\x0e\n\x06listed\x18\x03 \x01(\x08\x12\x10\n\x08\x65ntry_id\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"8\n\x10\x43heckDncResponse\x12$\n\x07results\x18\x01 \x03(\x0b\x32\x13.dnc.v1.CheckResult\"\"\n\x10\x45xportDncRequest\x12\x0e\n\x06search\x18\x01 \x01(\t*\x91\x01\n\x0e\x42\x61tchAddStatus\x12 \n\x1c\x42\x41TCH_ADD_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x42\x41TCH_ADD_STATUS_ADDED\x10\x01\x12#\n\x1f\x42\x41TCH_ADD_STATUS_ALREADY_LISTED\x10\x02\x12\x1c\n\x18\x42\x41TCH_ADD_STATUS_INVALID\x10\x03\x32\xad\x04\n\nDncService\x12Q\n\x07ListDnc\x12\x16.dnc.v1.ListDncRequest\x1a\x17.dnc.v1.ListDncResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/api/dnc/list\x12W\n\x06\x41\x64\x64\x44nc\x12\x15.dnc.v1.AddDncRequest\x1a\x16.dnc.v1.AddDncResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x0c/api/dnc/add:\x01*b\x05\x65ntry\x12^\n\tRemoveDnc\x12\x18.dnc.v1.RemoveDncRequest\x1a\x19.dnc.v1.RemoveDncResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/api/dnc/delete/{id}\x12\x65\n\x0b\x42\x61tchAddDnc\x12\x1a.dnc.v1.BatchAddDncRequest\x1a\x1b.dnc.v1.BatchAddDncResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/dnc/batch-add:\x01*\x12X\n\x08\x43heckDnc\x12\x17.dnc.v1.CheckDncRequest\x1a\x18.dnc.v1.CheckDncResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/api/dnc/check:\x01*\x12R\n\tExportDnc\x12\x18.dnc.v1.ExportDncRequest\x1a\x10.dnc.v1.DncEntry\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/dnc/export0\x01\x42\x16Z\x14\x64nc/gen/dnc/v1;dncv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10\x64nc/v1/dnc.proto\x12\x06\x64nc.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/api/visibility.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x02\n\x0eListDncRequest\x12\x1a\n\x04page\x18\x01 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x01H\x00\x88\x01\x01\x12\x1d\n\x05limit\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x01H\x01\x88\x01\x01\x12\x32\n\x06search\x18\x03 \x01(\tB\"\xbaH\x1fr\x1d\x18\x80\x01\x32\x18^[^\\x00-\\x1f\\x7f-\\x9f]*$\x12 \n\npage_token\x18\x04 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC:g\xbaHd\x1a\x62\n\x13page_xor_page_token\x12!give page or page_token, not both\x1a(!has(this.page) || this.page_token == \'\'B\x07\n\x05_pageB\x08\n\x06_limit\"\xde\x02\n\x08\x44ncEntry\x12\x0f\n\x02id\x18\x01 \x01(\tR\x03_id\x12\x19\n\x0cphone_number\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04type\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x15\n\x08\x62\x61tch_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12&\n\x0crequest_uuid\x18\x06 \x01(\tH\x03R\x0brequestUUID\x88\x01\x01\x12\x1b\n\x0e\x63\x61ll_recording\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x1a\n\rtranscription\x18\x08 \x01(\tH\x05\x88\x01\x01\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0f\n\r_phone_numberB\x07\n\x05_typeB\x0b\n\t_batch_idB\x0f\n\r_request_uuidB\x11\n\x0f_call_recordingB\x10\n\x0e_transcription\"M\n\nPagination\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x04 \x01(\x05\"\x84\x01\n\x0fListDncResponse\x12\"\n\x08\x64nc_list\x18\x01 \x03(\x0b\x32\x10.dnc.v1.DncEntry\x12&\n\npagination\x18\x02 \x01(\x0b\x32\x12.dnc.v1.Pagination\x12%\n\x0fnext_page_token\x18\x03 \x01(\tB\x0c\xfa\xd2\xe4\x93\x02\x06\x12\x04GRPC\"\xf1\x01\n\rAddDncRequest\x12 \n\x0cphone_number\x18\x01 \x01(\tB\n\xbaH\x07r\x02\x18 \xc8\x01\x01\x12/\n\x08\x62\x61tch_id\x18\x02 \x01(\tB\x18\xbaH\x15r\x13\x32\x11^[0-9a-fA-F]{24}$H\x00\x88\x01\x01\x12\x30\n\x0crequest_uuid\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01H\x01R\x0brequestUUID\x88\x01\x01\x12\x34\n\x04type\x18\x04 \x01(\tB!\xbaH\x1er\x1c\x18@2\x18^[^\\x00-\\x1f\\x7f-\\x9f]*$H\x02\x88\x01\x01\x42\x0b\n\t_batch_idB\x0f\n\r_request_uuidB\x07\n\x05_type\"1\n\x0e\x41\x64\x64\x44ncResponse\x12\x1f\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x10.dnc.v1.DncEntry\"8\n\x10RemoveDncRequest\x12$\n\x02id\x18\x01 \x01(\tB\x18\xbaH\x15r\x13\x32\x11^[0-9a-fA-F]{24}$\"\x13\n\x11RemoveDncResponse\"N\n\x12\x42\x61tchAddDncRequest\x12\x38\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.dnc.v1.AddDncRequestB\x10\xbaH\r\x92\x01\n\x08\x01\x10\xe8\x07\"\x03\xd8\x01\x03\"|\n\x0e\x42\x61tchAddResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x12\n\nphone_e164\x18\x02 \x01(\t\x12&\n\x06status\x18\x03 \x01(\x0e\x32\x16.dnc.v1.BatchAddStatus\x12\x10\n\x08\x65ntry_id\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\">\n\x13\x42\x61tchAddDncResponse\x12\'\n\x07results\x18\x01 \x03(\x0b\x32\x16.dnc.v1.BatchAddResult\"5\n\x0f\x43heckDncRequest\x12\"\n\rphone_numbers\x18\x01 \x03(\tB\x0b\xbaH\x08\x92\x01\x05\x08\x01\x10\xe8\x07\"\x9f\x01\n\x0b\x43heckResult\x12\r\n\x05input\x18\x01 \x01(\t\x12\x12\n\nphone_e164\x18\x02 \x01(\t\x12\x0e\n\x06listed\x18\x03 \x01(\x08\x12\x10\n\x08\x65ntry_id\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"8\n\x10\x43heckDncResponse\x12$\n\x07results\x18\x01 \x03(\x0b\x32\x13.dnc.v1.CheckResult\"F\n\x10\x45xportDncRequest\x12\x32\n\x06search\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d\x18\x80\x01\x32\x18^[^\\x00-\\x1f\\x7f-\\x9f]*$*\x91\x01\n\x0e\x42\x61tchAddStatus\x12 \n\x1c\x42\x41TCH_ADD_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x42\x41TCH_ADD_STATUS_ADDED\x10\x01\x12#\n\x1f\x42\x41TCH_ADD_STATUS_ALREADY_LISTED\x10\x02\x12\x1c\n\x18\x42\x41TCH_ADD_STATUS_INVALID\x10\x03\x32\xad\x04\n\nDncService\x12Q\n\x07ListDnc\x12\x16.dnc.v1.ListDncRequest\x1a\x17.dnc.v1.ListDncResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/api/dnc/list\x12W\n\x06\x41\x64\x64\x44nc\x12\x15.dnc.v1.AddDncRequest\x1a\x16.dnc.v1.AddDncResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x0c/api/dnc/add:\x01*b\x05\x65ntry\x12^\n\tRemoveDnc\x12\x18.dnc.v1.RemoveDncRequest\x1a\x19.dnc.v1.RemoveDncResponse\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/api/dnc/delete/{id}\x12\x65\n\x0b\x42\x61tchAddDnc\x12\x1a.dnc.v1.BatchAddDncRequest\x1a\x1b.dnc.v1.BatchAddDncResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/dnc/batch-add:\x01*\x12X\n\x08\x43heckDnc\x12\x17.dnc.v1.CheckDncRequest\x1a\x18.dnc.v1.CheckDncResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/api/dnc/check:\x01*\x12R\n\tExportDnc\x12\x18.dnc.v1.ExportDncRequest\x1a\x10.dnc.v1.DncEntry\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/dnc/export0\x01\x42\x16Z\x14\x64nc/gen/dnc/v1;dncv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,6 +48,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTDNCREQUEST']._serialized_options = b'\272Hd\032b\n\023page_xor_page_token\022!give page or page_token, not both\032(!has(this.page) || this.page_token == \'\''
   _globals['_LISTDNCRESPONSE'].fields_by_name['next_page_token']._loaded_options = None
   _globals['_LISTDNCRESPONSE'].fields_by_name['next_page_token']._serialized_options = b'\372\322\344\223\002\006\022\004GRPC'
+  _globals['_ADDDNCREQUEST'].fields_by_name['phone_number']._loaded_options = None
+  _globals['_ADDDNCREQUEST'].fields_by_name['phone_number']._serialized_options = b'\272H\007r\002\030 \310\001\001'
+  _globals['_ADDDNCREQUEST'].fields_by_name['batch_id']._loaded_options = None
+  _globals['_ADDDNCREQUEST'].fields_by_name['batch_id']._serialized_options = b'\272H\025r\0232\021^[0-9a-fA-F]{24}$'
+  _globals['_ADDDNCREQUEST'].fields_by_name['request_uuid']._loaded_options = None
+  _globals['_ADDDNCREQUEST'].fields_by_name['request_uuid']._serialized_options = b'\272H\005r\003\260\001\001'
+  _globals['_ADDDNCREQUEST'].fields_by_name['type']._loaded_options = None
+  _globals['_ADDDNCREQUEST'].fields_by_name['type']._serialized_options = b'\272H\036r\034\030@2\030^[^\\x00-\\x1f\\x7f-\\x9f]*$'
+  _globals['_REMOVEDNCREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_REMOVEDNCREQUEST'].fields_by_name['id']._serialized_options = b'\272H\025r\0232\021^[0-9a-fA-F]{24}$'
+  _globals['_BATCHADDDNCREQUEST'].fields_by_name['entries']._loaded_options = None
+  _globals['_BATCHADDDNCREQUEST'].fields_by_name['entries']._serialized_options = b'\272H\r\222\001\n\010\001\020\350\007\"\003\330\001\003'
+  _globals['_CHECKDNCREQUEST'].fields_by_name['phone_numbers']._loaded_options = None
+  _globals['_CHECKDNCREQUEST'].fields_by_name['phone_numbers']._serialized_options = b'\272H\010\222\001\005\010\001\020\350\007'
+  _globals['_EXPORTDNCREQUEST'].fields_by_name['search']._loaded_options = None
+  _globals['_EXPORTDNCREQUEST'].fields_by_name['search']._serialized_options = b'\272H\037r\035\030\200\0012\030^[^\\x00-\\x1f\\x7f-\\x9f]*$'
   _globals['_DNCSERVICE'].methods_by_name['ListDnc']._loaded_options = None
   _globals['_DNCSERVICE'].methods_by_name['ListDnc']._serialized_options = b'\202\323\344\223\002\017\022\r/api/dnc/list'
   _globals['_DNCSERVICE'].methods_by_name['AddDnc']._loaded_options = None
@@ -60,8 +76,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DNCSERVICE'].methods_by_name['CheckDnc']._serialized_options = b'\202\323\344\223\002\023\"\016/api/dnc/check:\001*'
   _globals['_DNCSERVICE'].methods_by_name['ExportDnc']._loaded_options = None
   _globals['_DNCSERVICE'].methods_by_name['ExportDnc']._serialized_options = b'\202\323\344\223\002\021\022\017/api/dnc/export'
-  _globals['_BATCHADDSTATUS']._serialized_start=1820
-  _globals['_BATCHADDSTATUS']._serialized_end=1965
+  _globals['_BATCHADDSTATUS']._serialized_start=1996
+  _globals['_BATCHADDSTATUS']._serialized_end=2141
   _globals['_LISTDNCREQUEST']._serialized_start=150
   _globals['_LISTDNCREQUEST']._serialized_end=435
   _globals['_DNCENTRY']._serialized_start=438
@@ -71,27 +87,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTDNCRESPONSE']._serialized_start=870
   _globals['_LISTDNCRESPONSE']._serialized_end=1002
   _globals['_ADDDNCREQUEST']._serialized_start=1005
-  _globals['_ADDDNCREQUEST']._serialized_end=1163
-  _globals['_ADDDNCRESPONSE']._serialized_start=1165
-  _globals['_ADDDNCRESPONSE']._serialized_end=1214
-  _globals['_REMOVEDNCREQUEST']._serialized_start=1216
-  _globals['_REMOVEDNCREQUEST']._serialized_end=1246
-  _globals['_REMOVEDNCRESPONSE']._serialized_start=1248
-  _globals['_REMOVEDNCRESPONSE']._serialized_end=1267
-  _globals['_BATCHADDDNCREQUEST']._serialized_start=1269
-  _globals['_BATCHADDDNCREQUEST']._serialized_end=1329
-  _globals['_BATCHADDRESULT']._serialized_start=1331
-  _globals['_BATCHADDRESULT']._serialized_end=1455
-  _globals['_BATCHADDDNCRESPONSE']._serialized_start=1457
-  _globals['_BATCHADDDNCRESPONSE']._serialized_end=1519
-  _globals['_CHECKDNCREQUEST']._serialized_start=1521
-  _globals['_CHECKDNCREQUEST']._serialized_end=1561
-  _globals['_CHECKRESULT']._serialized_start=1564
-  _globals['_CHECKRESULT']._serialized_end=1723
-  _globals['_CHECKDNCRESPONSE']._serialized_start=1725
-  _globals['_CHECKDNCRESPONSE']._serialized_end=1781
-  _globals['_EXPORTDNCREQUEST']._serialized_start=1783
-  _globals['_EXPORTDNCREQUEST']._serialized_end=1817
-  _globals['_DNCSERVICE']._serialized_start=1968
-  _globals['_DNCSERVICE']._serialized_end=2525
+  _globals['_ADDDNCREQUEST']._serialized_end=1246
+  _globals['_ADDDNCRESPONSE']._serialized_start=1248
+  _globals['_ADDDNCRESPONSE']._serialized_end=1297
+  _globals['_REMOVEDNCREQUEST']._serialized_start=1299
+  _globals['_REMOVEDNCREQUEST']._serialized_end=1355
+  _globals['_REMOVEDNCRESPONSE']._serialized_start=1357
+  _globals['_REMOVEDNCRESPONSE']._serialized_end=1376
+  _globals['_BATCHADDDNCREQUEST']._serialized_start=1378
+  _globals['_BATCHADDDNCREQUEST']._serialized_end=1456
+  _globals['_BATCHADDRESULT']._serialized_start=1458
+  _globals['_BATCHADDRESULT']._serialized_end=1582
+  _globals['_BATCHADDDNCRESPONSE']._serialized_start=1584
+  _globals['_BATCHADDDNCRESPONSE']._serialized_end=1646
+  _globals['_CHECKDNCREQUEST']._serialized_start=1648
+  _globals['_CHECKDNCREQUEST']._serialized_end=1701
+  _globals['_CHECKRESULT']._serialized_start=1704
+  _globals['_CHECKRESULT']._serialized_end=1863
+  _globals['_CHECKDNCRESPONSE']._serialized_start=1865
+  _globals['_CHECKDNCRESPONSE']._serialized_end=1921
+  _globals['_EXPORTDNCREQUEST']._serialized_start=1923
+  _globals['_EXPORTDNCREQUEST']._serialized_end=1993
+  _globals['_DNCSERVICE']._serialized_start=2144
+  _globals['_DNCSERVICE']._serialized_end=2701
 # @@protoc_insertion_point(module_scope)

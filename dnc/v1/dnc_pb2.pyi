@@ -258,7 +258,10 @@ Global___ListDncResponse: _TypeAlias = ListDncResponse  # noqa: Y015
 
 @_typing.final
 class AddDncRequest(_message.Message):
-    """AddDncRequest is one number to list."""
+    """AddDncRequest is one number to list. Its buf.validate rules are AddDnc's
+    request rules (checked by the service, stated by the OpenAPI document); a
+    batch item is checked against the same rules, one item at a time.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -269,13 +272,18 @@ class AddDncRequest(_message.Message):
     phone_number: _builtins.str
     """The number with its country code, "+" optional, punctuation allowed:
     "12125551234", "+1 (212) 555-1234" and "+1.212.555.1234" are the same.
+    At most 32 characters.
     """
     batch_id: _builtins.str
     """Optional: the batch whose call triggered the entry, 24 hex characters."""
     request_uuid: _builtins.str
-    """Optional: the UUID of the call record within the batch."""
+    """Optional: the UUID of the call record within the batch, in its
+    8-4-4-4-12 hex form (either case); stored lowercase.
+    """
     type: _builtins.str
-    """Optional free-text classification, e.g. "customer_request"; at most 64 characters."""
+    """Optional free-text classification, e.g. "customer_request"; at most 64
+    characters, no control characters; trimmed, and blank means none.
+    """
     def __init__(
         self,
         *,
@@ -375,7 +383,10 @@ class BatchAddDncRequest(_message.Message):
     ENTRIES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddDncRequest]:
-        """1 to 1000 numbers to list, each as AddDnc takes it."""
+        """1 to 1000 numbers to list, each as AddDnc takes it. Only the count refuses
+        the request: each item is checked against AddDncRequest's rules on its
+        own, and a bad one is answered INVALID in its result.
+        """
 
     def __init__(
         self,
@@ -461,7 +472,9 @@ class CheckDncRequest(_message.Message):
     PHONE_NUMBERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def phone_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """1 to 1000 numbers, each in any format AddDnc accepts."""
+        """1 to 1000 numbers, each in any format AddDnc accepts (each one that
+        can't be parsed is answered on its own).
+        """
 
     def __init__(
         self,
@@ -556,7 +569,9 @@ class ExportDncRequest(_message.Message):
 
     SEARCH_FIELD_NUMBER: _builtins.int
     search: _builtins.str
-    """As ListDncRequest.search; empty exports everything."""
+    """As ListDncRequest.search (at most 128 characters, no control
+    characters); empty exports everything.
+    """
     def __init__(
         self,
         *,

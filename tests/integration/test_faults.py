@@ -130,11 +130,16 @@ IN_FLIGHT = ("dnc_grpc_in_flight_requests", ())
 def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
     tmp_path: Path, make_token: TokenFactory
 ) -> None:
-    with build_stack(tmp_path, make_token, DNC_SHUTDOWN_GRACE_SECONDS="5") as stack:
+    # Each call makes several database round trips (a new connection, the user, the page):
+    # seconds each with the latency, so the grace and the deadlines leave room for a loaded
+    # machine, and the calls are still going when the refusals are seen.
+    with build_stack(
+        tmp_path, make_token, DNC_SHUTDOWN_GRACE_SECONDS="30", DNC_REQUEST_TIMEOUT_SECONDS="30"
+    ) as stack:
         assert stack.call().pagination.total == 3
-        stack.proxy.add_toxic("slow", "latency", latency=1200)
+        stack.proxy.add_toxic("slow", "latency", latency=2000)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            in_flight = [pool.submit(stack.code_of, 10) for _ in range(4)]
+            in_flight = [pool.submit(stack.code_of, 40) for _ in range(4)]
             # The calls are waiting on the slow database once the service counts them in flight.
             wait_until(lambda: stack.service.metrics()[IN_FLIGHT] == 4, timeout=5)
             stack.service.process.popen.send_signal(signal.SIGTERM)
@@ -144,7 +149,7 @@ def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
             wait_until(lambda: stack.code_of(timeout=0.5) == grpc.StatusCode.UNAVAILABLE, timeout=5)
             assert not any(future.done() for future in in_flight)  # refused during the grace
             assert [future.result() for future in in_flight] == [grpc.StatusCode.OK] * 4
-        assert stack.service.process.popen.wait(timeout=10) == 0
+        assert stack.service.process.popen.wait(timeout=30) == 0
 
 
 def test_rest_clients_see_503_and_504_then_recovery(

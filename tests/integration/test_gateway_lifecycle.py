@@ -296,12 +296,13 @@ IN_FLIGHT = ("dnc_gateway_in_flight_requests", ())
 
 
 def refuses_connections(gateway: Gateway) -> bool:
-    """True once the listener is closed; a connection reset means it is closing right now."""
+    """True once the listener is closed; a connection reset means it is closing right now, and
+    a timeout that it still took the request (its health check waits on the silent upstream)."""
     try:
         gateway.request("/healthz", timeout=2)
     except ConnectionRefusedError:
         return True
-    except (ConnectionResetError, http.client.RemoteDisconnected):
+    except (ConnectionResetError, http.client.RemoteDisconnected, TimeoutError):
         return False
     return False
 

@@ -137,7 +137,7 @@ def test_proto_names_work_and_a_number_already_listed_is_409(
         (b'{"phoneNumber": "911"}', "phone number"),
         (b'{"phoneNumber": "12125550102", "batchId": "xyz"}', "batch_id"),
         (b'{"phoneNumber": "12125550102", "requestUUID": "not-a-uuid"}', "request_uuid"),
-        (b"{}", "phone number"),
+        (b"{}", "phone_number is required"),
     ],
 )
 def test_add_refuses_bad_bodies_with_400(

@@ -25,7 +25,7 @@ def test_add_stores_the_number_normalized_and_returns_the_listed_entry(
     before = datetime.now(UTC).replace(microsecond=0)
     entry = add(
         stub, org, " +1 (212) 555-0142 ", type="customer_request", batch_id=batch_id,
-        request_uuid="{550E8400-E29B-41D4-A716-446655440000}",
+        request_uuid="550E8400-E29B-41D4-A716-446655440000",
     )  # fmt: skip
     assert entry.phone_number == "12125550142"
     assert (entry.org_id, entry.type) == (str(org.org_id), "customer_request")

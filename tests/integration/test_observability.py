@@ -110,7 +110,17 @@ def test_metrics_count_calls_by_method_and_code(
     stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=org.metadata, timeout=10)
     with pytest.raises(grpc.RpcError):
         stub.ListDnc(dnc_pb2.ListDncRequest(limit=1000), metadata=org.metadata, timeout=10)
-    after = grpc_service.metrics()
+
+    # gRPC sends the status before the interceptor's `finally` counts the call, and the scrape
+    # is served by another thread: the counts arrive soon after the replies, not with them.
+    scraped = [before]
+
+    def counted() -> bool:
+        scraped.append(grpc_service.metrics())
+        return all(scraped[-1].get(key, 0) - before.get(key, 0) >= 1 for key in (ok_key, bad_key))
+
+    wait_until(counted, timeout=5)
+    after = scraped[-1]
     assert after[ok_key] - before.get(ok_key, 0) == 1
     assert after[bad_key] - before.get(bad_key, 0) == 1
     histogram = (

@@ -13,7 +13,7 @@ from dnc_service.management_validation import (
     parse_add,
     parse_batch,
     parse_check,
-    parse_id,
+    parse_remove,
 )
 from dnc_service.phones import Phone
 
@@ -23,7 +23,7 @@ UUID = "550e8400-e29b-41d4-a716-446655440000"
 def test_a_full_request_becomes_the_stored_forms() -> None:
     request = dnc_pb2.AddDncRequest(
         phone_number="+1 (212) 555-1234", batch_id="64E5F12345ABCDEF87650001",
-        request_uuid=f"urn:uuid:{UUID.upper()}", type="  customer_request ",
+        request_uuid=UUID.upper(), type="  customer_request ",
     )  # fmt: skip
     assert parse_add(request) == NewEntry(
         Phone("+12125551234"), "64e5f12345abcdef87650001", UUID, "customer_request"
@@ -44,6 +44,11 @@ def test_absent_and_blank_optional_fields_are_none() -> None:
         ({"phone_number": "12125551234", "batch_id": "64e5f12345abcdef8765000g"}, "batch_id"),
         ({"phone_number": "12125551234", "request_uuid": ""}, "request_uuid"),
         ({"phone_number": "12125551234", "request_uuid": f"{UUID}-{UUID}"}, "request_uuid"),
+        # "A UUID" (the contract) is its 8-4-4-4-12 form, as the OpenAPI format says.
+        ({"phone_number": "12125551234", "request_uuid": f"urn:uuid:{UUID}"}, "request_uuid"),
+        ({"phone_number": "12125551234", "request_uuid": f"{{{UUID}}}"}, "request_uuid"),
+        ({"phone_number": ""}, "phone_number"),
+        ({"phone_number": "1" * 33}, "phone_number"),
         ({"phone_number": "12125551234", "type": "t" * 65}, "type"),
         ({"phone_number": "12125551234", "type": "a\nb"}, "type"),
     ],
@@ -92,12 +97,13 @@ def test_check_items_fail_alone() -> None:
 )
 def test_ids_are_24_hex(raw: str) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        parse_id(raw)
+        parse_remove(dnc_pb2.RemoveDncRequest(id=raw))
     assert raised.value.field == "id"
 
 
 def test_ids_come_back_lowercase() -> None:
-    assert parse_id("64E5F12345ABCDEF12345678") == "64e5f12345abcdef12345678"
+    request = dnc_pb2.RemoveDncRequest(id="64E5F12345ABCDEF12345678")
+    assert parse_remove(request) == "64e5f12345abcdef12345678"
 
 
 def test_the_first_occurrence_of_each_number_wins() -> None:
