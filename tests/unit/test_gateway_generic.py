@@ -24,7 +24,6 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from multidict import MultiDict
 from openapi_spec_validator import validate
 
@@ -34,6 +33,7 @@ from gateway.errors import GatewayError
 from gateway.routing import Route, routes_from_files
 from gateway.settings import Settings
 from gateway.spec import ApiSpec
+from support import serving
 
 Field = descriptor_pb2.FieldDescriptorProto
 _files: dict[str, FileDescriptor] = {}
@@ -406,19 +406,8 @@ async def probe_target() -> AsyncIterator[str]:
         request_deserializer=probe.FromString,
         response_serializer=probe.SerializeToString,
     )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("gwtest.probe.v1.Probes", {"GetProbe": handler}),)
-    )
-    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        await server.stop(None)
+    async with serving("gwtest.probe.v1.Probes", {"GetProbe": handler}) as target:
+        yield target
 
 
 @pytest_asyncio.fixture

@@ -21,7 +21,6 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from openapi_spec_validator import validate
 
 from gateway import metrics, openapi
@@ -29,6 +28,7 @@ from gateway.app import create_app
 from gateway.routing import routes_from_files
 from gateway.settings import Settings
 from gateway.spec import ApiSpec
+from support import serving
 
 Field = descriptor_pb2.FieldDescriptorProto
 PACKAGE = "gwtest.items.v1"
@@ -170,19 +170,8 @@ async def target(servicer: ItemsServicer) -> AsyncIterator[str]:
             response_serializer=message_class("Item").SerializeToString,
         ),
     }
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(f"{PACKAGE}.Items", handlers),)
-    )
-    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        await server.stop(None)
+    async with serving(f"{PACKAGE}.Items", handlers) as target:
+        yield target
 
 
 Client = TestClient[Any, Any]
