@@ -23,21 +23,50 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) -I$(PROTOVALIDATE) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
-.PHONY: run test check lint buf-lint breaking format proto proto-check install tools bench bench-management mutation clean
+.PHONY: run test check lint lock lock-check buf-lint breaking format proto proto-check install tools bench bench-management mutation clean
 
 run: install tools
 	$(PY) -m devtools.run_local
 
-test: install tools proto-check lint
+test: install bench-tools proto-check lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+# Installs are reproducible: uv.lock pins every Python package (runtime and dev) with hashes, and
+# `make install` installs exactly that, never the newest a range in pyproject.toml allows.
+# uv itself is pinned with hashes in uv-bootstrap.txt and installed into a venv of its own.
+UV_HOME := .cache/uv
+UV := $(UV_HOME)/bin/uv
+# uv must use this machine's Python and never download one; the venv is .venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+$(UV): uv-bootstrap.txt
+	test -x $(UV_HOME)/bin/python || $(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+		--require-hashes -r uv-bootstrap.txt
+	touch $@
+
+# Fails, saying what to do, when pyproject.toml changed without the lock.
+lock-check: $(UV)
+	@$(UV) lock --check --python $(PYTHON) -q 2>/dev/null || { \
+		echo "uv.lock does not match pyproject.toml: run 'make lock', then 'make test', and commit uv.lock"; \
+		exit 1; }
+
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	@$(MAKE) --no-print-directory lock-check
+	$(UV) sync --locked --extra dev --python $(PYTHON) -q
 	touch $@
 
 install: $(VENV)/.installed
+
+# Resolves the newest versions pyproject.toml allows into uv.lock (and re-pins uv itself).
+# Then `make test`, and commit both files.
+UV_VERSION ?= 0.13.9
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+	{ echo '# uv itself, pinned with hashes: `make install` puts it in $(UV_HOME); `make lock` writes this.'; \
+	  echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --generate-hashes --no-header \
+		--python $(PYTHON) -q; } > uv-bootstrap.txt.tmp && mv uv-bootstrap.txt.tmp uv-bootstrap.txt
 
 # The module proxy's copy lacks build/version/version.txt (generated in FerretDB's own
 # release builds), without which the binary panics at start: build from a copy that has it.
@@ -148,9 +177,19 @@ $(BIN)/dnc-grpc-gateway: install $(GO_PLUGINS) $(PROTOS) $(VALIDATE_PROTO) bench
 		--grpc-gateway_opt=$(GO_VALIDATE) $(PROTOS) $(VALIDATE_PROTO)
 	cd bench/grpcgateway && go build -o $@ .
 
-# wrk comes from Debian's packages.
-bench: install tools $(BIN)/ghz $(BIN)/dnc-grpc-gateway
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+# wrk comes from Debian's packages: Debian stable changes a package only for security fixes, so
+# the version is checked rather than pinned to a build a mirror may drop (4.1.0 on bookworm).
+WRK_VERSION := 4.1.0
+.PHONY: wrk bench-tools
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	@dpkg-query -W -f='$${Version}' wrk 2>/dev/null | grep -q '^$(WRK_VERSION)' || \
+		{ echo "wrk $(WRK_VERSION) expected, found $$(dpkg-query -W -f='$${Version}' wrk 2>&1)"; exit 1; }
+
+# What every benchmark needs; `make test` builds it too, for the benchmarks' smoke runs.
+bench-tools: tools $(BIN)/ghz $(BIN)/dnc-grpc-gateway wrk
+
+bench: install bench-tools
 	$(PY) -m bench $(BENCH_ARGS)
 
 # Only the management RPCs (check, batch add, export with RSS): a few minutes.

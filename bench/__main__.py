@@ -38,7 +38,9 @@ from dnc_service.store.documents import PROJECTION
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".cache" / "bin"
-WORK = ROOT / ".cache" / "bench"
+# Databases, logs and the local FerretDB of a run; the smoke test (test_bench_smoke.py) points it
+# at a scratch folder, so a tiny run never touches the real run's data.
+WORK = Path(os.environ.get("DNC_BENCH_WORK") or ROOT / ".cache" / "bench")
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
 MANAGEMENT_MARKER = "<!-- bench-management -->"
@@ -98,8 +100,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=4.0, help="per target and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--micro-repeat", type=int, default=None, help="calls per timing of the in-process costs"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     return parser.parse_args()
+
+
+def deep_page_numbers(deep: int) -> tuple[int, ...]:
+    """Pages 1, 100 and 1000 of the default deep organization (10,010 entries), scaled down with
+    it: each page is a full page of 10."""
+    last = max(1, (deep - 10) // 10)
+    return tuple(sorted({1, max(1, last // 10), last}))
 
 
 def main() -> int:
@@ -223,10 +235,11 @@ async def measure(
                 result = await measure_target(name, args, addr, pids, token, calls)
                 results.setdefault(name, []).append(result)
                 print(f"  {name:13} {result}", flush=True)
-    for name, microseconds in micro.rendering_microseconds().items():
+    repeat = {} if args.micro_repeat is None else {"repeat": args.micro_repeat}
+    for name, microseconds in micro.rendering_microseconds(**repeat).items():
         results[f"render: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
         print(f"  render a 10-entry page, {name}: {microseconds:.1f} us", flush=True)
-    for name, microseconds in micro.validation_microseconds().items():
+    for name, microseconds in micro.validation_microseconds(**repeat).items():
         results[f"validate: {name}"] = [Result(microseconds / 1000, 0.0, 0.0, {})]
         print(f"  validate a ListDnc request, {name}: {microseconds:.1f} us", flush=True)
     results.update(await deep_pages(args, client, addr["deep"], settings))
@@ -286,7 +299,7 @@ async def deep_pages(
     results: dict[str, list[Result]] = {}
     async with grpc.aio.insecure_channel(target) as channel:
         stub = dnc_pb2_grpc.DncServiceStub(channel)
-        for page in (1, 100, 1000):
+        for page in deep_page_numbers(args.deep):
             by_token = dnc_pb2.ListDncRequest(limit=10)
             if page > 1:
                 # The token a client would hold after walking to page - 1.

@@ -123,20 +123,24 @@ def _deep_pages(results: dict[str, list[Result]]) -> list[str]:
         "| page | offset (`page`, skip) | keyset (`page_token`) |",
         "|---:|---:|---:|",
     ]
-    for page in (1, 100, 1000):
+    pages = sorted(
+        int(name.rsplit(" ", 1)[1]) for name in results if name.startswith("keyset page")
+    )
+    for page in pages:
         offset = _median(results[f"offset page {page}"], "p50_ms")
         keyset = _median(results[f"keyset page {page}"], "p50_ms")
         lines.append(f"| {page} | {offset:.2f} | {keyset:.2f} |")
-    keyset_growth = _median(results["keyset page 1000"], "p50_ms") / _median(
-        results["keyset page 1"], "p50_ms"
+    first, last = pages[0], pages[-1]
+    keyset_growth = _median(results[f"keyset page {last}"], "p50_ms") / _median(
+        results[f"keyset page {first}"], "p50_ms"
     )
-    offset_growth = _median(results["offset page 1000"], "p50_ms") / _median(
-        results["offset page 1"], "p50_ms"
+    offset_growth = _median(results[f"offset page {last}"], "p50_ms") / _median(
+        results[f"offset page {first}"], "p50_ms"
     )
     lines += [
         "",
-        f"Keyset page 1000 / page 1: {keyset_growth:.2f}x (target <= 2x: "
-        f"{_met(keyset_growth <= 2)}); offset page 1000 / page 1: {offset_growth:.2f}x.",
+        f"Keyset page {last} / page {first}: {keyset_growth:.2f}x (target <= 2x: "
+        f"{_met(keyset_growth <= 2)}); offset page {last} / page {first}: {offset_growth:.2f}x.",
     ]
     return lines
 
