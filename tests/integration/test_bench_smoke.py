@@ -24,7 +24,7 @@ ENTRY_POINTS = [
         "bench",
         "--entries 40 --orgs 2 --deep 110 --seconds 0.3 --rounds 1 --concurrency 2"
         " --micro-repeat 20",
-        ["| floor |", "| grpc-gateway |", "Keyset page 10 / page 1"],
+        ["| floor: find + count", "| REST, grpc-gateway v2", "Keyset page 10 / page 1"],
         id="make-bench",
     ),
     pytest.param(

@@ -11,7 +11,7 @@ import pytest
 from dnc_common.env import Env
 from gateway.settings import DEPRECATED_NAMES, Settings, SettingsError
 
-README = Path(__file__).parents[2] / "README.md"
+CONFIGURATION = Path(__file__).parents[2] / "docs" / "configuration.md"
 
 
 def test_defaults() -> None:
@@ -198,8 +198,8 @@ class Recording(dict[str, str]):
 def test_the_readme_documents_exactly_the_variables_read() -> None:
     environ = Recording()
     Settings.from_env(environ)
-    text = README.read_text()
-    table = text.split("### Gateway settings", 1)[1].split("\n## ", 1)[0]
+    text = CONFIGURATION.read_text()
+    table = text.split("## Gateway settings", 1)[1].split("\n## ", 1)[0]
     retired = set(re.findall(r"\| `(DNC_[A-Z_]*[A-Z])` \|.*no longer read", table))
     documented = set(re.findall(r"`(DNC_[A-Z_]*[A-Z])`", table)) - retired
     assert retired == {"DNC_GRPC_TLS_CERT_FILE", "DNC_GRPC_TLS_KEY_FILE"}
