@@ -12,7 +12,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from dnc_common.env import SettingsError
 
+from . import call
+from .call import Metadata
 from .errors import PermissionDenied, Unauthenticated
 from .settings import MAX_TOKEN_LIFETIME_SECONDS, Settings
 
@@ -37,8 +39,6 @@ MAX_BEARER_TOKEN_BYTES = 4096
 _BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
 _USER_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
 _NUMERIC_DATES = ("exp", "iat", "nbf")
-
-Metadata = Iterable[tuple[str, str | bytes]] | None
 
 
 def _invalid(detail: str = "") -> Unauthenticated:
@@ -102,9 +102,9 @@ class BearerVerifier:
             settings.jwt_leeway_seconds, settings.jwt_max_lifetime_seconds,
         )  # fmt: skip
 
-    def verify_metadata(self, metadata: Metadata) -> str:
-        """The verified user id of a call's metadata (CPU only: no database)."""
-        return self.user_id(authorization_of(metadata))
+    def verify_metadata(self, metadata: Metadata) -> Identity:
+        """The verified identity of a call's metadata (CPU only: no database)."""
+        return self.identity(authorization_of(metadata))
 
     def user_id(self, authorization: str | None) -> str:
         """The verified `sub` (24 lowercase hex) of an `authorization: Bearer <jwt>` value.
@@ -222,8 +222,11 @@ class Authenticator:
         self._users = users
 
     async def authenticate(self, metadata: Metadata) -> Caller:
-        """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata."""
-        identity = self._verifier.identity(authorization_of(metadata))
+        """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata.
+
+        The token is verified once per call: admission has usually done it (call.verified).
+        """
+        identity = call.verified(lambda: self._verifier.verify_metadata(metadata))
         org_id = await self._users.organization_of(identity.user_id)
         return Caller(org_id, identity.user_id, identity.scopes)
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator
 from dnc.v1 import dnc_pb2
 
 from .auth import Caller
+from .call import annotate
 from .errors import InvalidArgument, NotFound
 from .management_validation import (
     first_occurrences,
@@ -21,7 +22,6 @@ from .management_validation import (
     parse_export,
     parse_remove,
 )
-from .observability import annotate
 from .phones import Phone
 from .store import AuditLog, Change, EntriesStore, EntryWrites
 

@@ -17,9 +17,9 @@ from dnc_common.logs import mask_phone
 from dnc_common.wire import ORG_ID_TRAILER
 
 from .auth import Authenticator, Caller
+from .call import annotate, request_id
 from .errors import abort
 from .management import Management
-from .observability import annotate, request_id
 from .page_tokens import KEY_BYTES, PageTokens
 from .store import EntriesStore, deadline
 from .validation import parse_request
@@ -62,7 +62,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self, request: dnc_pb2.AddDncRequest, context: Context
     ) -> dnc_pb2.AddDncResponse:
         return await self._unary(
-            context, lambda caller, _: self._management.add(caller, request, request_id(context))
+            context, lambda caller, _: self._management.add(caller, request, request_id())
         )
 
     async def RemoveDnc(
@@ -70,7 +70,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     ) -> dnc_pb2.RemoveDncResponse:
         return await self._unary(
             context,
-            lambda caller, _: self._management.remove(caller, request, request_id(context)),
+            lambda caller, _: self._management.remove(caller, request, request_id()),
         )
 
     async def BatchAddDnc(
@@ -78,7 +78,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     ) -> dnc_pb2.BatchAddDncResponse:
         return await self._unary(
             context,
-            lambda caller, _: self._management.batch_add(caller, request, request_id(context)),
+            lambda caller, _: self._management.batch_add(caller, request, request_id()),
         )
 
     async def CheckDnc(
