@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dnc_common.env import host_port
+from dnc_service import cli
 from dnc_service.server import connection_options
 from dnc_service.settings import Settings, SettingsError
 
@@ -208,3 +209,51 @@ def test_host_port(value: str, parts: tuple[str, int]) -> None:
 def test_a_metrics_address_must_be_host_port(value: str) -> None:
     with pytest.raises(SettingsError, match="DNC_METRICS_ADDR"):
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_METRICS_ADDR": value})
+
+
+@pytest.mark.parametrize("value", ["nonsense", "127.0.0.1", "h:99999", "::1:80", "a b:1"])
+def test_the_grpc_address_is_checked_at_start(value: str) -> None:
+    with pytest.raises(SettingsError, match="DNC_GRPC_ADDR"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_ADDR": value})
+
+
+def test_the_mongodb_timeouts_take_the_mongodb_prefix() -> None:
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS": "1.5",
+            "DNC_MONGODB_CONNECT_TIMEOUT_SECONDS": "2.5",
+        }
+    )  # fmt: skip
+    assert (settings.server_selection_timeout_seconds, settings.connect_timeout_seconds) == (
+        1.5,
+        2.5,
+    )
+    assert settings.deprecations == ()
+
+
+def test_the_old_mongo_names_still_work_and_are_reported() -> None:
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS": "1.5",
+            "DNC_MONGO_CONNECT_TIMEOUT_SECONDS": "2.5",
+        }
+    )  # fmt: skip
+    assert (settings.server_selection_timeout_seconds, settings.connect_timeout_seconds) == (
+        1.5,
+        2.5,
+    )
+    assert settings.deprecations == (
+        "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS is deprecated: "
+        "set DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS instead",
+        "DNC_MONGO_CONNECT_TIMEOUT_SECONDS is deprecated: "
+        "set DNC_MONGODB_CONNECT_TIMEOUT_SECONDS instead",
+    )
+
+
+def test_a_bad_grpc_address_stops_the_start_as_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DNC_JWT_SECRET", SECRET)
+    monkeypatch.setenv("DNC_GRPC_ADDR", "localhost")
+    assert cli.main(["serve"]) == 2
+    assert "configuration error: DNC_GRPC_ADDR='localhost'" in capsys.readouterr().err
