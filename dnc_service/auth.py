@@ -25,6 +25,7 @@ from dnc_common.env import SettingsError
 from . import call
 from .call import Metadata
 from .errors import PermissionDenied, Unauthenticated
+from .ids import is_hex_id
 from .settings import MAX_TOKEN_LIFETIME_SECONDS, Settings
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 MAX_BEARER_TOKEN_BYTES = 4096
 # RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
 _BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
-_USER_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
 _NUMERIC_DATES = ("exp", "iat", "nbf")
 
 
@@ -129,7 +129,7 @@ class BearerVerifier:
         claims = self._decode(match.group(1))
         self._check_lifetime(claims)
         subject = claims["sub"]
-        if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+        if not is_hex_id(subject):
             raise _invalid("sub is not a user id")
         return Identity(subject.lower(), _scopes(claims.get("scope")))
 

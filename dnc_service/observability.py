@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
 from prometheus_client import Counter, Histogram
 
 from dnc_common.tracing import continued_trace, current_trace_id
@@ -18,6 +17,7 @@ from . import call
 from .errors import InvalidArgument, abort
 from .handlers import Behaviour, ServerInterceptor, rewrap, stream_of
 from .metrics import IN_FLIGHT, LATENCY, REQUESTS
+from .validation.decoding import MALFORMED, MALFORMED_MESSAGE, tolerant
 
 logger = logging.getLogger("dnc_service.access")
 
@@ -60,30 +60,10 @@ class ObservabilityInterceptor(ServerInterceptor):
             lambda behaviour: _observed(method, behaviour),
             # Health Watch streams pass through (see above).
             None if method.startswith(_QUIET_PREFIXES) else lambda b: _observed_stream(method, b),
-            _tolerant(handler.request_deserializer),
+            tolerant(handler.request_deserializer),
         )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
-
-
-# What the tolerant deserializer returns for bytes that are not the request message.
-MALFORMED = object()
-MALFORMED_MESSAGE = "malformed request message"
-
-
-def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """grpc would answer UNKNOWN with the exception's text and log a traceback: instead,
-    hand the behaviour a marker it refuses with INVALID_ARGUMENT."""
-    if deserializer is None:
-        return None
-
-    def deserialize(data: bytes) -> Any:
-        try:
-            return deserializer(data)
-        except DecodeError:
-            return MALFORMED
-
-    return deserialize
 
 
 class _Observation:

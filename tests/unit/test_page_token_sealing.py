@@ -25,9 +25,9 @@ from dnc_service.errors import InvalidArgument
 from dnc_service.page_tokens import (
     INVALID_MESSAGE,
     MAX_PAGE_TOKEN_CHARS,
-    Cursor,
+    PagePosition,
     PageTokens,
-    _cursor,
+    _position,
     derive_key,
 )
 from dnc_service.settings import Settings
@@ -53,14 +53,14 @@ def open_by_hand(token: str, org: str = ORG, search: str = "", key: bytes = KEY)
     return AESGCM(key).decrypt(raw[1:13], raw[13:], associated(org, search))
 
 
-def test_the_body_is_compact_json_of_the_cursor() -> None:
+def test_the_body_is_compact_json_of_the_position() -> None:
     tokens = PageTokens([KEY])
     moment = datetime(2025, 5, 15, 10, 30, 0, 123000, tzinfo=UTC)
-    token = tokens.encode(Cursor(3, 40, ID, moment), ORG, "abc")
+    token = tokens.encode(PagePosition(3, 40, ID, moment), ORG, "abc")
     assert open_by_hand(token, search="abc") == (
         b'{"p":3,"n":40,"i":"64e5f12345abcdef98765432","c":1747305000123}'
     )
-    assert open_by_hand(tokens.encode(Cursor(2, 10), ORG, ""), search="") == b'{"p":2,"n":10}'
+    assert open_by_hand(tokens.encode(PagePosition(2, 10), ORG, ""), search="") == b'{"p":2,"n":10}'
 
 
 def test_a_token_is_exactly_version_nonce_and_sealed_body(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,8 +74,8 @@ def test_a_token_is_exactly_version_nonce_and_sealed_body(monkeypatch: pytest.Mo
     expected = seal(body, nonce)
     monkeypatch.setattr(page_tokens, "os", SimpleNamespace(urandom=lambda size: nonce[:size]))
     tokens = PageTokens([KEY])
-    assert tokens.encode(Cursor(2, 5), ORG, "") == expected
-    assert tokens.decode(expected, ORG, "") == Cursor(2, 5)
+    assert tokens.encode(PagePosition(2, 5), ORG, "") == expected
+    assert tokens.decode(expected, ORG, "") == PagePosition(2, 5)
 
 
 def test_tokens_of_every_length_open() -> None:
@@ -84,7 +84,7 @@ def test_tokens_of_every_length_open() -> None:
     # JSON allows spaces: 12 bodies of consecutive lengths give tokens of every length mod 4.
     for spaces in range(12):
         token = seal(b'{"p":2,' + b" " * spaces + b'"n":10}', nonce)
-        assert tokens.decode(token, ORG, "") == Cursor(2, 10), len(token)
+        assert tokens.decode(token, ORG, "") == PagePosition(2, 10), len(token)
 
 
 def test_the_length_cap_is_inclusive() -> None:
@@ -94,7 +94,7 @@ def test_the_length_cap_is_inclusive() -> None:
     assert len(body) == 163
     token = seal(body, bytes(12))
     assert len(token) == MAX_PAGE_TOKEN_CHARS
-    assert tokens.decode(token, ORG, "") == Cursor(2, 10)
+    assert tokens.decode(token, ORG, "") == PagePosition(2, 10)
     longer = seal(body + b" " * 3, bytes(12))  # 260 characters
     with pytest.raises(InvalidArgument):
         tokens.decode(longer, ORG, "")
@@ -116,7 +116,7 @@ def test_only_unpadded_base64url_is_read(change: Callable[[str], str]) -> None:
         for token in (seal(b'{"p":2,"n":10}', count.to_bytes(12, "big")) for count in range(10_000))
         if "-" in token and "_" in token
     )
-    assert tokens.decode(token, ORG, "") == Cursor(2, 10)
+    assert tokens.decode(token, ORG, "") == PagePosition(2, 10)
     with pytest.raises(InvalidArgument) as raised:
         tokens.decode(change(token), ORG, "")
     assert raised.value.message == INVALID_MESSAGE
@@ -125,9 +125,9 @@ def test_only_unpadded_base64url_is_read(change: Callable[[str], str]) -> None:
 
 def test_a_search_with_a_lone_surrogate_is_bound_too() -> None:
     tokens = PageTokens([KEY])
-    token = tokens.encode(Cursor(2, 10), ORG, "a\ud800")
+    token = tokens.encode(PagePosition(2, 10), ORG, "a\ud800")
     assert open_by_hand(token, search="a\ud800") == b'{"p":2,"n":10}'
-    assert tokens.decode(token, ORG, "a\ud800") == Cursor(2, 10)
+    assert tokens.decode(token, ORG, "a\ud800") == PagePosition(2, 10)
     with pytest.raises(InvalidArgument):
         tokens.decode(token, ORG, "a\ud801")
 
@@ -147,10 +147,10 @@ def test_a_search_with_a_lone_surrogate_is_bound_too() -> None:
 )
 def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool) -> None:
     if valid:
-        assert _cursor(body) == Cursor(body["p"], body["n"])
+        assert _position(body) == PagePosition(body["p"], body["n"])
     else:
         with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
-            _cursor(body)
+            _position(body)
 
 
 @pytest.mark.parametrize(
@@ -167,18 +167,18 @@ def test_dates_are_those_python_can_hold(milliseconds: int, moment: datetime | N
     body = {"p": 2, "n": 10, "i": ID, "c": milliseconds}
     if moment is None:
         with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
-            _cursor(body)
+            _position(body)
     else:
-        assert _cursor(body) == Cursor(2, 10, ID, moment)
+        assert _position(body) == PagePosition(2, 10, ID, moment)
 
 
 def test_a_naive_date_is_utc_and_an_aware_one_keeps_its_instant() -> None:
     tokens = PageTokens([KEY])
     naive = datetime(2025, 5, 15, 10, 30)
-    opened = tokens.decode(tokens.encode(Cursor(2, 10, ID, naive), ORG, ""), ORG, "")
+    opened = tokens.decode(tokens.encode(PagePosition(2, 10, ID, naive), ORG, ""), ORG, "")
     assert opened.created_at == naive.replace(tzinfo=UTC)
     paris = datetime(2025, 5, 15, 12, 30, tzinfo=timezone(timedelta(hours=2)))
-    opened = tokens.decode(tokens.encode(Cursor(2, 10, ID, paris), ORG, ""), ORG, "")
+    opened = tokens.decode(tokens.encode(PagePosition(2, 10, ID, paris), ORG, ""), ORG, "")
     assert opened.created_at == datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 
 
@@ -204,9 +204,9 @@ def test_a_refused_token_says_how_to_use_tokens() -> None:
 
 def test_configured_keys_seal_with_the_first() -> None:
     tokens = PageTokens.from_settings(Settings(page_token_keys=(OTHER_KEY, KEY)))
-    token = tokens.encode(Cursor(2, 10), ORG, "")
+    token = tokens.encode(PagePosition(2, 10), ORG, "")
     assert open_by_hand(token, key=OTHER_KEY) == b'{"p":2,"n":10}'
-    assert tokens.decode(seal(b'{"p":2,"n":10}', bytes(12)), ORG, "") == Cursor(2, 10)
+    assert tokens.decode(seal(b'{"p":2,"n":10}', bytes(12)), ORG, "") == PagePosition(2, 10)
 
 
 def test_without_keys_or_a_secret_a_random_key_is_used_with_a_warning(
@@ -219,8 +219,8 @@ def test_without_keys_or_a_secret_a_random_key_is_used_with_a_warning(
         "page tokens use a random key of this process: they will not survive a restart "
         "or work across replicas; set DNC_PAGE_TOKEN_KEYS"
     ] * 2
-    token = first.encode(Cursor(2, 10), ORG, "")
-    assert first.decode(token, ORG, "") == Cursor(2, 10)
+    token = first.encode(PagePosition(2, 10), ORG, "")
+    assert first.decode(token, ORG, "") == PagePosition(2, 10)
     with pytest.raises(InvalidArgument):
         second.decode(token, ORG, "")
 

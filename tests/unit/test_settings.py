@@ -217,36 +217,22 @@ def test_the_grpc_address_is_checked_at_start(value: str) -> None:
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_ADDR": value})
 
 
-def test_the_mongodb_timeouts_take_the_mongodb_prefix() -> None:
+@pytest.mark.parametrize("prefix", ["DNC_MONGODB_", "DNC_MONGO_"])
+def test_the_mongodb_timeouts_take_the_mongodb_prefix_and_the_old_one(prefix: str) -> None:
     settings = Settings.from_env(
         {
-            "DNC_JWT_SECRET": SECRET, "DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS": "1.5",
-            "DNC_MONGODB_CONNECT_TIMEOUT_SECONDS": "2.5",
+            "DNC_JWT_SECRET": SECRET, f"{prefix}SERVER_SELECTION_TIMEOUT_SECONDS": "1.5",
+            f"{prefix}CONNECT_TIMEOUT_SECONDS": "2.5",
         }
     )  # fmt: skip
     assert (settings.server_selection_timeout_seconds, settings.connect_timeout_seconds) == (
         1.5,
         2.5,
     )
-    assert settings.deprecations == ()
-
-
-def test_the_old_mongo_names_still_work_and_are_reported() -> None:
-    settings = Settings.from_env(
-        {
-            "DNC_JWT_SECRET": SECRET, "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS": "1.5",
-            "DNC_MONGO_CONNECT_TIMEOUT_SECONDS": "2.5",
-        }
-    )  # fmt: skip
-    assert (settings.server_selection_timeout_seconds, settings.connect_timeout_seconds) == (
-        1.5,
-        2.5,
-    )
-    assert settings.deprecations == (
-        "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS is deprecated: "
-        "set DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS instead",
-        "DNC_MONGO_CONNECT_TIMEOUT_SECONDS is deprecated: "
-        "set DNC_MONGODB_CONNECT_TIMEOUT_SECONDS instead",
+    old = () if prefix == "DNC_MONGODB_" else ("SERVER_SELECTION_TIMEOUT", "CONNECT_TIMEOUT")
+    assert settings.deprecations == tuple(
+        f"DNC_MONGO_{name}_SECONDS is deprecated: set DNC_MONGODB_{name}_SECONDS instead"
+        for name in old
     )
 
 

@@ -12,7 +12,7 @@ from bson import Decimal128, Int64, ObjectId
 
 from dnc_service.settings import Settings
 from dnc_service.store.client import connect
-from dnc_service.store.documents import phone_text, to_entry
+from dnc_service.store.schema import phone_text, to_entry
 
 ORG = ObjectId("64e5f12345abcdef12345678")
 ID = ObjectId("64e5f12345abcdef98765432")
