@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,7 +29,6 @@ from dnc_service.page_tokens import (
     MAX_PAGE_TOKEN_CHARS,
     PagePosition,
     PageTokens,
-    _position,
     derive_key,
 )
 from dnc_service.settings import Settings
@@ -45,6 +46,11 @@ def associated(org: str, search: str) -> bytes:
 def seal(body: bytes, nonce: bytes, org: str = ORG, search: str = "", key: bytes = KEY) -> str:
     sealed = AESGCM(key).encrypt(nonce, body, associated(org, search))
     return base64.urlsafe_b64encode(b"\x02" + nonce + sealed).decode().rstrip("=")
+
+
+def opened(body: object) -> PagePosition:
+    """What the service makes of a token sealed by hand around `body` (JSON)."""
+    return PageTokens([KEY]).decode(seal(json.dumps(body).encode(), bytes(12)), ORG, "")
 
 
 def open_by_hand(token: str, org: str = ORG, search: str = "", key: bytes = KEY) -> bytes:
@@ -147,10 +153,10 @@ def test_a_search_with_a_lone_surrogate_is_bound_too() -> None:
 )
 def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool) -> None:
     if valid:
-        assert _position(body) == PagePosition(body["p"], body["n"])
+        assert opened(body) == PagePosition(body["p"], body["n"])
     else:
-        with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
-            _position(body)
+        with pytest.raises(InvalidArgument):
+            opened(body)
 
 
 @pytest.mark.parametrize(
@@ -166,10 +172,10 @@ def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool
 def test_dates_are_those_python_can_hold(milliseconds: int, moment: datetime | None) -> None:
     body = {"p": 2, "n": 10, "i": ID, "c": milliseconds}
     if moment is None:
-        with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
-            _position(body)
+        with pytest.raises(InvalidArgument):
+            opened(body)
     else:
-        assert _position(body) == PagePosition(2, 10, ID, moment)
+        assert opened(body) == PagePosition(2, 10, ID, moment)
 
 
 def test_a_naive_date_is_utc_and_an_aware_one_keeps_its_instant() -> None:
@@ -231,3 +237,41 @@ def test_the_derived_key_is_hkdf_sha256_of_the_secret() -> None:
     prk = hmac.new(bytes(32), secret.encode(), hashlib.sha256).digest()
     okm = hmac.new(prk, b"dnc.v1 page tokens\x01", hashlib.sha256).digest()
     assert derive_key(secret) == okm
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"p": 3, "n": 20, "i": ID, "c": 0, **fields}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        body(p=True),
+        body(p=1.0),
+        body(p="3"),
+        body(p=0),
+        body(p=2**31),
+        body(n=2**31 - 1),  # beyond 2 pages of the largest size
+        body(n=1),  # less than one entry per page
+        body(n=None),
+        body(i=None),
+        body(i=ID.upper()),
+        body(i=ID[:-1]),
+        body(c=None),
+        body(c=1.5),
+        body(c=10**20),
+        body(v=1),  # unknown keys
+        {"p": 3, "n": 20, "c": 0},  # a date without an id
+        {"p": 3},
+        [3, 20],
+    ],
+)
+def test_bodies_are_exact(bad: Any) -> None:
+    with pytest.raises(InvalidArgument):
+        opened(bad)
+
+
+def test_the_body_rules_accept_what_the_server_writes() -> None:
+    assert opened(body()) == PagePosition(3, 20, ID, datetime(1970, 1, 1, tzinfo=UTC))
+    assert opened({"p": 1, "n": 0}) == PagePosition(1, 0)
+    assert opened({"p": 3, "n": 200}) == PagePosition(3, 200)
