@@ -35,7 +35,7 @@ class Listing:
         if query.search:
             annotate(search=mask_phone(query.search))
         position = query.position
-        after = SortKey(position.last_id, position.created_at) if position.last_id else None
+        after = None if position.last_id is None else SortKey(position.last_id, position.created_at)
         page = await self._entries.list_page(
             caller.org_id, query.search, query.limit,
             skip=position.skip, after=after, max_time_ms=max_time_ms,

@@ -1,4 +1,4 @@
-"""The MongoDB filters of a listing: the organization, then the search and the cursor, if any."""
+"""The MongoDB filters of a listing: the organization, then the search and the sort key, if any."""
 
 from __future__ import annotations
 

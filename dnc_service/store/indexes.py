@@ -4,7 +4,7 @@
 listing it twice (an insert that would repeat it fails with a duplicate-key error), and it
 serves every lookup by number (CheckDnc, BatchAddDnc) with equality on orgId first.
 
-Rows written before the management API have no phoneE164 until `migrate` backfills it, and
+Rows written before the write RPCs have no phoneE164 until `migrate` backfills it, and
 MongoDB indexes a missing field as null, so a plain unique index would refuse the second such
 row of an organization. On MongoDB the index is therefore partial, over rows that have the
 field. The filter is `$exists: true` rather than `$type: "string"` (the service only ever

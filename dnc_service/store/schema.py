@@ -92,7 +92,7 @@ def to_entry(document: Document) -> dnc_pb2.DncEntry:
         text = _scalar_text(document.get(key))
         if text is not None:
             fields[field] = text
-    created_at = _utc(document.get(CREATED_AT))
+    created_at = _aware(document.get(CREATED_AT))
     if created_at is not None:
         fields["created_at"] = _timestamp(created_at)
     return dnc_pb2.DncEntry(**fields)
@@ -114,7 +114,7 @@ def phone_text(value: object) -> str | None:
 
 
 def _id_text(value: object) -> str:
-    return str(value) if isinstance(value, ObjectId) else _scalar_text(value) or ""
+    return _scalar_text(value) or ""
 
 
 def _scalar_text(value: object) -> str | None:
@@ -125,8 +125,9 @@ def _scalar_text(value: object) -> str | None:
     return None
 
 
-def _utc(value: object) -> datetime | None:
-    """A stored Date (aware, from the tz_aware client), or an ISO string from a careless writer."""
+def _aware(value: object) -> datetime | None:
+    """A stored Date (aware, from the tz_aware client), or an ISO string from a careless writer;
+    a naive one is taken as UTC. (The instant is what counts: _timestamp needs no conversion.)"""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -134,7 +135,7 @@ def _utc(value: object) -> datetime | None:
             return None
     if not isinstance(value, datetime):
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _timestamp(moment: datetime) -> Timestamp:

@@ -29,6 +29,7 @@ def test_tokens_bound_offsets_by_the_largest_page() -> None:
 def test_defaults() -> None:
     assert parse_request(dnc_pb2.ListDncRequest()) == ListQuery(limit=10, search="")
     assert ListQuery().page == 1
+    assert ListQuery.at_page() == ListQuery(limit=10, search="")
 
 
 def test_a_page_starts_after_the_pages_before_it() -> None:
