@@ -13,10 +13,11 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
+from cachetools import LRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -39,6 +40,8 @@ MAX_BEARER_TOKEN_BYTES = 4096
 # RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
 _BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
 _NUMERIC_DATES = ("exp", "iat", "nbf")
+# Verified tokens remembered per process (at most 4 KiB each, see MAX_BEARER_TOKEN_BYTES).
+VERIFIED_TOKENS = 1024
 
 
 def _invalid(detail: str = "") -> Unauthenticated:
@@ -76,7 +79,9 @@ class BearerVerifier:
     """Verifies bearer JWTs with pinned algorithms: HS256 and a secret, or RS256/ES256 and a key.
 
     A public key verifies only its own algorithm (RS256 for RSA, ES256 for P-256), so a token
-    naming another one is simply invalid.
+    naming another one is simply invalid. Clients send one token for many calls: a verified
+    token is remembered (bounded, keyed by the whole token) with its `exp`, so a repeat costs a
+    lookup and the expiry check instead of a signature check; a token that failed is not kept.
     """
 
     key: Any
@@ -86,6 +91,9 @@ class BearerVerifier:
     leeway_seconds: float = 0.0
     max_lifetime_seconds: int | None = None
     clock: Callable[[], float] = time.time
+    _verified: LRUCache[str, tuple[Identity, float]] = field(
+        default_factory=lambda: LRUCache(VERIFIED_TOKENS), init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BearerVerifier:
@@ -126,12 +134,21 @@ class BearerVerifier:
             raise Unauthenticated(
                 "malformed authorization: expected 'Bearer <jwt>'", reason="TOKEN_MALFORMED"
             )
-        claims = self._decode(match.group(1))
+        token = match.group(1)
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            identity, expires = remembered
+            if expires <= self.clock() - self.leeway_seconds:  # as jwt.decode decides it
+                raise Unauthenticated("bearer token expired", reason="TOKEN_EXPIRED")
+            return identity
+        claims = self._decode(token)
         self._check_lifetime(claims)
         subject = claims["sub"]
         if not is_hex_id(subject):
             raise _invalid("sub is not a user id")
-        return Identity(subject.lower(), _scopes(claims.get("scope")))
+        identity = Identity(subject.lower(), _scopes(claims.get("scope")))
+        self._verified[token] = (identity, claims["exp"])
+        return identity
 
     def _decode(self, token: str) -> dict[str, Any]:
         required = ["exp", "sub"] + (["iat"] if self.max_lifetime_seconds else [])
