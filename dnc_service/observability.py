@@ -9,17 +9,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
+from dnc_common.metrics import LATENCY_BUCKETS
 from dnc_common.tracing import continued_trace, current_trace_id
 
 from . import call
 from .errors import InvalidArgument, abort
 from .handlers import Behaviour, ServerInterceptor, rewrap, stream_of
-from .metrics import IN_FLIGHT, LATENCY, REQUESTS
 from .validation.decoding import MALFORMED, MALFORMED_MESSAGE, tolerant
 
 logger = logging.getLogger("dnc_service.access")
+
+REQUESTS = Counter("dnc_grpc_requests", "gRPC calls handled", ["method", "code"])
+LATENCY = Histogram(
+    "dnc_grpc_request_duration_seconds",
+    "gRPC call latency",
+    ["method"],
+    buckets=LATENCY_BUCKETS,
+)
+IN_FLIGHT = Gauge("dnc_grpc_in_flight_requests", "gRPC calls being handled")
 
 # Probes call health often; their lines would drown the ones that matter.
 _QUIET_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
