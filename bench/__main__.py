@@ -31,10 +31,10 @@ from bench.measure import Result, cpu_seconds, ghz, one_at_a_time, percentiles, 
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from dnc_service.page_tokens import Cursor, PageTokens
+from dnc_service.page_tokens import PagePosition, PageTokens
 from dnc_service.settings import Settings
 from dnc_service.store import order
-from dnc_service.store.documents import PROJECTION
+from dnc_service.store.schema import PROJECTION
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".cache" / "bin"
@@ -306,9 +306,10 @@ async def deep_pages(
                 [last] = await entries.find(
                     where, {"createdAt": 1}, sort=order.SORT, skip=(page - 1) * 10 - 1, limit=1
                 ).to_list()
-                after = order.position_of(last) or (None, None)
-                cursor = Cursor.at_page(page - 1, 10).next(10, *after)
-                by_token.page_token = tokens.encode(cursor, str(where["orgId"]), "")
+                key = order.key_of(last)
+                before = PagePosition.at_page(page - 1, 10)
+                position = before.next(10, key.entry_id, key.created_at) if key else before.next(10)
+                by_token.page_token = tokens.encode(position, str(where["orgId"]), "")
             for style, request in (
                 ("offset", dnc_pb2.ListDncRequest(page=page, limit=10)),
                 ("keyset", by_token),

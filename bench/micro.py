@@ -10,7 +10,9 @@ from functools import partial
 from google.protobuf import json_format
 
 from dnc.v1 import dnc_pb2
-from dnc_service import page_tokens, request_rules, validation
+from dnc_service import page_tokens
+from dnc_service.validation import requests as validation
+from dnc_service.validation import rules
 from gateway import envelope, rendering
 from gateway.dnc_api import DNC_API
 
@@ -68,11 +70,11 @@ def validation_microseconds(repeat: int = 20000) -> dict[str, float]:
     defaults included), best of five runs."""
     request = dnc_pb2.ListDncRequest(page=3, limit=50, search="+1 (212) 555")
     tokens = page_tokens.PageTokens([bytes(32)])
-    parse = partial(validation.parse_request, org_id="64e5f12345abcdef12345678", tokens=tokens)
+    parse = partial(validation.parse_list, org_id="64e5f12345abcdef12345678", tokens=tokens)
     return {
         name: min(timeit.repeat(partial(function, request), number=repeat, repeat=5)) / repeat * 1e6
         for name, function in (
-            ("protovalidate rules", request_rules.check),
+            ("protovalidate rules", rules.check),
             ("rules + defaults", parse),
         )
     }

@@ -16,13 +16,18 @@ def host_port(value: str) -> tuple[str, int]:
     host, colon, port = value.strip().rpartition(":")
     if not colon or not port.isdecimal() or not 0 <= int(port) <= 65535:
         raise ValueError("expected host:port with a port from 0 to 65535")
+    return _host(host), int(port)
+
+
+def _host(host: str) -> str:
+    """The host part of `host:port`: a name, an IPv4 address, a bracketed IPv6 one, or empty."""
     if host.startswith("["):
         if not host.endswith("]") or len(host) < 3:
             raise ValueError("expected [IPv6 address]:port")
-        host = host[1:-1]
-    elif ":" in host or any(char.isspace() or char in "/[]" for char in host):
+        return host[1:-1]
+    if ":" in host or any(char.isspace() or char in "/[]" for char in host):
         raise ValueError("expected a host name or address before :port")
-    return host, int(port)
+    return host
 
 
 class Env:

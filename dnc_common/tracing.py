@@ -83,34 +83,43 @@ class TraceSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TraceSettings:
         env = Env(os.environ if environ is None else environ)
-        names = env.optional("OTEL_TRACES_EXPORTER")
-        if names is None:
-            endpoint = env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.optional(
-                "OTEL_EXPORTER_OTLP_ENDPOINT"
-            )
-            names = "otlp" if endpoint else "none"
-        protocol = env.optional("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.text(
-            "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
-        )
-        exporters = []
-        for name in (part.strip().lower() for part in names.split(",")):
-            if name in ("", "none"):
-                continue
-            if name == "otlp":
-                if protocol not in _OTLP_BY_PROTOCOL:
-                    raise SettingsError(
-                        f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: expected grpc or http/protobuf"
-                    )
-                name = _OTLP_BY_PROTOCOL[protocol]
-            if not entry_points(group=EXPORTER_ENTRY_POINTS, name=name):
-                raise SettingsError(f"OTEL_TRACES_EXPORTER: no span exporter named {name!r}")
-            exporters.append(name)
         trace_file = env.optional("DNC_TRACE_FILE")
         return cls(
-            exporters=tuple(exporters),
+            exporters=_exporter_names(env),
             trace_file=Path(trace_file) if trace_file else None,
             disabled=env.boolean("OTEL_SDK_DISABLED", False),
         )
+
+
+def _exporter_names(env: Env) -> tuple[str, ...]:
+    """OTEL_TRACES_EXPORTER's entry-point names ("otlp" resolved by the OTLP protocol)."""
+    names = env.optional("OTEL_TRACES_EXPORTER")
+    if names is None:
+        endpoint = env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.optional(
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+        names = "otlp" if endpoint else "none"
+    protocol = env.optional("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.text(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+    )
+    exporters = []
+    for name in (part.strip().lower() for part in names.split(",")):
+        if name not in ("", "none"):
+            exporters.append(_exporter_name(name, protocol))
+    return tuple(exporters)
+
+
+def _exporter_name(name: str, protocol: str) -> str:
+    """The installed span exporter `name` stands for; SettingsError when there is none."""
+    if name == "otlp":
+        if protocol not in _OTLP_BY_PROTOCOL:
+            raise SettingsError(
+                f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: expected grpc or http/protobuf"
+            )
+        name = _OTLP_BY_PROTOCOL[protocol]
+    if not entry_points(group=EXPORTER_ENTRY_POINTS, name=name):
+        raise SettingsError(f"OTEL_TRACES_EXPORTER: no span exporter named {name!r}")
+    return name
 
 
 _configured: TracerProvider | None = None

@@ -2,26 +2,27 @@
 
 grpc's own `maximum_concurrent_rpcs` counts a call from the moment it opens, before its request
 message arrives, so calls that never send one (no token, no deadline) could hold every slot.
-Here a call is admitted after its message is read and its bearer token verified (CPU only);
-a call without a valid token takes no slot, since the servicer refuses it before any I/O.
+Here a call is admitted after its message is read and its bearer token verified (CPU only,
+once per call: the call context keeps the outcome for the servicer); a call without a valid
+token takes no slot, since the servicer refuses it before any I/O.
 Over the limit, a call is refused at once with RESOURCE_EXHAUSTED rather than queued. Health
 and reflection never take a slot, so probes and tooling are never starved.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn
 
 import grpc
 
+from . import call
+from .call import Metadata
 from .errors import ResourceExhausted, abort
 from .handlers import Behaviour, ServerInterceptor, rewrap, stream_of
 
 # Methods that never take a slot.
 EXEMPT_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
-
-Metadata = Iterable[tuple[str, str | bytes]] | None
 
 
 class Slots:
@@ -66,7 +67,7 @@ class AdmissionInterceptor(ServerInterceptor):
 
     def _needs_slot(self, context: grpc.aio.ServicerContext[Any, Any]) -> bool:
         try:
-            self._verify(context.invocation_metadata())
+            call.verified(lambda: self._verify(context.invocation_metadata()))
         except Exception:  # whatever fails here, the servicer refuses before any I/O
             return False
         return True

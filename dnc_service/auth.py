@@ -12,17 +12,21 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
+from cachetools import LRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from dnc_common.env import SettingsError
 
+from . import call
+from .call import Metadata
 from .errors import PermissionDenied, Unauthenticated
+from .ids import is_hex_id
 from .settings import MAX_TOKEN_LIFETIME_SECONDS, Settings
 
 if TYPE_CHECKING:
@@ -35,10 +39,9 @@ logger = logging.getLogger(__name__)
 MAX_BEARER_TOKEN_BYTES = 4096
 # RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
 _BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)", re.ASCII)
-_USER_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
 _NUMERIC_DATES = ("exp", "iat", "nbf")
-
-Metadata = Iterable[tuple[str, str | bytes]] | None
+# Verified tokens remembered per process (at most 4 KiB each, see MAX_BEARER_TOKEN_BYTES).
+VERIFIED_TOKENS = 1024
 
 
 def _invalid(detail: str = "") -> Unauthenticated:
@@ -76,7 +79,9 @@ class BearerVerifier:
     """Verifies bearer JWTs with pinned algorithms: HS256 and a secret, or RS256/ES256 and a key.
 
     A public key verifies only its own algorithm (RS256 for RSA, ES256 for P-256), so a token
-    naming another one is simply invalid.
+    naming another one is simply invalid. Clients send one token for many calls: a verified
+    token is remembered (bounded, keyed by the whole token) with its `exp`, so a repeat costs a
+    lookup and the expiry check instead of a signature check; a token that failed is not kept.
     """
 
     key: Any
@@ -86,6 +91,9 @@ class BearerVerifier:
     leeway_seconds: float = 0.0
     max_lifetime_seconds: int | None = None
     clock: Callable[[], float] = time.time
+    _verified: LRUCache[str, tuple[Identity, float]] = field(
+        default_factory=lambda: LRUCache(VERIFIED_TOKENS), init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BearerVerifier:
@@ -102,9 +110,9 @@ class BearerVerifier:
             settings.jwt_leeway_seconds, settings.jwt_max_lifetime_seconds,
         )  # fmt: skip
 
-    def verify_metadata(self, metadata: Metadata) -> str:
-        """The verified user id of a call's metadata (CPU only: no database)."""
-        return self.user_id(authorization_of(metadata))
+    def verify_metadata(self, metadata: Metadata) -> Identity:
+        """The verified identity of a call's metadata (CPU only: no database)."""
+        return self.identity(authorization_of(metadata))
 
     def user_id(self, authorization: str | None) -> str:
         """The verified `sub` (24 lowercase hex) of an `authorization: Bearer <jwt>` value.
@@ -126,12 +134,21 @@ class BearerVerifier:
             raise Unauthenticated(
                 "malformed authorization: expected 'Bearer <jwt>'", reason="TOKEN_MALFORMED"
             )
-        claims = self._decode(match.group(1))
+        token = match.group(1)
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            identity, expires = remembered
+            if expires <= self.clock() - self.leeway_seconds:  # as jwt.decode decides it
+                raise Unauthenticated("bearer token expired", reason="TOKEN_EXPIRED")
+            return identity
+        claims = self._decode(token)
         self._check_lifetime(claims)
         subject = claims["sub"]
-        if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+        if not is_hex_id(subject):
             raise _invalid("sub is not a user id")
-        return Identity(subject.lower(), _scopes(claims.get("scope")))
+        identity = Identity(subject.lower(), _scopes(claims.get("scope")))
+        self._verified[token] = (identity, claims["exp"])
+        return identity
 
     def _decode(self, token: str) -> dict[str, Any]:
         required = ["exp", "sub"] + (["iat"] if self.max_lifetime_seconds else [])
@@ -222,8 +239,11 @@ class Authenticator:
         self._users = users
 
     async def authenticate(self, metadata: Metadata) -> Caller:
-        """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata."""
-        identity = self._verifier.identity(authorization_of(metadata))
+        """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata.
+
+        The token is verified once per call: admission has usually done it (call.verified).
+        """
+        identity = call.verified(lambda: self._verifier.verify_metadata(metadata))
         org_id = await self._users.organization_of(identity.user_id)
         return Caller(org_id, identity.user_id, identity.scopes)
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
 from prometheus_client import Counter, Gauge, Histogram
 
 from dnc_common.metrics import LATENCY_BUCKETS
 from dnc_common.tracing import continued_trace, current_trace_id
-from dnc_common.wire import REQUEST_ID_KEY
 
+from . import call
 from .errors import InvalidArgument, abort
 from .handlers import Behaviour, ServerInterceptor, rewrap, stream_of
+from .validation.decoding import MALFORMED, MALFORMED_MESSAGE, tolerant
 
 logger = logging.getLogger("dnc_service.access")
 
@@ -29,19 +29,9 @@ LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 IN_FLIGHT = Gauge("dnc_grpc_in_flight_requests", "gRPC calls being handled")
-DATABASE_ERRORS = Counter("dnc_database_errors", "Database failures by kind", ["kind"])
 
-# Fields the handler adds to its call's log line (organization, page, ...).
-_call_fields: ContextVar[dict[str, Any] | None] = ContextVar("call_fields", default=None)
 # Probes call health often; their lines would drown the ones that matter.
 _QUIET_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
-
-
-def annotate(**fields: Any) -> None:
-    """Add fields to the current call's log line (no-op outside a call)."""
-    current = _call_fields.get()
-    if current is not None:
-        current.update(fields)
 
 
 StreamBehaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
@@ -53,7 +43,11 @@ class ObservabilityInterceptor(ServerInterceptor):
 
     Health Watch streams (open as long as a watcher lives: they would hold the in-flight gauge
     up) and client-streaming or bidirectional calls (reflection) pass through untouched.
+    Each method's wrapped handler is built once and reused (the server's handlers never change).
     """
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], Any]] = {}
 
     async def intercept_service(
         self,
@@ -66,42 +60,27 @@ class ObservabilityInterceptor(ServerInterceptor):
         if handler is None:
             return handler
         method: str = handler_call_details.method
-        return rewrap(
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            wrapped: grpc.RpcMethodHandler[Any, Any] = cached[1]
+            return wrapped
+        wrapped = rewrap(
             handler,
             lambda behaviour: _observed(method, behaviour),
             # Health Watch streams pass through (see above).
             None if method.startswith(_QUIET_PREFIXES) else lambda b: _observed_stream(method, b),
-            _tolerant(handler.request_deserializer),
+            tolerant(handler.request_deserializer),
         )
-
-
-# What the tolerant deserializer returns for bytes that are not the request message.
-MALFORMED = object()
-MALFORMED_MESSAGE = "malformed request message"
-
-
-def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """grpc would answer UNKNOWN with the exception's text and log a traceback: instead,
-    hand the behaviour a marker it refuses with INVALID_ARGUMENT."""
-    if deserializer is None:
-        return None
-
-    def deserialize(data: bytes) -> Any:
-        try:
-            return deserializer(data)
-        except DecodeError:
-            return MALFORMED
-
-    return deserialize
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
 class _Observation:
     """One call's fields, clock and outcome: the metrics and the access-log line at its end."""
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         self.method = method
-        self.fields: dict[str, Any] = {}
-        _call_fields.set(self.fields)
+        self.call = call.begin(context.invocation_metadata())
         self.started = time.perf_counter()
         IN_FLIGHT.inc()
 
@@ -111,10 +90,13 @@ class _Observation:
         code = context.code() or grpc.StatusCode.OK
         if not isinstance(code, grpc.StatusCode):
             code = grpc.StatusCode.UNKNOWN
-        REQUESTS.labels(self.method, code.name).inc()
-        LATENCY.labels(self.method).observe(elapsed)
+        _requests(self.method, code.name).inc()
+        _latency(self.method).observe(elapsed)
+        level = logging.DEBUG if self.method.startswith(_QUIET_PREFIXES) else logging.INFO
+        if not logger.isEnabledFor(level):  # the fields below cost more than the check
+            return
         logger.log(
-            logging.DEBUG if self.method.startswith(_QUIET_PREFIXES) else logging.INFO,
+            level,
             "%s %s",
             self.method,
             code.name,
@@ -122,17 +104,28 @@ class _Observation:
                 "method": self.method,
                 "code": code.name,
                 "latency_ms": round(elapsed * 1000, 3),
-                "request_id": request_id(context),
+                "request_id": self.call.request_id,
                 "trace_id": current_trace_id(),
-                **self.fields,
+                **self.call.fields,
             },
         )
+
+
+@functools.cache
+def _requests(method: str, code: str) -> Counter:
+    """The counter child of one method and code (labels() takes a lock and a lookup a call)."""
+    return REQUESTS.labels(method, code)
+
+
+@functools.cache
+def _latency(method: str) -> Histogram:
+    return LATENCY.labels(method)
 
 
 def _observed(method: str, behaviour: Behaviour) -> Behaviour:
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         with continued_trace(context.invocation_metadata()):
-            observation = _Observation(method)
+            observation = _Observation(method, context)
             try:
                 if request is MALFORMED:
                     await abort(context, InvalidArgument(MALFORMED_MESSAGE))
@@ -148,7 +141,7 @@ def _observed_stream(method: str, behaviour: Behaviour) -> StreamBehaviour:
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         with continued_trace(context.invocation_metadata()):
-            observation = _Observation(method)
+            observation = _Observation(method, context)
             try:
                 if request is MALFORMED:
                     await abort(context, InvalidArgument(MALFORMED_MESSAGE))
@@ -158,11 +151,3 @@ def _observed_stream(method: str, behaviour: Behaviour) -> StreamBehaviour:
                 observation.finish(context)
 
     return observed
-
-
-def request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
-    """The caller's request id (metadata x-request-id), bounded in length; None when absent."""
-    for key, value in context.invocation_metadata() or ():
-        if key == REQUEST_ID_KEY and isinstance(value, str):
-            return value[:128]
-    return None

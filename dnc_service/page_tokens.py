@@ -7,7 +7,7 @@ search as associated data: a token altered, made up, replayed by another organiz
 reused with another search does not open, and nothing in it (not even a digest of the
 search) can be read or brute-forced. The first key seals; every key opens, so keys rotate
 (DNC_PAGE_TOKEN_KEYS, see README). This module knows positions, not databases:
-store/order.py turns a cursor into a filter.
+store/order.py turns a position's sort key into a filter.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from dnc.v1 import dnc_pb2
+
 from .errors import InvalidArgument
+from .ids import is_lowercase_hex_id
+from .validation.rules import field_rules
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -36,8 +40,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_TOKEN_CHARS = 256
-# The most entries one page holds (validation.MAX_LIMIT): bounds the offsets a token may carry.
-MAX_PAGE_SIZE = 100
+# The most entries one page holds (the proto's rule on ListDncRequest.limit): bounds the offsets
+# a token may carry.
+MAX_PAGE_SIZE = field_rules(dnc_pb2.ListDncRequest.DESCRIPTOR, "limit").int32.lte
 KEY_BYTES = 32
 INVALID_MESSAGE = "page_token is not valid: pass next_page_token as given, with the same search"
 _VERSION = b"\x02"  # version 1 was the unsealed JSON token
@@ -51,12 +56,11 @@ _MIN_MILLISECONDS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MILLISECOND
 _MAX_MILLISECONDS = (
     datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH
 ) // _MILLISECOND
-_ID = re.compile(r"[0-9a-f]{24}", re.ASCII)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
-class Cursor:
+class PagePosition:
     """Where a page starts: `offset` entries into the listing, right after `last_id` if known.
 
     `last_id` (24 lowercase hex) and `created_at` are the sort key of the previous page's
@@ -69,7 +73,7 @@ class Cursor:
     created_at: datetime | None = None
 
     @classmethod
-    def at_page(cls, page: int, limit: int) -> Cursor:
+    def at_page(cls, page: int, limit: int) -> PagePosition:
         """Page `page` of `limit` entries each, reached by offset."""
         return cls(page, (page - 1) * limit)
 
@@ -80,13 +84,13 @@ class Cursor:
 
     def next(
         self, limit: int, last_id: str | None = None, created_at: datetime | None = None
-    ) -> Cursor:
+    ) -> PagePosition:
         """The page after this one of `limit` entries, after the entry (`last_id`, `created_at`)."""
-        return Cursor(self.page + 1, self.offset + limit, last_id, created_at)
+        return PagePosition(self.page + 1, self.offset + limit, last_id, created_at)
 
 
 class PageTokens:
-    """Seals cursors into tokens and opens them, bound to an organization and a search."""
+    """Seals page positions into tokens and opens them, bound to an organization and a search."""
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         if not keys or any(len(key) != KEY_BYTES for key in keys):
@@ -107,18 +111,18 @@ class PageTokens:
         )
         return cls([os.urandom(KEY_BYTES)])
 
-    def encode(self, cursor: Cursor, org_id: str, search: str) -> str:
-        """The opaque token of `cursor`, valid only for `org_id` with the same `search`."""
-        body: dict[str, Any] = {"p": cursor.page, "n": cursor.offset}
-        if cursor.last_id is not None:
-            body["i"] = cursor.last_id
-            if cursor.created_at is not None:
-                body["c"] = _milliseconds(cursor.created_at)
+    def encode(self, position: PagePosition, org_id: str, search: str) -> str:
+        """The opaque token of `position`, valid only for `org_id` with the same `search`."""
+        body: dict[str, Any] = {"p": position.page, "n": position.offset}
+        if position.last_id is not None:
+            body["i"] = position.last_id
+            if position.created_at is not None:
+                body["c"] = _milliseconds(position.created_at)
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._ciphers[0].encrypt(nonce, orjson.dumps(body), _bound_to(org_id, search))
         return base64.urlsafe_b64encode(_VERSION + nonce + sealed).decode().rstrip("=")
 
-    def decode(self, token: str, org_id: str, search: str) -> Cursor:
+    def decode(self, token: str, org_id: str, search: str) -> PagePosition:
         """Open and check a token; anything unexpected is INVALID_ARGUMENT, never a crash."""
         try:
             if len(token) > MAX_PAGE_TOKEN_CHARS or not _BASE64URL.fullmatch(token):
@@ -127,7 +131,7 @@ class PageTokens:
             if raw[:1] != _VERSION:
                 raise ValueError(token)
             nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-            return _cursor(orjson.loads(self._open(nonce, sealed, _bound_to(org_id, search))))
+            return _position(orjson.loads(self._open(nonce, sealed, _bound_to(org_id, search))))
         except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, InvalidTag):
             raise InvalidArgument(INVALID_MESSAGE, field="page_token") from None
 
@@ -153,8 +157,8 @@ def _bound_to(org_id: str, search: str) -> bytes:
     return b"\0".join((_VERSION, org_id.encode(), search.encode("utf-8", "surrogatepass")))
 
 
-def _cursor(body: object) -> Cursor:
-    """A cursor from a body, with exact types, known keys only, and consistent bounds."""
+def _position(body: object) -> PagePosition:
+    """A position from a body, with exact types, known keys only, and consistent bounds."""
     if not isinstance(body, dict) or not {"p", "n"} <= body.keys() <= _BODY_KEYS:
         raise ValueError(body)
     if "c" in body and "i" not in body:
@@ -162,7 +166,7 @@ def _cursor(body: object) -> Cursor:
     page = _int_in(body["p"], 1, _INT32_MAX)
     # Each page before this one held 1 to MAX_PAGE_SIZE entries.
     offset = _int_in(body["n"], page - 1, (page - 1) * MAX_PAGE_SIZE)
-    return Cursor(
+    return PagePosition(
         page,
         offset,
         last_id=_id(body["i"]) if "i" in body else None,
@@ -171,7 +175,7 @@ def _cursor(body: object) -> Cursor:
 
 
 def _id(value: object) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
+    if not is_lowercase_hex_id(value):
         raise ValueError(value)
     return value
 

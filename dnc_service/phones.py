@@ -13,14 +13,12 @@ import phonenumbers
 
 from dnc.v1 import dnc_pb2
 
-from . import request_rules
 from .errors import InvalidArgument
+from .validation.rules import field_rules
 
 # Longer than any real number with generous punctuation; bounds parsing work per item. The
 # proto's rule on AddDncRequest.phone_number; CheckDnc's numbers are bounded by it here.
-MAX_PHONE_CHARS = request_rules.field_rules(
-    dnc_pb2.AddDncRequest.DESCRIPTOR, "phone_number"
-).string.max_len
+MAX_PHONE_CHARS = field_rules(dnc_pb2.AddDncRequest.DESCRIPTOR, "phone_number").string.max_len
 # Digits and the punctuation people write numbers with; letters (vanity numbers) are refused.
 _PHONE_TEXT = re.compile(r"\+?[0-9 ().\-]+", re.ASCII)
 

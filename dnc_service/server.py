@@ -18,13 +18,15 @@ from dnc_common.tracing import TraceSettings, configure_tracing, service_instrum
 from . import reflection
 from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
+from .checks import Checks
 from .errors import DncError
-from .management import Management
+from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
+from .writes import Writes
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +46,12 @@ class DncServer:
         verifier = BearerVerifier.from_settings(settings)
         servicer = DncServicer(
             Authenticator(verifier, self.store.users),
-            self.store.entries,
-            Management(self.store.entries, self.store.writes, self.store.audit,
-                       settings.write_scope),
+            Listing(self.store.entries, PageTokens.from_settings(settings)),
+            Writes(self.store.writes, self.store.audit, settings.write_scope),
+            Checks(self.store.entries),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
-            PageTokens.from_settings(settings),
-        )  # fmt: skip
+        )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.
         self.admission = AdmissionInterceptor(

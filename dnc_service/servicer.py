@@ -1,11 +1,9 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
-every error into a status in one place. ListDnc is here; the management RPCs in management.py."""
+every error into a status in one place. Each request concept has its module: listing.py
+(ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc)."""
 
 from __future__ import annotations
 
-import logging
-import math
-import os
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -13,19 +11,16 @@ from typing import Any, TypeVar
 import grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from dnc_common.logs import mask_phone
 from dnc_common.wire import ORG_ID_TRAILER
 
 from .auth import Authenticator, Caller
+from .call import annotate
+from .checks import Checks
 from .errors import abort
-from .management import Management
-from .observability import annotate, request_id
-from .page_tokens import KEY_BYTES, PageTokens
-from .store import EntriesStore, deadline
-from .validation import parse_request
+from .listing import Listing
+from .store import deadline
+from .writes import Writes
 
-logger = logging.getLogger(__name__)
-_INT32_MAX = 2**31 - 1
 Context = grpc.aio.ServicerContext[Any, Any]
 Reply = TypeVar("Reply")
 
@@ -37,56 +32,46 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     def __init__(
         self,
         authenticator: Authenticator,
-        entries: EntriesStore,
-        management: Management,
+        listing: Listing,
+        writes: Writes,
+        checks: Checks,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
-        tokens: PageTokens | None = None,
     ) -> None:
         self._authenticator = authenticator
-        self._entries = entries
-        self._management = management
+        self._listing = listing
+        self._writes = writes
+        self._checks = checks
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
-        # Without configured keys (tests), a key of this servicer's own.
-        self._tokens = tokens or PageTokens([os.urandom(KEY_BYTES)])
 
     async def ListDnc(
         self, request: dnc_pb2.ListDncRequest, context: Context
     ) -> dnc_pb2.ListDncResponse:
         return await self._unary(
-            context, lambda caller, budget: self._list(request, caller, budget)
+            context, lambda caller, budget: self._listing.list(caller, request, _ms(budget))
         )
 
     async def AddDnc(
         self, request: dnc_pb2.AddDncRequest, context: Context
     ) -> dnc_pb2.AddDncResponse:
-        return await self._unary(
-            context, lambda caller, _: self._management.add(caller, request, request_id(context))
-        )
+        return await self._unary(context, lambda caller, _: self._writes.add(caller, request))
 
     async def RemoveDnc(
         self, request: dnc_pb2.RemoveDncRequest, context: Context
     ) -> dnc_pb2.RemoveDncResponse:
-        return await self._unary(
-            context,
-            lambda caller, _: self._management.remove(caller, request, request_id(context)),
-        )
+        return await self._unary(context, lambda caller, _: self._writes.remove(caller, request))
 
     async def BatchAddDnc(
         self, request: dnc_pb2.BatchAddDncRequest, context: Context
     ) -> dnc_pb2.BatchAddDncResponse:
-        return await self._unary(
-            context,
-            lambda caller, _: self._management.batch_add(caller, request, request_id(context)),
-        )
+        return await self._unary(context, lambda caller, _: self._writes.batch_add(caller, request))
 
     async def CheckDnc(
         self, request: dnc_pb2.CheckDncRequest, context: Context
     ) -> dnc_pb2.CheckDncResponse:
         return await self._unary(
-            context,
-            lambda caller, budget: self._management.check(caller, request, _ms(budget)),
+            context, lambda caller, budget: self._checks.check(caller, request, _ms(budget))
         )
 
     async def ExportDnc(  # type: ignore[override]  # writes its stream with context.write
@@ -98,7 +83,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
             budget = self._budget_seconds(context, self._export_timeout_seconds)
             async with deadline(budget):
                 caller = await self._caller(context)
-                entries = self._management.export(caller, request, _ms(budget))
+                entries = self._listing.export(caller, request, _ms(budget))
                 async with aclosing(entries):
                     async for entry in entries:
                         await context.write(entry)
@@ -107,30 +92,6 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
             await abort(context, error)
         finally:
             annotate(exported=exported)
-
-    async def _list(
-        self, request: dnc_pb2.ListDncRequest, caller: Caller, budget: float
-    ) -> dnc_pb2.ListDncResponse:
-        query = parse_request(request, caller.org_id, self._tokens)
-        annotate(page=query.page, limit=query.limit)
-        if query.search:
-            annotate(search=mask_phone(query.search))
-        page = await self._entries.list_page(caller.org_id, query, max_time_ms=_ms(budget))
-        total = min(page.total, _INT32_MAX)
-        return dnc_pb2.ListDncResponse(
-            dnc_list=page.entries,
-            pagination=dnc_pb2.Pagination(
-                total=total,
-                page=query.page,
-                limit=query.limit,
-                total_pages=math.ceil(total / query.limit),
-            ),
-            next_page_token=(
-                self._tokens.encode(page.next_cursor, caller.org_id, query.search)
-                if page.next_cursor
-                else ""
-            ),
-        )
 
     async def _unary(
         self, context: Context, work: Callable[[Caller, float], Awaitable[Reply]]

@@ -72,7 +72,7 @@ class Settings:
             entries_collection=env.text("DNC_ENTRIES_COLLECTION", cls.entries_collection),
             users_collection=env.text("DNC_USERS_COLLECTION", cls.users_collection),
             audit_collection=env.text("DNC_AUDIT_COLLECTION", cls.audit_collection),
-            grpc_addr=env.text("DNC_GRPC_ADDR", cls.grpc_addr),
+            grpc_addr=env.address("DNC_GRPC_ADDR") or cls.grpc_addr,
             jwt_secret=env.optional("DNC_JWT_SECRET"),
             jwt_public_key_file=env.path("DNC_JWT_PUBLIC_KEY_FILE"),
             jwt_issuer=env.optional("DNC_JWT_ISSUER"),
@@ -80,10 +80,14 @@ class Settings:
             jwt_leeway_seconds=env.seconds("DNC_JWT_LEEWAY_SECONDS", cls.jwt_leeway_seconds, 0),
             jwt_max_lifetime_seconds=env.optional_integer("DNC_JWT_MAX_LIFETIME_SECONDS"),
             server_selection_timeout_seconds=env.seconds(
-                "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS", cls.server_selection_timeout_seconds
+                "DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS",
+                cls.server_selection_timeout_seconds,
+                deprecated=("DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS",),
             ),
             connect_timeout_seconds=env.seconds(
-                "DNC_MONGO_CONNECT_TIMEOUT_SECONDS", cls.connect_timeout_seconds
+                "DNC_MONGODB_CONNECT_TIMEOUT_SECONDS",
+                cls.connect_timeout_seconds,
+                deprecated=("DNC_MONGO_CONNECT_TIMEOUT_SECONDS",),
             ),
             request_timeout_seconds=env.seconds(
                 "DNC_REQUEST_TIMEOUT_SECONDS", cls.request_timeout_seconds
@@ -130,26 +134,34 @@ class Settings:
                 "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
         )
-        if settings.jwt_public_key_file is None and not settings.jwt_secret:
-            raise SettingsError(
-                "set DNC_JWT_SECRET (HS256) or DNC_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM key)"
-            )
-        if (settings.grpc_tls_cert_file is None) != (settings.grpc_tls_key_file is None):
-            raise SettingsError(
-                "set both DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE, or neither"
-            )
-        if settings.grpc_tls_client_ca_file is not None and settings.grpc_tls_cert_file is None:
-            raise SettingsError(
-                "DNC_GRPC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_GRPC_TLS_CERT_FILE/KEY_FILE"
-            )
-        if (settings.jwt_max_lifetime_seconds or 0) > MAX_TOKEN_LIFETIME_SECONDS:
-            raise SettingsError(
-                f"DNC_JWT_MAX_LIFETIME_SECONDS: at most {MAX_TOKEN_LIFETIME_SECONDS} (366 days)"
-            )
-        if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
-            # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
-            raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
+        _check_jwt(settings)
+        _check_tls(settings)
         return replace(settings, deprecations=tuple(env.deprecations))
+
+
+def _check_jwt(settings: Settings) -> None:
+    """A verification key is set, and strong enough; the lifetime cap is within bounds."""
+    if settings.jwt_public_key_file is None and not settings.jwt_secret:
+        raise SettingsError(
+            "set DNC_JWT_SECRET (HS256) or DNC_JWT_PUBLIC_KEY_FILE (RS256/ES256 PEM key)"
+        )
+    if (settings.jwt_max_lifetime_seconds or 0) > MAX_TOKEN_LIFETIME_SECONDS:
+        raise SettingsError(
+            f"DNC_JWT_MAX_LIFETIME_SECONDS: at most {MAX_TOKEN_LIFETIME_SECONDS} (366 days)"
+        )
+    if settings.jwt_public_key_file is None and len(settings.jwt_secret or "") < 32:
+        # RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
+        raise SettingsError("DNC_JWT_SECRET must be at least 32 characters")
+
+
+def _check_tls(settings: Settings) -> None:
+    """TLS files come as a certificate and key pair; a client CA needs them."""
+    if (settings.grpc_tls_cert_file is None) != (settings.grpc_tls_key_file is None):
+        raise SettingsError("set both DNC_GRPC_TLS_CERT_FILE and DNC_GRPC_TLS_KEY_FILE, or neither")
+    if settings.grpc_tls_client_ca_file is not None and settings.grpc_tls_cert_file is None:
+        raise SettingsError(
+            "DNC_GRPC_TLS_CLIENT_CA_FILE (mutual TLS) needs DNC_GRPC_TLS_CERT_FILE/KEY_FILE"
+        )
 
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)

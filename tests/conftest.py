@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -17,14 +16,12 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from data_support import (
-    BASE_TIME,
     Document,
     Org,
     OrgFactory,
     TokenFactory,
-    make_entry,
     make_token,
-    newest_first,
+    seed_org,
 )
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2_grpc
@@ -93,18 +90,11 @@ def make_token_fixture() -> TokenFactory:
 
 @pytest.fixture
 def new_org(mongo_db: Database[Document]) -> OrgFactory:
-    """`new_org(entries=N | [docs], org_id=None)`: a fresh organization, user and entries."""
+    """`new_org(entries=N | [docs], org_id=None)`: data_support.seed_org in the session's
+    database."""
 
     def create(entries: int | list[Document] = 0, org_id: ObjectId | None = None) -> Org:
-        org_id = org_id or ObjectId()
-        user_id = mongo_db.users.insert_one({"orgId": org_id, "name": "test user"}).inserted_id
-        if isinstance(entries, int):
-            docs = [make_entry(org_id, n, BASE_TIME - timedelta(minutes=n)) for n in range(entries)]
-        else:
-            docs = [{"orgId": org_id, "_id": ObjectId(), **doc} for doc in entries]
-        if docs:
-            mongo_db.dnc_entries.insert_many(docs)
-        return Org(org_id, user_id, make_token(str(user_id)), newest_first(docs))
+        return seed_org(mongo_db, entries, org_id)
 
     return create
 

@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 from bson import ObjectId
 from pymongo import MongoClient
+from pymongo.database import Database
 
 from dnc_service.store.order import LISTING_ORDER
 from support import JWT_SECRET
@@ -83,13 +84,24 @@ def newest_first(entries: list[Document]) -> list[Document]:
     return sorted(entries, key=key, reverse=True)
 
 
+def seed_org(
+    db: Database[Document], entries: int | list[Document] = 0, org_id: ObjectId | None = None
+) -> Org:
+    """The one way tests seed an organization: a user of it (and a token), and its entries:
+    `entries` complete ones a minute apart, or the given documents (in that organization
+    unless they name another)."""
+    org_id = org_id or ObjectId()
+    user_id = db.users.insert_one({"orgId": org_id, "name": "test user"}).inserted_id
+    if isinstance(entries, int):
+        docs = [make_entry(org_id, n, BASE_TIME - timedelta(minutes=n)) for n in range(entries)]
+    else:
+        docs = [{"orgId": org_id, "_id": ObjectId(), **doc} for doc in entries]
+    if docs:
+        db.dnc_entries.insert_many(docs)
+    return Org(org_id, user_id, make_token(str(user_id)), newest_first(docs))
+
+
 def seed_user(mongo_uri: str, database: str, entries: int) -> ObjectId:
-    """For a test's own database: a user of a new organization that has `entries` complete
-    entries, a minute apart; returns the user's id."""
-    org_id = ObjectId()
+    """seed_org in a test's own database; returns the user's id."""
     with MongoClient[Document](mongo_uri) as client:
-        user_id: ObjectId = client[database].users.insert_one({"orgId": org_id}).inserted_id
-        client[database].dnc_entries.insert_many(
-            [make_entry(org_id, n, BASE_TIME - timedelta(minutes=n)) for n in range(entries)]
-        )
-    return user_id
+        return seed_org(client[database], entries).user_id

@@ -18,7 +18,7 @@ def service_env(mongo_uri: str, database: str, **overrides: str) -> dict[str, st
         "DNC_GRPC_ADDR": f"127.0.0.1:{free_port()}",
         "DNC_JWT_SECRET": JWT_SECRET,
         "DNC_HEALTH_CHECK_INTERVAL_SECONDS": "0.5",
-        "DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS": "2",
+        "DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS": "2",
         "DNC_DRAIN_SECONDS": "0.2",
         "DNC_SHUTDOWN_GRACE_SECONDS": "5",
         "DNC_LOG_LEVEL": "INFO",

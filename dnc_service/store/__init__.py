@@ -1,6 +1,7 @@
-"""Everything MongoDB, and the only package that knows it: client, queries, documents.
+"""Everything MongoDB, and the only package that knows it: client, schema, queries, writes.
 
-The rest of the service deals in plain ids (24 lowercase hex) and DncEntry messages.
+The rest of the service deals in plain values (ids as 24 lowercase hex, E.164 numbers, sort
+keys, NewEntry) and DncEntry messages; nothing here knows a request type.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from .audit import AuditLog, Change
 from .client import deadline
 from .entries import EntriesStore, Page
 from .migration import MigrationReport, backfill_phone_e164
+from .order import SortKey
+from .schema import NewEntry
 from .users import UsersStore
 from .writes import EntryWrites, Listed, Removed
 
@@ -21,8 +24,10 @@ __all__ = [
     "EntryWrites",
     "Listed",
     "MigrationReport",
+    "NewEntry",
     "Page",
     "Removed",
+    "SortKey",
     "Store",
     "UsersStore",
     "deadline",

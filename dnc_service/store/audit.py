@@ -1,4 +1,8 @@
-"""The audit trail: one document per change to a list, written next to the change itself."""
+"""The audit trail: one document per change to a list, written next to the change itself.
+
+An audit document names the organization and the number as an entry does (schema.ORG_ID,
+schema.PHONE_E164); its other fields exist only here.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from .client import Document, driver_errors
+from .schema import ORG_ID, PHONE_E164
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +47,10 @@ class AuditLog:
         at = datetime.now(UTC)
         documents = [
             {
-                "orgId": ObjectId(change.org_id),
+                ORG_ID: ObjectId(change.org_id),
                 "action": change.action,
                 "entryId": ObjectId(change.entry_id),
-                "phoneE164": change.phone_e164,
+                PHONE_E164: change.phone_e164,
                 "actor": change.actor,
                 "requestId": change.request_id,
                 "at": at,

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 from ..errors import DeadlineExceeded, DncError, Unavailable
-from ..observability import DATABASE_ERRORS
+from ..metrics import DATABASE_ERRORS
 from ..settings import Settings
 
 Document = dict[str, Any]

@@ -1,4 +1,4 @@
-"""The MongoDB filters of a listing: the organization, then the search and the cursor, if any."""
+"""The MongoDB filters of a listing: the organization, then the search and the sort key, if any."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from bson import ObjectId
 
-from .order import TENANT_FIELD
+from .schema import ORG_ID, PHONE_E164, PHONE_NUMBER, REQUEST_UUID, TYPE
 
-SEARCH_FIELDS = ("phoneNumber", "type", "requestUUID")
+SEARCH_FIELDS = (PHONE_NUMBER, TYPE, REQUEST_UUID)
 
 _PHONE_SEARCH = re.compile(r"[0-9+\-(). ]+")
 _NON_DIGITS = re.compile(r"[^0-9]")
@@ -24,7 +24,7 @@ def listing_filter(org_id: str, search: str, after: dict[str, Any] | None = None
         conditions.append({"$or": search_clauses(search)})
     if after:
         conditions.append(after)
-    query: dict[str, Any] = {TENANT_FIELD: ObjectId(org_id)}
+    query: dict[str, Any] = {ORG_ID: ObjectId(org_id)}
     if len(conditions) == 1:
         query.update(conditions[0])
     elif conditions:
@@ -44,13 +44,13 @@ def search_clauses(search: str) -> list[dict[str, Any]]:
     digits = phone_digits(search)
     if digits is not None:
         if digits != search:
-            clauses.append({"phoneNumber": {"$regex": digits}})
+            clauses.append({PHONE_NUMBER: {"$regex": digits}})
         # The normalized number (written on add, backfilled by `migrate`): finds legacy
         # int64/double and punctuated rows by any part of their digits.
-        clauses.append({"phoneE164": {"$regex": digits}})
+        clauses.append({PHONE_E164: {"$regex": digits}})
         if len(digits) <= _MAX_NUMERIC_DIGITS and not digits.startswith("0"):
             # Legacy numeric rows cannot match a regex; they match on the whole number.
-            clauses.append({"phoneNumber": int(digits)})
+            clauses.append({PHONE_NUMBER: int(digits)})
     return clauses
 
 

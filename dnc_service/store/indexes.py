@@ -4,7 +4,7 @@
 listing it twice (an insert that would repeat it fails with a duplicate-key error), and it
 serves every lookup by number (CheckDnc, BatchAddDnc) with equality on orgId first.
 
-Rows written before the management API have no phoneE164 until `migrate` backfills it, and
+Rows written before the write RPCs have no phoneE164 until `migrate` backfills it, and
 MongoDB indexes a missing field as null, so a plain unique index would refuse the second such
 row of an organization. On MongoDB the index is therefore partial, over rows that have the
 field. The filter is `$exists: true` rather than `$type: "string"` (the service only ever
@@ -25,14 +25,14 @@ from pymongo.errors import OperationFailure
 
 from ..errors import DncError
 from .client import Document, driver_errors
-from .order import LISTING_INDEX, LISTING_INDEX_NAME, TENANT_FIELD
+from .order import LISTING_INDEX, LISTING_INDEX_NAME
+from .schema import ORG_ID, PHONE_E164
 
 logger = logging.getLogger(__name__)
 
-PHONE_FIELD = "phoneE164"
-NUMBER_INDEX = [(TENANT_FIELD, 1), (PHONE_FIELD, 1)]
+NUMBER_INDEX = [(ORG_ID, 1), (PHONE_E164, 1)]
 NUMBER_INDEX_NAME = "_".join(f"{field}_{direction}" for field, direction in NUMBER_INDEX)
-NUMBER_INDEX_FILTER = {PHONE_FIELD: {"$exists": True}}
+NUMBER_INDEX_FILTER = {PHONE_E164: {"$exists": True}}
 _NOT_IMPLEMENTED = 238
 _DUPLICATE_KEY = 11000
 
@@ -50,7 +50,7 @@ async def ensure_indexes(entries: AsyncCollection[Document]) -> None:
             if error.code == _DUPLICATE_KEY:
                 raise DncError(
                     f"cannot build the unique index {NUMBER_INDEX_NAME}: some organization has "
-                    f"two rows with the same {PHONE_FIELD}; remove one of each pair"
+                    f"two rows with the same {PHONE_E164}; remove one of each pair"
                 ) from None
             if error.code != _NOT_IMPLEMENTED:
                 raise

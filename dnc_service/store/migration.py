@@ -23,9 +23,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 
 from ..phones import normalize_stored
 from .client import Document, driver_errors
-from .documents import phone_text
-from .indexes import PHONE_FIELD
-from .order import TENANT_FIELD
+from .schema import ID, ORG_ID, PHONE_E164, PHONE_NUMBER, phone_text
 
 BATCH_SIZE = 500
 
@@ -66,15 +64,15 @@ async def backfill_phone_e164(
     after: ObjectId | None = None
     with driver_errors():
         while True:
-            where: dict[str, Any] = {PHONE_FIELD: {"$exists": False}}
+            where: dict[str, Any] = {PHONE_E164: {"$exists": False}}
             if after is not None:
-                where["_id"] = {"$gt": after}
+                where[ID] = {"$gt": after}
             batch = await entries.find(
-                where, {TENANT_FIELD: 1, "phoneNumber": 1}, sort=[("_id", 1)], limit=batch_size
+                where, {ORG_ID: 1, PHONE_NUMBER: 1}, sort=[(ID, 1)], limit=batch_size
             ).to_list()
             if not batch:
                 return report
-            after = batch[-1]["_id"]
+            after = batch[-1][ID]
             await _migrate_batch(entries, batch, report)
 
 
@@ -83,22 +81,22 @@ async def _migrate_batch(
 ) -> None:
     parsed: list[tuple[Document, str]] = []
     for document in batch:
-        phone = normalize_stored(phone_text(document.get("phoneNumber")))
-        if phone is None or TENANT_FIELD not in document:
-            kind = type(document.get("phoneNumber")).__name__ if phone is None else "no orgId"
+        phone = normalize_stored(phone_text(document.get(PHONE_NUMBER)))
+        if phone is None or ORG_ID not in document:
+            kind = type(document.get(PHONE_NUMBER)).__name__ if phone is None else "no orgId"
             report.unparseable.append(
-                Unparseable(str(document["_id"]), str(document.get(TENANT_FIELD)), kind)
+                Unparseable(str(document[ID]), str(document.get(ORG_ID)), kind)
             )
         else:
             parsed.append((document, phone.e164))
     holders = await _holders(entries, parsed)
     updates: list[tuple[Document, str]] = []
     for document, number in parsed:
-        key = (document[TENANT_FIELD], number)
+        key = (document[ORG_ID], number)
         if key in holders:
             report.collisions.append(_collision(document, number, holders[key]))
         else:
-            holders[key] = document["_id"]
+            holders[key] = document[ID]
             updates.append((document, number))
     await _write(entries, updates, report)
 
@@ -109,17 +107,17 @@ async def _holders(
     """The rows that already hold each (organization, number) of the batch: one query."""
     numbers_by_org: dict[Any, set[str]] = {}
     for document, number in parsed:
-        numbers_by_org.setdefault(document[TENANT_FIELD], set()).add(number)
+        numbers_by_org.setdefault(document[ORG_ID], set()).add(number)
     if not numbers_by_org:
         return {}
     found = entries.find(
         {"$or": [
-            {TENANT_FIELD: org, PHONE_FIELD: {"$in": sorted(numbers)}}
+            {ORG_ID: org, PHONE_E164: {"$in": sorted(numbers)}}
             for org, numbers in numbers_by_org.items()
         ]},
-        {TENANT_FIELD: 1, PHONE_FIELD: 1},
+        {ORG_ID: 1, PHONE_E164: 1},
     )  # fmt: skip
-    return {(doc[TENANT_FIELD], doc[PHONE_FIELD]): doc["_id"] async for doc in found}
+    return {(doc[ORG_ID], doc[PHONE_E164]): doc[ID] async for doc in found}
 
 
 async def _write(
@@ -130,8 +128,8 @@ async def _write(
         return
     operations = [
         UpdateOne(
-            {"_id": document["_id"], PHONE_FIELD: {"$exists": False}},
-            {"$set": {PHONE_FIELD: number}},
+            {ID: document[ID], PHONE_E164: {"$exists": False}},
+            {"$set": {PHONE_E164: number}},
         )
         for document, number in updates
     ]
@@ -146,12 +144,10 @@ async def _write(
         failed = await _write_one_by_one(entries, operations)
     for index, (document, number) in enumerate(updates):
         if index not in failed:
-            report.updated[str(document[TENANT_FIELD])] += 1
+            report.updated[str(document[ORG_ID])] += 1
             continue
-        holder = await entries.find_one(
-            {TENANT_FIELD: document[TENANT_FIELD], PHONE_FIELD: number}, {"_id": 1}
-        )
-        report.collisions.append(_collision(document, number, holder and holder["_id"]))
+        holder = await entries.find_one({ORG_ID: document[ORG_ID], PHONE_E164: number}, {ID: 1})
+        report.collisions.append(_collision(document, number, holder and holder[ID]))
 
 
 async def _write_one_by_one(
@@ -167,6 +163,4 @@ async def _write_one_by_one(
 
 
 def _collision(document: Document, number: str, other: object) -> Collision:
-    return Collision(
-        str(document["_id"]), str(document[TENANT_FIELD]), number, str(other or "unknown")
-    )
+    return Collision(str(document[ID]), str(document[ORG_ID]), number, str(other or "unknown"))

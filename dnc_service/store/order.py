@@ -1,4 +1,4 @@
-"""The listing order, defined once: the sort, the index that serves it and "after this cursor".
+"""The listing order, defined once: the sort, the index that serves it and "after this key".
 
 Newest first: `createdAt` descending, then `_id` descending, so pages never repeat or skip an
 entry. Every query shape of the listing is derived from `LISTING_ORDER` below.
@@ -6,16 +6,17 @@ entry. Every query shape of the listing is derived from `LISTING_ORDER` below.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import DESCENDING
 
-from ..page_tokens import Cursor
+from .schema import CREATED_AT, ID, ORG_ID
 
-TENANT_FIELD = "orgId"
-LISTING_ORDER: tuple[tuple[str, int], ...] = (("createdAt", DESCENDING), ("_id", DESCENDING))
+TENANT_FIELD = ORG_ID
+LISTING_ORDER: tuple[tuple[str, int], ...] = ((CREATED_AT, DESCENDING), (ID, DESCENDING))
 SORT = list(LISTING_ORDER)
 # Equality on the tenant first, then the sort: one index range, no in-memory sort.
 LISTING_INDEX = [(TENANT_FIELD, 1), *LISTING_ORDER]
@@ -26,30 +27,38 @@ LISTING_INDEX_NAME = "_".join(f"{field}_{direction}" for field, direction in LIS
 _LATER = "$lt"
 
 
-def after(cursor: Cursor) -> dict[str, Any] | None:
-    """Entries strictly after the cursor's last entry in listing order; None without one."""
-    if cursor.last_id is None:
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """An entry's place in the listing order: its id (24 lowercase hex) and its createdAt."""
+
+    entry_id: str
+    created_at: datetime | None = None
+
+
+def after(key: SortKey | None) -> dict[str, Any] | None:
+    """Entries strictly after the entry at `key` in listing order; None without a key."""
+    if key is None:
         return None
-    last_id = ObjectId(cursor.last_id)
-    if cursor.created_at is None:  # a missing createdAt sorts last: only such rows remain
+    last_id = ObjectId(key.entry_id)
+    if key.created_at is None:  # a missing createdAt sorts last: only such rows remain
         return {_CREATED: None, _ID: {_LATER: last_id}}
     return {
         "$or": [
-            {_CREATED: {_LATER: cursor.created_at}},
-            {_CREATED: cursor.created_at, _ID: {_LATER: last_id}},
+            {_CREATED: {_LATER: key.created_at}},
+            {_CREATED: key.created_at, _ID: {_LATER: last_id}},
             # Missing, null and (outside the contract) non-Date values sort after Dates.
             {_CREATED: {"$not": {"$type": "date"}}},
         ]
     }
 
 
-def position_of(document: dict[str, Any]) -> tuple[str, datetime | None] | None:
-    """The (last id, created_at) a cursor resumes after, or None when keyset order can't.
+def key_of(document: dict[str, Any]) -> SortKey | None:
+    """The key a next page resumes after, or None when keyset order can't.
 
     A row outside the contract (createdAt neither a Date nor missing) has no defined keyset
     order across BSON types, so the next page falls back to the offset alone.
     """
     last_id, created_at = document.get(_ID), document.get(_CREATED)
     if isinstance(last_id, ObjectId) and (created_at is None or isinstance(created_at, datetime)):
-        return str(last_id), created_at
+        return SortKey(str(last_id), created_at)
     return None

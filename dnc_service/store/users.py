@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
@@ -11,9 +10,9 @@ from cachetools import TTLCache
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import PermissionDenied, Unauthenticated
+from ..ids import is_hex_id
 from .client import Document, driver_errors
-
-_HEX_ID = re.compile(r"[0-9a-fA-F]{24}", re.ASCII)
+from .schema import ID, ORG_ID
 
 
 class UsersStore:
@@ -37,7 +36,8 @@ class UsersStore:
         )
 
     async def organization_of(self, user_id: str) -> str:
-        """The organization id (24 lowercase hex) of user `user_id` (24 hex).
+        """The organization id (24 lowercase hex) of user `user_id` (24 hex, as the verified
+        token's `sub` always is).
 
         Unauthenticated when no such user exists, PermissionDenied when it has no organization.
         """
@@ -49,16 +49,12 @@ class UsersStore:
         return org_id
 
     async def _lookup(self, user_id: str) -> str:
-        if not _HEX_ID.fullmatch(user_id):
-            raise Unauthenticated(
-                "invalid bearer token: sub is not a user id", reason="TOKEN_INVALID"
-            )
         with driver_errors():
-            user = await self._users.find_one({"_id": ObjectId(user_id)}, {"orgId": 1})
+            user = await self._users.find_one({ID: ObjectId(user_id)}, {ORG_ID: 1})
         if user is None:
             raise Unauthenticated("invalid bearer token: unknown user", reason="UNKNOWN_USER")
-        org_id = user.get("orgId")
-        if isinstance(org_id, str) and _HEX_ID.fullmatch(org_id):
+        org_id = user.get(ORG_ID)
+        if is_hex_id(org_id):
             return org_id.lower()
         if not isinstance(org_id, ObjectId):
             raise PermissionDenied(

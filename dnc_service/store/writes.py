@@ -22,12 +22,18 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from dnc.v1 import dnc_pb2
 
 from ..errors import AlreadyExists
-from ..management_validation import NewEntry
 from ..phones import normalize_stored
 from .client import Document, driver_errors
-from .documents import phone_text, to_entry
-from .indexes import PHONE_FIELD
-from .order import TENANT_FIELD
+from .schema import (
+    ID,
+    ORG_ID,
+    PHONE_E164,
+    PHONE_NUMBER,
+    NewEntry,
+    new_document,
+    phone_text,
+    to_entry,
+)
 
 _DUPLICATE_KEY = 11000
 
@@ -61,16 +67,17 @@ class EntryWrites:
             try:
                 await self._entries.insert_one(document)
             except DuplicateKeyError:
-                existing = await self._find_listed(org_id, [entry.phone.e164])
+                number = entry.phone_e164
+                existing = await self._find_listed(org_id, [number])
                 raise AlreadyExists(
-                    f"{entry.phone.e164} is already on the list"
-                    + (f" (entry {existing[entry.phone.e164]})" if existing else "")
+                    f"{number} is already on the list"
+                    + (f" (entry {existing[number]})" if existing else "")
                 ) from None
         return to_entry(document)
 
     async def add_many(self, org_id: str, entries: Sequence[NewEntry]) -> dict[str, Listed]:
         """List distinct numbers; for each E.164 number, its entry and whether it is new."""
-        numbers = [entry.phone.e164 for entry in entries]
+        numbers = [entry.phone_e164 for entry in entries]
         with driver_errors():
             listed = {
                 number: Listed(entry_id, added=False)
@@ -80,12 +87,12 @@ class EntryWrites:
             documents = [
                 new_document(org_id, entry, now)
                 for entry in entries
-                if entry.phone.e164 not in listed
+                if entry.phone_e164 not in listed
             ]
             raced = await self._insert_new(documents)
             for document in documents:
-                if document[PHONE_FIELD] not in raced:
-                    listed[document[PHONE_FIELD]] = Listed(str(document["_id"]), added=True)
+                if document[PHONE_E164] not in raced:
+                    listed[document[PHONE_E164]] = Listed(str(document[ID]), added=True)
             if raced:
                 for number, entry_id in (await self._find_listed(org_id, raced)).items():
                     listed[number] = Listed(entry_id, added=False)
@@ -96,23 +103,23 @@ class EntryWrites:
         with driver_errors():
             # FerretDB's findAndModify takes no projection: the whole (small) row comes back.
             document = await self._entries.find_one_and_delete(
-                {"_id": ObjectId(entry_id), TENANT_FIELD: ObjectId(org_id)}
+                {ID: ObjectId(entry_id), ORG_ID: ObjectId(org_id)}
             )
         if document is None:
             return None
-        number = document.get(PHONE_FIELD)
+        number = document.get(PHONE_E164)
         if not isinstance(number, str):
-            parsed = normalize_stored(phone_text(document.get("phoneNumber")))
+            parsed = normalize_stored(phone_text(document.get(PHONE_NUMBER)))
             number = parsed.e164 if parsed else None
         return Removed(entry_id, number)
 
     async def _find_listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
         """The entry id listing each of `numbers` that is listed (one indexed query)."""
         found = self._entries.find(
-            {TENANT_FIELD: ObjectId(org_id), PHONE_FIELD: {"$in": list(dict.fromkeys(numbers))}},
-            {PHONE_FIELD: 1},
+            {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": list(dict.fromkeys(numbers))}},
+            {PHONE_E164: 1},
         )
-        return {document[PHONE_FIELD]: str(document["_id"]) async for document in found}
+        return {document[PHONE_E164]: str(document[ID]) async for document in found}
 
     async def _insert_new(self, documents: list[Document]) -> list[str]:
         """Insert all; return the numbers a concurrent writer listed first (duplicate keys)."""
@@ -124,26 +131,8 @@ class EntryWrites:
             errors: list[dict[str, Any]] = error.details.get("writeErrors", [])
             if any(each.get("code") != _DUPLICATE_KEY for each in errors):
                 raise
-            return [documents[each["index"]][PHONE_FIELD] for each in errors]
+            return [documents[each["index"]][PHONE_E164] for each in errors]
         return []
-
-
-def new_document(org_id: str, entry: NewEntry, created_at: datetime) -> Document:
-    """The stored form of a new entry: the original API's fields plus phoneE164."""
-    document: Document = {
-        "_id": ObjectId(),
-        "phoneNumber": entry.phone.digits,
-        PHONE_FIELD: entry.phone.e164,
-        TENANT_FIELD: ObjectId(org_id),
-    }
-    if entry.type is not None:
-        document["type"] = entry.type
-    if entry.batch_id is not None:
-        document["batchId"] = ObjectId(entry.batch_id)
-    if entry.request_uuid is not None:
-        document["requestUUID"] = entry.request_uuid
-    document["createdAt"] = created_at
-    return document
 
 
 def _now() -> datetime:

@@ -14,7 +14,14 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from data_support import BASE_TIME, Document, Org, OrgFactory, make_entry, make_token, newest_first
+from data_support import (
+    BASE_TIME,
+    Document,
+    Org,
+    OrgFactory,
+    make_entry,
+    seed_org,
+)
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from service_support import Service, service_env, start_service
 from support import wait_until
@@ -40,10 +47,12 @@ def large_org(large_db: Database[Document]) -> Org:
     createdAt, so the _id tie-break is exercised), next to a small organization."""
     for size in (3, LARGE):
         org_id = ObjectId()
-        user_id = large_db.users.insert_one({"orgId": org_id}).inserted_id
-        docs = [make_entry(org_id, n, BASE_TIME - timedelta(seconds=n // 2)) for n in range(size)]
-        large_db.dnc_entries.insert_many(docs)
-    return Org(org_id, user_id, make_token(str(user_id)), newest_first(docs))
+        org = seed_org(
+            large_db,
+            [make_entry(org_id, n, BASE_TIME - timedelta(seconds=n // 2)) for n in range(size)],
+            org_id,
+        )
+    return org
 
 
 @contextmanager

@@ -55,7 +55,7 @@ def build_stack(tmp_path: Path, make_token: TokenFactory, **settings: str) -> It
         env = service_env(
             f"mongodb://{proxy.listen}/?directConnection=true",
             "dnc",
-            DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS="1",
+            DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS="1",
             DNC_HEALTH_CHECK_INTERVAL_SECONDS="0.3",
             **settings,
         )

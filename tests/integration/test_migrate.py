@@ -16,7 +16,6 @@ from pymongo.database import Database
 from data_support import BASE_TIME, Document
 from dnc_service.store.entries import EntriesStore
 from dnc_service.store.indexes import NUMBER_INDEX_NAME
-from dnc_service.validation import ListQuery
 from service_support import service_env
 from support import ROOT
 
@@ -111,7 +110,7 @@ def test_a_migrated_int64_row_is_found_by_part_of_its_number(
         client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, tz_aware=True)
         try:
             store = EntriesStore(client[legacy_db.name].dnc_entries)
-            page = await store.list_page(str(org), ListQuery.at_page(search=search), 5000)
+            page = await store.list_page(str(org), search, 10, max_time_ms=5000)
             return [entry.id for entry in page.entries]
         finally:
             await client.close()

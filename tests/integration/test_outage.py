@@ -30,7 +30,7 @@ def test_database_down_is_unavailable_then_recovers(
     private_database: ferretdb.FerretDB, tmp_path: Path, make_token: TokenFactory
 ) -> None:
     user_id = seed_user(private_database.uri, "dnc", entries=1)
-    env = service_env(private_database.uri, "dnc", DNC_MONGO_SERVER_SELECTION_TIMEOUT_SECONDS="1")
+    env = service_env(private_database.uri, "dnc", DNC_MONGODB_SERVER_SELECTION_TIMEOUT_SECONDS="1")
     metadata = (("authorization", f"Bearer {make_token(str(user_id))}"),)
     with (
         start_service(env, tmp_path / "service.log") as service,

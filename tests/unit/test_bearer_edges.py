@@ -210,8 +210,10 @@ def test_a_bad_key_file_is_named_in_the_error(tmp_path: Path) -> None:
 def test_metadata_gives_the_one_authorization_entry() -> None:
     verifier = BearerVerifier(SECRET, ("HS256",))
     header = f"Bearer {token()}"
-    assert verifier.verify_metadata([("x-request-id", "1"), ("authorization", header)]) == USER
-    assert verifier.verify_metadata((("authorization", header), ("user-agent", "x"))) == USER
+    metadata = [("x-request-id", "1"), ("authorization", header)]
+    assert verifier.verify_metadata(metadata).user_id == USER
+    reordered = (("authorization", header), ("user-agent", "x"))
+    assert verifier.verify_metadata(reordered).user_id == USER
 
 
 @pytest.mark.parametrize(

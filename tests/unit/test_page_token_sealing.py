@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -25,9 +27,8 @@ from dnc_service.errors import InvalidArgument
 from dnc_service.page_tokens import (
     INVALID_MESSAGE,
     MAX_PAGE_TOKEN_CHARS,
-    Cursor,
+    PagePosition,
     PageTokens,
-    _cursor,
     derive_key,
 )
 from dnc_service.settings import Settings
@@ -47,20 +48,25 @@ def seal(body: bytes, nonce: bytes, org: str = ORG, search: str = "", key: bytes
     return base64.urlsafe_b64encode(b"\x02" + nonce + sealed).decode().rstrip("=")
 
 
+def opened(body: object) -> PagePosition:
+    """What the service makes of a token sealed by hand around `body` (JSON)."""
+    return PageTokens([KEY]).decode(seal(json.dumps(body).encode(), bytes(12)), ORG, "")
+
+
 def open_by_hand(token: str, org: str = ORG, search: str = "", key: bytes = KEY) -> bytes:
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert raw[:1] == b"\x02"
     return AESGCM(key).decrypt(raw[1:13], raw[13:], associated(org, search))
 
 
-def test_the_body_is_compact_json_of_the_cursor() -> None:
+def test_the_body_is_compact_json_of_the_position() -> None:
     tokens = PageTokens([KEY])
     moment = datetime(2025, 5, 15, 10, 30, 0, 123000, tzinfo=UTC)
-    token = tokens.encode(Cursor(3, 40, ID, moment), ORG, "abc")
+    token = tokens.encode(PagePosition(3, 40, ID, moment), ORG, "abc")
     assert open_by_hand(token, search="abc") == (
         b'{"p":3,"n":40,"i":"64e5f12345abcdef98765432","c":1747305000123}'
     )
-    assert open_by_hand(tokens.encode(Cursor(2, 10), ORG, ""), search="") == b'{"p":2,"n":10}'
+    assert open_by_hand(tokens.encode(PagePosition(2, 10), ORG, ""), search="") == b'{"p":2,"n":10}'
 
 
 def test_a_token_is_exactly_version_nonce_and_sealed_body(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,8 +80,8 @@ def test_a_token_is_exactly_version_nonce_and_sealed_body(monkeypatch: pytest.Mo
     expected = seal(body, nonce)
     monkeypatch.setattr(page_tokens, "os", SimpleNamespace(urandom=lambda size: nonce[:size]))
     tokens = PageTokens([KEY])
-    assert tokens.encode(Cursor(2, 5), ORG, "") == expected
-    assert tokens.decode(expected, ORG, "") == Cursor(2, 5)
+    assert tokens.encode(PagePosition(2, 5), ORG, "") == expected
+    assert tokens.decode(expected, ORG, "") == PagePosition(2, 5)
 
 
 def test_tokens_of_every_length_open() -> None:
@@ -84,7 +90,7 @@ def test_tokens_of_every_length_open() -> None:
     # JSON allows spaces: 12 bodies of consecutive lengths give tokens of every length mod 4.
     for spaces in range(12):
         token = seal(b'{"p":2,' + b" " * spaces + b'"n":10}', nonce)
-        assert tokens.decode(token, ORG, "") == Cursor(2, 10), len(token)
+        assert tokens.decode(token, ORG, "") == PagePosition(2, 10), len(token)
 
 
 def test_the_length_cap_is_inclusive() -> None:
@@ -94,7 +100,7 @@ def test_the_length_cap_is_inclusive() -> None:
     assert len(body) == 163
     token = seal(body, bytes(12))
     assert len(token) == MAX_PAGE_TOKEN_CHARS
-    assert tokens.decode(token, ORG, "") == Cursor(2, 10)
+    assert tokens.decode(token, ORG, "") == PagePosition(2, 10)
     longer = seal(body + b" " * 3, bytes(12))  # 260 characters
     with pytest.raises(InvalidArgument):
         tokens.decode(longer, ORG, "")
@@ -116,7 +122,7 @@ def test_only_unpadded_base64url_is_read(change: Callable[[str], str]) -> None:
         for token in (seal(b'{"p":2,"n":10}', count.to_bytes(12, "big")) for count in range(10_000))
         if "-" in token and "_" in token
     )
-    assert tokens.decode(token, ORG, "") == Cursor(2, 10)
+    assert tokens.decode(token, ORG, "") == PagePosition(2, 10)
     with pytest.raises(InvalidArgument) as raised:
         tokens.decode(change(token), ORG, "")
     assert raised.value.message == INVALID_MESSAGE
@@ -125,9 +131,9 @@ def test_only_unpadded_base64url_is_read(change: Callable[[str], str]) -> None:
 
 def test_a_search_with_a_lone_surrogate_is_bound_too() -> None:
     tokens = PageTokens([KEY])
-    token = tokens.encode(Cursor(2, 10), ORG, "a\ud800")
+    token = tokens.encode(PagePosition(2, 10), ORG, "a\ud800")
     assert open_by_hand(token, search="a\ud800") == b'{"p":2,"n":10}'
-    assert tokens.decode(token, ORG, "a\ud800") == Cursor(2, 10)
+    assert tokens.decode(token, ORG, "a\ud800") == PagePosition(2, 10)
     with pytest.raises(InvalidArgument):
         tokens.decode(token, ORG, "a\ud801")
 
@@ -147,10 +153,10 @@ def test_a_search_with_a_lone_surrogate_is_bound_too() -> None:
 )
 def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool) -> None:
     if valid:
-        assert _cursor(body) == Cursor(body["p"], body["n"])
+        assert opened(body) == PagePosition(body["p"], body["n"])
     else:
-        with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
-            _cursor(body)
+        with pytest.raises(InvalidArgument):
+            opened(body)
 
 
 @pytest.mark.parametrize(
@@ -166,19 +172,19 @@ def test_the_offset_is_within_the_pages_before(body: dict[str, int], valid: bool
 def test_dates_are_those_python_can_hold(milliseconds: int, moment: datetime | None) -> None:
     body = {"p": 2, "n": 10, "i": ID, "c": milliseconds}
     if moment is None:
-        with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is INVALID_ARGUMENT
-            _cursor(body)
+        with pytest.raises(InvalidArgument):
+            opened(body)
     else:
-        assert _cursor(body) == Cursor(2, 10, ID, moment)
+        assert opened(body) == PagePosition(2, 10, ID, moment)
 
 
 def test_a_naive_date_is_utc_and_an_aware_one_keeps_its_instant() -> None:
     tokens = PageTokens([KEY])
     naive = datetime(2025, 5, 15, 10, 30)
-    opened = tokens.decode(tokens.encode(Cursor(2, 10, ID, naive), ORG, ""), ORG, "")
+    opened = tokens.decode(tokens.encode(PagePosition(2, 10, ID, naive), ORG, ""), ORG, "")
     assert opened.created_at == naive.replace(tzinfo=UTC)
     paris = datetime(2025, 5, 15, 12, 30, tzinfo=timezone(timedelta(hours=2)))
-    opened = tokens.decode(tokens.encode(Cursor(2, 10, ID, paris), ORG, ""), ORG, "")
+    opened = tokens.decode(tokens.encode(PagePosition(2, 10, ID, paris), ORG, ""), ORG, "")
     assert opened.created_at == datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 
 
@@ -204,9 +210,9 @@ def test_a_refused_token_says_how_to_use_tokens() -> None:
 
 def test_configured_keys_seal_with_the_first() -> None:
     tokens = PageTokens.from_settings(Settings(page_token_keys=(OTHER_KEY, KEY)))
-    token = tokens.encode(Cursor(2, 10), ORG, "")
+    token = tokens.encode(PagePosition(2, 10), ORG, "")
     assert open_by_hand(token, key=OTHER_KEY) == b'{"p":2,"n":10}'
-    assert tokens.decode(seal(b'{"p":2,"n":10}', bytes(12)), ORG, "") == Cursor(2, 10)
+    assert tokens.decode(seal(b'{"p":2,"n":10}', bytes(12)), ORG, "") == PagePosition(2, 10)
 
 
 def test_without_keys_or_a_secret_a_random_key_is_used_with_a_warning(
@@ -219,8 +225,8 @@ def test_without_keys_or_a_secret_a_random_key_is_used_with_a_warning(
         "page tokens use a random key of this process: they will not survive a restart "
         "or work across replicas; set DNC_PAGE_TOKEN_KEYS"
     ] * 2
-    token = first.encode(Cursor(2, 10), ORG, "")
-    assert first.decode(token, ORG, "") == Cursor(2, 10)
+    token = first.encode(PagePosition(2, 10), ORG, "")
+    assert first.decode(token, ORG, "") == PagePosition(2, 10)
     with pytest.raises(InvalidArgument):
         second.decode(token, ORG, "")
 
@@ -231,3 +237,41 @@ def test_the_derived_key_is_hkdf_sha256_of_the_secret() -> None:
     prk = hmac.new(bytes(32), secret.encode(), hashlib.sha256).digest()
     okm = hmac.new(prk, b"dnc.v1 page tokens\x01", hashlib.sha256).digest()
     assert derive_key(secret) == okm
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"p": 3, "n": 20, "i": ID, "c": 0, **fields}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        body(p=True),
+        body(p=1.0),
+        body(p="3"),
+        body(p=0),
+        body(p=2**31),
+        body(n=2**31 - 1),  # beyond 2 pages of the largest size
+        body(n=1),  # less than one entry per page
+        body(n=None),
+        body(i=None),
+        body(i=ID.upper()),
+        body(i=ID[:-1]),
+        body(c=None),
+        body(c=1.5),
+        body(c=10**20),
+        body(v=1),  # unknown keys
+        {"p": 3, "n": 20, "c": 0},  # a date without an id
+        {"p": 3},
+        [3, 20],
+    ],
+)
+def test_bodies_are_exact(bad: Any) -> None:
+    with pytest.raises(InvalidArgument):
+        opened(bad)
+
+
+def test_the_body_rules_accept_what_the_server_writes() -> None:
+    assert opened(body()) == PagePosition(3, 20, ID, datetime(1970, 1, 1, tzinfo=UTC))
+    assert opened({"p": 1, "n": 0}) == PagePosition(1, 0)
+    assert opened({"p": 3, "n": 200}) == PagePosition(3, 200)

@@ -12,9 +12,10 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from buf.validate import validate_pb2
 from dnc.v1 import dnc_pb2
-from dnc_service import request_rules, validation
 from dnc_service.errors import InvalidArgument
-from dnc_service.page_tokens import PageTokens
+from dnc_service.page_tokens import MAX_PAGE_SIZE, PageTokens
+from dnc_service.validation import requests as validation
+from dnc_service.validation import rules
 from gateway import openapi, validate_rules
 from gateway.dnc_api import DNC_API
 from gateway.routing import routes_from_files
@@ -23,11 +24,11 @@ LIST = dnc_pb2.ListDncRequest.DESCRIPTOR
 
 
 def parse(request: dnc_pb2.ListDncRequest) -> validation.ListQuery:
-    return validation.parse_request(request, "64e5f12345abcdef12345678", PageTokens([b"k" * 32]))
+    return validation.parse_list(request, "64e5f12345abcdef12345678", PageTokens([b"k" * 32]))
 
 
-def rules(name: str) -> validate_pb2.FieldRules:
-    return request_rules.field_rules(LIST, name)
+def declared(name: str) -> validate_pb2.FieldRules:
+    return rules.field_rules(LIST, name)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +47,9 @@ def refusal(**fields: Any) -> InvalidArgument:
 def test_the_limit_bound_is_the_proto_rule_in_the_service_and_the_document(
     parameters: dict[str, Any],
 ) -> None:
-    limit = rules("limit").int32
+    limit = declared("limit").int32
     assert (limit.gte, limit.lte) == (1, 100)
-    assert limit.lte == validation.MAX_LIMIT
+    assert limit.lte == MAX_PAGE_SIZE  # the bound page tokens carry
     assert (parameters["limit"]["minimum"], parameters["limit"]["maximum"]) == (1, 100)
     assert parse(dnc_pb2.ListDncRequest(limit=limit.lte)).limit == limit.lte
     assert refusal(limit=limit.lte + 1).message == (
@@ -60,7 +61,7 @@ def test_the_limit_bound_is_the_proto_rule_in_the_service_and_the_document(
 def test_the_page_bound_is_the_proto_rule_in_the_service_and_the_document(
     parameters: dict[str, Any],
 ) -> None:
-    page = rules("page").int32
+    page = declared("page").int32
     assert page.gte == parameters["page"]["minimum"] == 1
     assert not page.HasField("lte")
     assert refusal(page=page.gte - 1).message == "page must be an integer >= 1, got 0"
@@ -69,9 +70,9 @@ def test_the_page_bound_is_the_proto_rule_in_the_service_and_the_document(
 def test_the_search_rules_are_the_proto_rules_in_the_service_and_the_document(
     parameters: dict[str, Any],
 ) -> None:
-    search = rules("search").string
+    search = declared("search").string
     assert parameters["search"]["maxLength"] == search.max_len == 128
-    assert parameters["search"]["pattern"] == search.pattern == request_rules.CONTROL_FREE_PATTERN
+    assert parameters["search"]["pattern"] == search.pattern == rules.CONTROL_FREE_PATTERN
     accepted = parse(dnc_pb2.ListDncRequest(search="é" * search.max_len))
     assert accepted.search == "é" * search.max_len
     too_long = "x" * (search.max_len + 1)
@@ -131,7 +132,7 @@ def test_every_pattern_in_the_proto_has_words(message: Descriptor) -> None:
         declared = field.GetOptions().Extensions[validate_pb2.field]
         string = declared.repeated.items.string if field.is_repeated else declared.string
         if string.HasField("pattern"):
-            assert string.pattern in request_rules.PATTERN_MEANINGS, field.full_name
+            assert string.pattern in rules.PATTERN_MEANINGS, field.full_name
 
 
 @pytest.mark.parametrize("message", all_request_messages(), ids=lambda m: m.name)
@@ -147,13 +148,17 @@ def test_every_rule_with_a_schema_keyword_reaches_the_document(message: Descript
             assert keywords["maxItems"] == declared.repeated.max_items, field.full_name
 
 
+def search_of(raw: str) -> str:
+    return validation.parse_export(dnc_pb2.ExportDncRequest(search=raw))
+
+
 def test_a_search_of_another_request_follows_list_dnc_search_rules() -> None:
-    assert validation.parse_search("  +1 212  ") == "+1 212"
+    assert search_of("  +1 212  ") == "+1 212"
     with pytest.raises(InvalidArgument) as raised:
-        validation.parse_search("x" * 129)
+        search_of("x" * 129)
     assert (raised.value.field, raised.value.message) == (
         "search",
         "search must be at most 128 characters, got 129",
     )
     with pytest.raises(InvalidArgument, match=r"^search must not contain control characters$"):
-        validation.parse_search("a\x00")
+        search_of("a\x00")

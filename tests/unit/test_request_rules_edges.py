@@ -14,8 +14,8 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from buf.validate import validate_pb2
-from dnc_service import request_rules
 from dnc_service.errors import InvalidArgument
+from dnc_service.validation import rules
 from gateway import validate_rules
 
 FieldProto = descriptor_pb2.FieldDescriptorProto
@@ -82,7 +82,7 @@ Edge: Any = GetMessageClass(EDGE)
 
 def refusal(request: Message, prefix: str = "") -> tuple[str, str]:
     with pytest.raises(InvalidArgument) as raised:
-        request_rules.check(request, prefix)
+        rules.check(request, prefix)
     return raised.value.field, raised.value.message
 
 
@@ -110,7 +110,7 @@ def test_a_message_rule_names_the_item_under_its_prefix_or_no_field() -> None:
 
 
 def test_values_within_the_rules_pass() -> None:
-    request_rules.check(
+    rules.check(
         Edge(weight=0.5, nick="abc", counts={"k": 5}, note="yz", tags=["a", "b"]), "entries[0]."
     )
 

@@ -13,9 +13,11 @@ from google.protobuf.message import Message
 
 from buf.validate import validate_pb2
 from dnc.v1 import dnc_pb2
-from dnc_service import management_validation as mv
-from dnc_service import phones, request_rules
+from dnc_service import phones
 from dnc_service.errors import InvalidArgument
+from dnc_service.ids import HEX_ID_PATTERN
+from dnc_service.validation import requests as mv
+from dnc_service.validation import rules
 from gateway import openapi
 from gateway.dnc_api import DNC_API
 from gateway.routing import routes_from_files
@@ -43,8 +45,8 @@ def parameter(document: dict[str, Any], path: str, name: str) -> dict[str, Any]:
     return schema
 
 
-def rules(message: type[Message], name: str) -> validate_pb2.FieldRules:
-    return request_rules.field_rules(cast(Descriptor, message.DESCRIPTOR), name)
+def declared(message: type[Message], name: str) -> validate_pb2.FieldRules:
+    return rules.field_rules(cast(Descriptor, message.DESCRIPTOR), name)
 
 
 def refused(parse: Any, request: Message) -> InvalidArgument:
@@ -58,9 +60,9 @@ def add(**fields: Any) -> dnc_pb2.AddDncRequest:
 
 
 def test_phone_number_is_required_and_bounded_once(document: dict[str, Any]) -> None:
-    declared = rules(dnc_pb2.AddDncRequest, "phone_number")
-    assert declared.required
-    assert declared.string.max_len == phones.MAX_PHONE_CHARS == 32
+    rule = declared(dnc_pb2.AddDncRequest, "phone_number")
+    assert rule.required
+    assert rule.string.max_len == phones.MAX_PHONE_CHARS == 32
     assert body(document, "AddDncRequest.Input", "phoneNumber")["maxLength"] == 32
     error = refused(mv.parse_add, add(phone_number="1" * 33))
     assert (error.field, error.message) == (
@@ -69,15 +71,15 @@ def test_phone_number_is_required_and_bounded_once(document: dict[str, Any]) -> 
     )
     assert refused(mv.parse_add, add(phone_number="")).message == "phone_number is required"
     # CheckDnc's numbers are bounded by the same rule, one answer per number.
-    [answer] = mv.parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["1" * 33]))
-    assert isinstance(answer, InvalidArgument)
-    assert answer.message == "phone number must be at most 32 characters"
+    checked = mv.parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["1" * 33]))
+    assert (checked.valid, list(checked.invalid)) == ({}, [0])
+    assert checked.invalid[0].message == "phone number must be at most 32 characters"
 
 
 def test_batch_id_and_remove_id_share_the_hex_rule(document: dict[str, Any]) -> None:
-    batch_id = rules(dnc_pb2.AddDncRequest, "batch_id").string.pattern
-    entry_id = rules(dnc_pb2.RemoveDncRequest, "id").string.pattern
-    assert batch_id == entry_id == request_rules.HEX24_PATTERN
+    batch_id = declared(dnc_pb2.AddDncRequest, "batch_id").string.pattern
+    entry_id = declared(dnc_pb2.RemoveDncRequest, "id").string.pattern
+    assert batch_id == entry_id == HEX_ID_PATTERN
     assert body(document, "AddDncRequest.Input", "batchId")["pattern"] == batch_id
     assert parameter(document, "/api/dnc/delete/{id}", "id")["pattern"] == entry_id
     error = refused(mv.parse_add, add(batch_id="g" * 24))
@@ -92,7 +94,7 @@ def test_batch_id_and_remove_id_share_the_hex_rule(document: dict[str, Any]) -> 
 
 @pytest.mark.parametrize("spelling", [f"urn:uuid:{UUID}", f"{{{UUID}}}", UUID.replace("-", "")])
 def test_request_uuid_is_the_uuid_rule(document: dict[str, Any], spelling: str) -> None:
-    assert rules(dnc_pb2.AddDncRequest, "request_uuid").string.uuid
+    assert declared(dnc_pb2.AddDncRequest, "request_uuid").string.uuid
     assert body(document, "AddDncRequest.Input", "requestUUID")["format"] == "uuid"
     error = refused(mv.parse_add, add(request_uuid=spelling))
     assert (error.field, error.message) == (
@@ -103,10 +105,10 @@ def test_request_uuid_is_the_uuid_rule(document: dict[str, Any], spelling: str) 
 
 
 def test_type_is_bounded_and_control_free_once(document: dict[str, Any]) -> None:
-    declared = rules(dnc_pb2.AddDncRequest, "type").string
-    assert (declared.max_len, declared.pattern) == (64, request_rules.CONTROL_FREE_PATTERN)
+    rule = declared(dnc_pb2.AddDncRequest, "type").string
+    assert (rule.max_len, rule.pattern) == (64, rules.CONTROL_FREE_PATTERN)
     schema = body(document, "AddDncRequest.Input", "type")
-    assert (schema["maxLength"], schema["pattern"]) == (64, declared.pattern)
+    assert (schema["maxLength"], schema["pattern"]) == (64, rule.pattern)
     error = refused(mv.parse_add, add(type="t" * 65))
     assert (error.field, error.message) == ("type", "type must be at most 64 characters, got 65")
     assert refused(mv.parse_add, add(type="a\x85b")).message == (
@@ -116,8 +118,8 @@ def test_type_is_bounded_and_control_free_once(document: dict[str, Any]) -> None
 
 
 def test_export_search_has_list_search_rules(document: dict[str, Any]) -> None:
-    export = rules(dnc_pb2.ExportDncRequest, "search")
-    assert export == rules(dnc_pb2.ListDncRequest, "search")
+    export = declared(dnc_pb2.ExportDncRequest, "search")
+    assert export == declared(dnc_pb2.ListDncRequest, "search")
     schema = parameter(document, "/api/dnc/export", "search")
     assert schema == parameter(document, "/api/dnc/list", "search")
     assert (schema["maxLength"], schema["pattern"]) == (128, export.string.pattern)
@@ -137,8 +139,8 @@ def test_export_search_has_list_search_rules(document: dict[str, Any]) -> None:
 def test_batch_sizes_are_the_item_count_rules(
     document: dict[str, Any], message: Any, field: str, json_name: str
 ) -> None:
-    count = rules(message, field).repeated
-    assert (count.min_items, count.max_items) == (1, mv.MAX_BATCH_ITEMS) == (1, 1000)
+    count = declared(message, field).repeated
+    assert (count.min_items, count.max_items) == (1, 1000)
     schema = body(document, f"{message.DESCRIPTOR.name}.Input", json_name)
     assert (schema["minItems"], schema["maxItems"]) == (1, 1000)
     item = dnc_pb2.AddDncRequest(phone_number=PHONE) if field == "entries" else PHONE
@@ -152,16 +154,16 @@ def test_batch_sizes_are_the_item_count_rules(
 
 
 def test_batch_items_are_checked_one_by_one_not_by_the_schema(document: dict[str, Any]) -> None:
-    assert rules(dnc_pb2.BatchAddDncRequest, "entries").repeated.items.ignore == (
+    assert declared(dnc_pb2.BatchAddDncRequest, "entries").repeated.items.ignore == (
         validate_pb2.IGNORE_ALWAYS
     )
     entries = body(document, "BatchAddDncRequest.Input", "entries")
     assert entries["items"] == {"$ref": "#/components/schemas/dnc.v1.AddDncRequest.UncheckedInput"}
     unchecked = document["components"]["schemas"]["dnc.v1.AddDncRequest.UncheckedInput"]
     assert all(set(schema["anyOf"][0]) == {"type"} for schema in unchecked["properties"].values())
-    good, bad = mv.parse_batch(dnc_pb2.BatchAddDncRequest(entries=[add(), add(type="t" * 65)]))
-    assert isinstance(good, mv.NewEntry)
-    assert isinstance(bad, InvalidArgument)
+    items = mv.parse_batch(dnc_pb2.BatchAddDncRequest(entries=[add(), add(type="t" * 65)]))
+    assert (list(items.valid), list(items.invalid)) == ([0], [1])
+    bad = items.invalid[1]
     assert (bad.field, bad.message) == (
         "entries[1].type",
         "entries[1].type must be at most 64 characters, got 65",

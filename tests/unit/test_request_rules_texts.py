@@ -1,4 +1,4 @@
-"""Texts and field paths for every kind of rule request_rules tells in words, and the JSON Schema
+"""Texts and field paths for every kind of rule validation.rules tells in words, and the JSON Schema
 keywords validate_rules makes of the same rules, on a made-up message (any API's rules work)."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from buf.validate import validate_pb2
-from dnc_service import request_rules
 from dnc_service.errors import InvalidArgument
+from dnc_service.ids import HEX_ID_PATTERN
+from dnc_service.validation import rules
 from gateway import validate_rules
 
 FieldProto = descriptor_pb2.FieldDescriptorProto
@@ -49,7 +50,7 @@ def _build() -> dict[str, Descriptor]:
     phone.string.max_len = 8
     # Empty means absent for these two (proto3 strings without presence).
     entry_id = _field(item, "id", FieldProto.TYPE_STRING)
-    entry_id.string.pattern = request_rules.HEX24_PATTERN
+    entry_id.string.pattern = HEX_ID_PATTERN
     entry_id.ignore = validate_pb2.IGNORE_IF_ZERO_VALUE
     ref = _field(item, "ref", FieldProto.TYPE_STRING)
     ref.string.uuid = True
@@ -80,7 +81,7 @@ Batch: Any = GetMessageClass(MESSAGES["Batch"])
 
 def refusal(request: Message) -> InvalidArgument:
     with pytest.raises(InvalidArgument) as raised:
-        request_rules.check(request)
+        rules.check(request)
     return raised.value
 
 
@@ -130,7 +131,7 @@ def test_each_rule_kind_has_a_text_and_the_field_path(
 
 
 def test_a_request_within_its_rules_passes() -> None:
-    request_rules.check(
+    rules.check(
         Batch(
             items=[
                 ok_item(id="64E5F12345abcdef98765432", ref="550e8400-e29b-41d4-a716-446655440000")
@@ -145,7 +146,7 @@ def test_a_request_within_its_rules_passes() -> None:
 def test_the_document_gets_the_same_rules() -> None:
     item, batch = MESSAGES["Item"].fields_by_name, MESSAGES["Batch"].fields_by_name
     assert validate_rules.value_keywords(item["phone"]) == {"maxLength": 8}
-    assert validate_rules.value_keywords(item["id"]) == {"pattern": request_rules.HEX24_PATTERN}
+    assert validate_rules.value_keywords(item["id"]) == {"pattern": HEX_ID_PATTERN}
     assert validate_rules.value_keywords(item["ref"]) == {"format": "uuid"}
     assert validate_rules.array_keywords(batch["items"]) == {"minItems": 1, "maxItems": 3}
     assert validate_rules.value_keywords(batch["items"]) == {}
@@ -160,7 +161,7 @@ def test_the_document_gets_the_same_rules() -> None:
 
 def test_an_item_checked_on_its_own_is_named_under_its_prefix() -> None:
     with pytest.raises(InvalidArgument) as raised:
-        request_rules.check(Item(phone=""), prefix="entries[3].")
+        rules.check(Item(phone=""), prefix="entries[3].")
     assert (raised.value.field, raised.value.message) == (
         "entries[3].phone",
         "entries[3].phone is required",

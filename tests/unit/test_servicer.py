@@ -16,6 +16,7 @@ import pytest_asyncio
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import ORG_ID_TRAILER
 from dnc_service.auth import Caller
+from dnc_service.checks import Checks
 from dnc_service.errors import (
     DeadlineExceeded,
     DncError,
@@ -23,11 +24,11 @@ from dnc_service.errors import (
     Unauthenticated,
     Unavailable,
 )
-from dnc_service.management import Management
-from dnc_service.page_tokens import Cursor, PageTokens
+from dnc_service.listing import Listing
+from dnc_service.page_tokens import PagePosition, PageTokens
 from dnc_service.servicer import DncServicer
-from dnc_service.store import Page
-from dnc_service.validation import ListQuery
+from dnc_service.store import Page, SortKey
+from dnc_service.writes import Writes
 
 ORG = "64e5f12345abcdef12345678"
 USER = "64e5f12345abcdef00000001"
@@ -45,20 +46,22 @@ class FakeAuthenticator:
 
 
 class FakeEntries:
+    """The store's listing read: records what it was asked, answers one entry."""
+
     def __init__(
-        self, error: Exception | None = None, total: int = 0, next_cursor: Cursor | None = None
+        self, error: Exception | None = None, total: int = 0, last: SortKey | None = None
     ) -> None:
         self.error = error
         self.total = total
-        self.next_cursor = next_cursor
-        self.seen: list[tuple[str, ListQuery, int]] = []
+        self.last = last
+        self.seen: list[tuple[str, str, int, dict[str, Any]]] = []
 
-    async def list_page(self, org_id: str, query: ListQuery, max_time_ms: int) -> Page:
-        self.seen.append((org_id, query, max_time_ms))
+    async def list_page(self, org_id: str, search: str, limit: int, **where: Any) -> Page:
+        self.seen.append((org_id, search, limit, where))
         if self.error:
             raise self.error
         entry = dnc_pb2.DncEntry(id="64e5f12345abcdef98765432", org_id=org_id, phone_number="1")
-        return Page([entry], self.total, self.next_cursor)
+        return Page([entry], self.total, self.last is not None, self.last)
 
 
 @pytest_asyncio.fixture
@@ -72,7 +75,7 @@ async def serve() -> AsyncIterator[Any]:
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
             DncServicer(
-                authenticator, entries, Management(entries, writes, audit), 5.0, tokens=TOKENS
+                authenticator, Listing(entries, TOKENS), Writes(writes, audit), Checks(entries), 5.0
             ),
             server,
         )
@@ -136,18 +139,20 @@ async def test_the_callers_deadline_bounds_the_database_budget(serve: Any) -> No
     entries = FakeEntries(total=25)
     stub = await serve(FakeAuthenticator(), entries)
     response = await stub.ListDnc(dnc_pb2.ListDncRequest(page=2, limit=10), timeout=1.0)
-    [(org, query, max_time_ms)] = entries.seen
-    assert (org, query) == (ORG, ListQuery.at_page(2, 10))
+    [(org, search, limit, where)] = entries.seen
+    max_time_ms = where.pop("max_time_ms")
+    assert (org, search, limit, where) == (ORG, "", 10, {"skip": 10, "after": None})
     assert 0 < max_time_ms <= 1100  # grpc rounds the sent timeout up slightly
     assert (response.pagination.total, response.pagination.total_pages) == (25, 3)
     await stub.ListDnc(dnc_pb2.ListDncRequest())
-    assert entries.seen[-1][2] == 5000  # no client deadline: the server's own limit
+    assert entries.seen[-1][-1]["max_time_ms"] == 5000  # no client deadline: the server's own limit
 
 
 @pytest.mark.asyncio
-async def test_the_next_cursor_becomes_a_page_token_and_the_org_a_trailer(serve: Any) -> None:
-    following = Cursor(3, 20, "64e5f12345abcdef98765432")
-    stub = await serve(FakeAuthenticator(), FakeEntries(total=25, next_cursor=following))
+async def test_the_next_page_becomes_a_page_token_and_the_org_a_trailer(serve: Any) -> None:
+    last = SortKey("64e5f12345abcdef98765432")
+    following = PagePosition(3, 20, last.entry_id)
+    stub = await serve(FakeAuthenticator(), FakeEntries(total=25, last=last))
     call = stub.ListDnc(dnc_pb2.ListDncRequest(page=2, limit=10, search="abc"))
     response = await call
     assert TOKENS.decode(response.next_page_token, ORG, "abc") == following

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dnc_common.env import host_port
+from dnc_service import cli
 from dnc_service.server import connection_options
 from dnc_service.settings import Settings, SettingsError
 
@@ -208,3 +209,37 @@ def test_host_port(value: str, parts: tuple[str, int]) -> None:
 def test_a_metrics_address_must_be_host_port(value: str) -> None:
     with pytest.raises(SettingsError, match="DNC_METRICS_ADDR"):
         Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_METRICS_ADDR": value})
+
+
+@pytest.mark.parametrize("value", ["nonsense", "127.0.0.1", "h:99999", "::1:80", "a b:1"])
+def test_the_grpc_address_is_checked_at_start(value: str) -> None:
+    with pytest.raises(SettingsError, match="DNC_GRPC_ADDR"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_GRPC_ADDR": value})
+
+
+@pytest.mark.parametrize("prefix", ["DNC_MONGODB_", "DNC_MONGO_"])
+def test_the_mongodb_timeouts_take_the_mongodb_prefix_and_the_old_one(prefix: str) -> None:
+    settings = Settings.from_env(
+        {
+            "DNC_JWT_SECRET": SECRET, f"{prefix}SERVER_SELECTION_TIMEOUT_SECONDS": "1.5",
+            f"{prefix}CONNECT_TIMEOUT_SECONDS": "2.5",
+        }
+    )  # fmt: skip
+    assert (settings.server_selection_timeout_seconds, settings.connect_timeout_seconds) == (
+        1.5,
+        2.5,
+    )
+    old = () if prefix == "DNC_MONGODB_" else ("SERVER_SELECTION_TIMEOUT", "CONNECT_TIMEOUT")
+    assert settings.deprecations == tuple(
+        f"DNC_MONGO_{name}_SECONDS is deprecated: set DNC_MONGODB_{name}_SECONDS instead"
+        for name in old
+    )
+
+
+def test_a_bad_grpc_address_stops_the_start_as_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DNC_JWT_SECRET", SECRET)
+    monkeypatch.setenv("DNC_GRPC_ADDR", "localhost")
+    assert cli.main(["serve"]) == 2
+    assert "configuration error: DNC_GRPC_ADDR='localhost'" in capsys.readouterr().err

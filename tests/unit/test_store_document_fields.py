@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from bson import ObjectId
 
-from dnc_service.store.documents import to_entry
+from dnc_service.store.schema import to_entry
 
 ORG = ObjectId("64e5f12345abcdef12345678")
 ID = ObjectId("64e5f12345abcdef98765432")

@@ -12,10 +12,11 @@ from bson import Decimal128, Int64, ObjectId
 
 from dnc_service.settings import Settings
 from dnc_service.store.client import connect
-from dnc_service.store.documents import phone_text, to_entry
+from dnc_service.store.schema import NewEntry, new_document, phone_text, to_entry
 
 ORG = ObjectId("64e5f12345abcdef12345678")
 ID = ObjectId("64e5f12345abcdef98765432")
+UUID = "550e8400-e29b-41d4-a716-446655440000"
 
 
 @pytest.mark.parametrize(
@@ -102,3 +103,17 @@ def test_the_client_decodes_strings_that_are_not_utf8() -> None:
         asyncio.run(client.close())
     assert document["type"] == "bad \ufffd\ufffd type"
     assert to_entry({**document, "orgId": ObjectId()}).type == "bad \ufffd\ufffd type"
+
+
+def test_a_new_entry_is_stored_in_the_original_forms_plus_e164() -> None:
+    at = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
+    batch = "64e5f12345abcdef87650001"
+    full = new_document(str(ORG), NewEntry("+12125551234", batch, UUID, "call"), at)
+    assert isinstance(full.pop("_id"), ObjectId)
+    assert full == {
+        "phoneNumber": "12125551234", "phoneE164": "+12125551234", "orgId": ORG,
+        "type": "call", "batchId": ObjectId(batch), "requestUUID": UUID, "createdAt": at,
+    }  # fmt: skip
+    bare = new_document(str(ORG), NewEntry("+442079460000"), at)
+    assert set(bare) == {"_id", "phoneNumber", "phoneE164", "orgId", "createdAt"}
+    assert to_entry(bare).phone_number == "442079460000"

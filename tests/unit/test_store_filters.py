@@ -9,9 +9,10 @@ from bson import ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dnc.v1 import dnc_pb2
 from dnc_service.errors import InvalidArgument
 from dnc_service.store.filters import SEARCH_FIELDS, listing_filter, phone_digits
-from dnc_service.validation import parse_search
+from dnc_service.validation.requests import parse_export
 
 ORG = "64e5f12345abcdef12345678"
 
@@ -72,7 +73,7 @@ def test_phone_digits(search: str, digits: str | None) -> None:
 @given(st.text(max_size=128).filter(lambda s: all(c.isprintable() or c == " " for c in s)))
 def test_any_search_is_a_literal_match_and_never_an_operator(search: str) -> None:
     try:
-        query = listing_filter(ORG, parse_search(search))
+        query = listing_filter(ORG, parse_export(dnc_pb2.ExportDncRequest(search=search)))
     except InvalidArgument:
         return
     assert query["orgId"] == ObjectId(ORG)

@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 
 from dnc.v1 import dnc_pb2
-from dnc_service import validation
 from dnc_service.errors import InvalidArgument
-from dnc_service.page_tokens import Cursor, PageTokens
-from dnc_service.validation import ListQuery
+from dnc_service.page_tokens import PagePosition, PageTokens
+from dnc_service.validation import requests as validation
+from dnc_service.validation.requests import ListQuery
 
 ORG = "64e5f12345abcdef12345678"
 TOKENS = PageTokens([b"b" * 32])
 
 
 def parse_request(request: dnc_pb2.ListDncRequest) -> ListQuery:
-    return validation.parse_request(request, ORG, TOKENS)
+    return validation.parse_list(request, ORG, TOKENS)
 
 
 def refusal(**fields: object) -> str:
@@ -61,5 +61,5 @@ def test_blanks_inside_a_search_are_kept_and_are_not_control_characters() -> Non
 
 
 def test_page_with_a_page_token_names_both() -> None:
-    token = TOKENS.encode(Cursor(2, 10), ORG, "")
+    token = TOKENS.encode(PagePosition(2, 10), ORG, "")
     assert refusal(page=1, page_token=token) == "give page or page_token, not both"

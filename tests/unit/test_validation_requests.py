@@ -1,4 +1,4 @@
-"""What the management RPCs accept: each refusal names its field, batches are bounded."""
+"""What the write and check RPCs accept: each refusal names its field, batches are bounded."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import pytest
 
 from dnc.v1 import dnc_pb2
 from dnc_service.errors import InvalidArgument
-from dnc_service.management_validation import (
-    MAX_BATCH_ITEMS,
-    NewEntry,
-    first_occurrences,
-    parse_add,
-    parse_batch,
-    parse_check,
-    parse_remove,
-)
 from dnc_service.phones import Phone
+from dnc_service.store import NewEntry
+from dnc_service.validation.requests import parse_add, parse_batch, parse_check, parse_remove
+from dnc_service.writes import first_occurrences
+
+MAX_BATCH_ITEMS = 1000  # the proto's rule on BatchAddDncRequest.entries and CheckDnc's numbers
 
 UUID = "550e8400-e29b-41d4-a716-446655440000"
 
@@ -26,13 +22,13 @@ def test_a_full_request_becomes_the_stored_forms() -> None:
         request_uuid=UUID.upper(), type="  customer_request ",
     )  # fmt: skip
     assert parse_add(request) == NewEntry(
-        Phone("+12125551234"), "64e5f12345abcdef87650001", UUID, "customer_request"
+        "+12125551234", "64e5f12345abcdef87650001", UUID, "customer_request"
     )
 
 
 def test_absent_and_blank_optional_fields_are_none() -> None:
     assert parse_add(dnc_pb2.AddDncRequest(phone_number="12125551234", type=" ")) == NewEntry(
-        Phone("+12125551234")
+        "+12125551234"
     )
 
 
@@ -66,10 +62,10 @@ def test_a_batch_answers_each_item() -> None:
     request = dnc_pb2.BatchAddDncRequest(
         entries=[dnc_pb2.AddDncRequest(phone_number=p) for p in ("12125551234", "911")]
     )
-    good, bad = parse_batch(request)
-    assert good == NewEntry(Phone("+12125551234"))
-    assert isinstance(bad, InvalidArgument)
-    assert bad.field == "entries[1].phone_number"
+    items = parse_batch(request)
+    assert items.valid == {0: NewEntry("+12125551234")}
+    assert list(items.invalid) == [1]
+    assert items.invalid[1].field == "entries[1].phone_number"
 
 
 @pytest.mark.parametrize("count", [0, MAX_BATCH_ITEMS + 1])
@@ -87,9 +83,8 @@ def test_batch_and_check_sizes_are_bounded(count: int) -> None:
 
 def test_check_items_fail_alone() -> None:
     parsed = parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["x", "+1 212 555 1234"]))
-    assert isinstance(parsed[0], InvalidArgument)
-    assert parsed[0].field == "phone_numbers[0]"
-    assert parsed[1] == Phone("+12125551234")
+    assert parsed.invalid[0].field == "phone_numbers[0]"
+    assert parsed.valid == {1: Phone("+12125551234")}
 
 
 @pytest.mark.parametrize(
@@ -107,5 +102,5 @@ def test_ids_come_back_lowercase() -> None:
 
 
 def test_the_first_occurrence_of_each_number_wins() -> None:
-    a, b = Phone("+12125551234"), Phone("+442079460000")
-    assert first_occurrences([None, a, b, a, None, b]) == {a.e164: 1, b.e164: 2}
+    a, b = NewEntry("+12125551234"), NewEntry("+442079460000")
+    assert first_occurrences({1: a, 2: b, 3: a, 5: b}) == {a.phone_e164: 1, b.phone_e164: 2}

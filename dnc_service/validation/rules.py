@@ -18,18 +18,18 @@ from google.protobuf.message import Message
 
 from buf.validate import validate_pb2
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
+from ..ids import HEX_ID_PATTERN
 
 _VALIDATOR = protovalidate.Validator()
 
 CONTROL_FREE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
-HEX24_PATTERN = "^[0-9a-fA-F]{24}$"
 # What the patterns used in the proto mean, in words: a text that quotes a regex says little.
 # A pattern missing here still works; its text then shows the regex (tests/unit/test_request_rules
 # fails on it so that the proto and this table move together).
 PATTERN_MEANINGS: Mapping[str, str] = {
     CONTROL_FREE_PATTERN: "must not contain control characters",
-    HEX24_PATTERN: "must be 24 hexadecimal characters",
+    HEX_ID_PATTERN: "must be 24 hexadecimal characters",
 }
 
 

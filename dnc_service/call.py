@@ -1,0 +1,89 @@
+"""The call context: what one RPC carries from the interceptors to the code that serves it.
+
+The observability interceptor opens it (the request id, the fields of the access-log line);
+admission verifies the bearer token and the context keeps the outcome, so the servicer reads
+the identity instead of verifying the token a second time. Inner layers (servicer, requests,
+store) use `annotate`, `request_id` and `verified` and never import an interceptor. The context
+lives in a ContextVar: grpc.aio runs an interceptor's wrapper and the behaviour it wraps in one
+task, so whatever the wrapper opens, the behaviour sees, and no other call does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from dnc_common.wire import REQUEST_ID_KEY
+
+from .errors import DncError
+
+Metadata = Iterable[tuple[str, str | bytes]] | None
+T = TypeVar("T")
+# A request id longer than this is cut: it only labels log lines and audit records.
+MAX_REQUEST_ID_CHARS = 128
+
+
+class Call:
+    """One call's request id, log fields and verified identity (or why it has none)."""
+
+    __slots__ = ("_outcome", "fields", "request_id")
+
+    def __init__(self, request_id: str | None) -> None:
+        self.request_id = request_id
+        self.fields: dict[str, Any] = {}
+        self._outcome: Any = None
+
+    def verified(self, verify: Callable[[], T]) -> T:
+        """`verify()` on the first ask, its result (or its DncError) on every later one."""
+        if self._outcome is None:
+            try:
+                self._outcome = (verify(),)
+            except DncError as refusal:
+                self._outcome = refusal
+        if isinstance(self._outcome, DncError):
+            raise self._outcome
+        value: T = self._outcome[0]
+        return value
+
+
+_current: ContextVar[Call | None] = ContextVar("dnc_call", default=None)
+
+
+def begin(metadata: Metadata) -> Call:
+    """Open the context of the call with `metadata`, for the rest of the current task."""
+    call = Call(request_id_of(metadata))
+    _current.set(call)
+    return call
+
+
+def current() -> Call | None:
+    """The context of the call being served; None outside one (e.g. a bare servicer in tests)."""
+    return _current.get()
+
+
+def annotate(**fields: Any) -> None:
+    """Add fields to the current call's access-log line (no-op outside a call)."""
+    call = _current.get()
+    if call is not None:
+        call.fields.update(fields)
+
+
+def request_id() -> str | None:
+    """The current call's request id (metadata x-request-id); None when absent."""
+    call = _current.get()
+    return call.request_id if call is not None else None
+
+
+def verified(verify: Callable[[], T]) -> T:
+    """The caller's identity, verified once per call by whoever asks first (see Call)."""
+    call = _current.get()
+    return verify() if call is None else call.verified(verify)
+
+
+def request_id_of(metadata: Metadata) -> str | None:
+    """The caller's request id in `metadata`, bounded in length; None when absent."""
+    for key, value in metadata or ():
+        if key == REQUEST_ID_KEY and isinstance(value, str):
+            return value[:MAX_REQUEST_ID_CHARS]
+    return None

@@ -1,0 +1,136 @@
+"""What each request asks for, validated: the proto's rules, then the forms the service uses.
+
+The bounds (page and limit, search, phone length, id and UUID shapes, batch sizes) are the
+proto's buf.validate rules, checked by `rules.check`; this module adds what no rule states:
+defaults, trimming, page tokens, phone parsing, lowercase ids, canonical UUIDs, and items of a
+batch answered one by one. Every refusal names the request field at fault (`field=`, e.g.
+`entries[3].phone_number`); nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from dnc.v1 import dnc_pb2
+
+from .. import phones
+from ..errors import InvalidArgument
+from ..page_tokens import PagePosition, PageTokens
+from ..phones import Phone
+from ..store.schema import NewEntry
+from . import rules
+
+DEFAULT_PAGE = 1
+DEFAULT_LIMIT = 10
+Item = TypeVar("Item")
+Raw = TypeVar("Raw")
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A validated page request: how many entries, matching what, starting where."""
+
+    limit: int = DEFAULT_LIMIT
+    search: str = ""
+    position: PagePosition = field(
+        default_factory=lambda: PagePosition.at_page(DEFAULT_PAGE, DEFAULT_LIMIT)
+    )
+
+    @classmethod
+    def at_page(
+        cls, page: int = DEFAULT_PAGE, limit: int = DEFAULT_LIMIT, search: str = ""
+    ) -> ListQuery:
+        """Page `page`, reached by offset (no page token)."""
+        return cls(limit, search, PagePosition.at_page(page, limit))
+
+    @property
+    def page(self) -> int:
+        return self.position.page
+
+
+@dataclass(frozen=True, slots=True)
+class Items(Generic[Item]):
+    """The items of a many-item request by index: each valid one, or the error refusing it."""
+
+    valid: dict[int, Item]
+    invalid: dict[int, InvalidArgument]
+
+    @classmethod
+    def parse(cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
+        valid: dict[int, Item] = {}
+        invalid: dict[int, InvalidArgument] = {}
+        for index, item in enumerate(raw):
+            try:
+                valid[index] = parse(index, item)
+            except InvalidArgument as error:
+                invalid[index] = error
+        return cls(valid, invalid)
+
+
+def parse_list(request: dnc_pb2.ListDncRequest, org_id: str, tokens: PageTokens) -> ListQuery:
+    """Check the proto's rules, then apply defaults; InvalidArgument names the field at fault.
+
+    A page token opens only for the organization (`org_id`) and search it was made for.
+    """
+    rules.check(request)
+    limit = request.limit if request.HasField("limit") else DEFAULT_LIMIT
+    # Surrounding blanks are ignored (the rules refuse control characters, not spaces).
+    search = request.search.strip()
+    if request.page_token:  # the rules refuse a page alongside it
+        return ListQuery(limit, search, tokens.decode(request.page_token, org_id, search))
+    page = request.page if request.HasField("page") else DEFAULT_PAGE
+    return ListQuery.at_page(page, limit, search)
+
+
+def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
+    """The export's search (the proto's rules, as ListDnc's), trimmed as ListDnc trims it."""
+    rules.check(request)
+    return request.search.strip()
+
+
+def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
+    """Validate one AddDnc request (or batch item, its fields named under `prefix`)."""
+    rules.check(request, prefix)
+    phone = _phone(request.phone_number, f"{prefix}phone_number")
+    batch_id = request.batch_id.lower() if request.HasField("batch_id") else None
+    # The rule admits the 8-4-4-4-12 form in either case; it is stored lowercase.
+    request_uuid = (
+        str(uuid.UUID(request.request_uuid)) if request.HasField("request_uuid") else None
+    )
+    # The rules refuse control characters; surrounding blanks are trimmed, blank means none.
+    entry_type = request.type.strip() or None
+    return NewEntry(phone.e164, batch_id, request_uuid, entry_type)
+
+
+def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
+    """Each item validated on its own; only the item count (the proto's rule on `entries`)
+    refuses the batch as a whole."""
+    rules.check(request)
+    return Items.parse(
+        request.entries, lambda index, item: parse_add(item, prefix=f"entries[{index}].")
+    )
+
+
+def parse_check(request: dnc_pb2.CheckDncRequest) -> Items[Phone]:
+    """Each number parsed on its own: its Phone, or why it can't be checked."""
+    rules.check(request)
+    return Items.parse(
+        request.phone_numbers, lambda index, raw: _phone(raw, f"phone_numbers[{index}]")
+    )
+
+
+def parse_remove(request: dnc_pb2.RemoveDncRequest) -> str:
+    """The entry id to remove (the proto's rule: 24 hex characters), lowercase."""
+    rules.check(request)
+    return request.id.lower()
+
+
+def _phone(raw: str, field_path: str) -> Phone:
+    """`raw` as a number; InvalidArgument naming `field_path` when it is none."""
+    try:
+        return phones.normalize(raw)
+    except InvalidArgument as error:
+        raise InvalidArgument(error.message, field=field_path) from None

@@ -1,0 +1,102 @@
+"""The call context: the token verified once per call (by admission), the request id and log
+fields reachable from the code that serves the call, and nothing leaking between calls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from dnc.v1 import dnc_pb2
+from dnc_service import call
+from dnc_service.admission import AdmissionInterceptor
+from dnc_service.errors import Unauthenticated
+from dnc_service.observability import ObservabilityInterceptor
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class Counted:
+    """A verifier that counts its calls; 'good' is the only valid token."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, metadata: Any) -> str:
+        self.calls += 1
+        if ("authorization", "good") not in tuple(metadata or ()):
+            raise Unauthenticated("no", reason="TOKEN_MISSING")
+        return "user-1"
+
+
+@pytest_asyncio.fixture
+async def served() -> AsyncIterator[tuple[Counted, list[Any], grpc.aio.Channel]]:
+    verify, seen = Counted(), []
+
+    async def unary(request: dnc_pb2.ListDncRequest, context: Context) -> bytes:
+        try:
+            identity = call.verified(lambda: verify(context.invocation_metadata()))
+        except Unauthenticated as error:
+            identity = error.reason
+        call.annotate(page=1)
+        current = call.current()
+        seen.append((identity, call.request_id(), current and dict(current.fields)))
+        return b"ok"
+
+    handler = grpc.method_handlers_generic_handler(
+        "test.T",
+        {"Unary": grpc.unary_unary_rpc_method_handler(unary, dnc_pb2.ListDncRequest.FromString)},
+    )
+    server = grpc.aio.server(
+        interceptors=[ObservabilityInterceptor(), AdmissionInterceptor(4, verify)]
+    )
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield verify, seen, channel
+    finally:
+        await channel.close(None)
+        await server.stop(None)
+
+
+async def invoke(channel: grpc.aio.Channel, metadata: Any) -> bytes:
+    method = channel.unary_unary("/test.T/Unary", lambda b: b, lambda b: b)
+    answer: bytes = await method(b"", metadata=metadata, timeout=5)
+    return answer
+
+
+@pytest.mark.asyncio
+async def test_the_token_is_verified_once_per_call(
+    served: tuple[Counted, list[Any], grpc.aio.Channel],
+) -> None:
+    verify, seen, channel = served
+    await invoke(channel, (("authorization", "good"), ("x-request-id", "r-1")))
+    await invoke(channel, (("authorization", "bad"),))
+    assert verify.calls == 2  # one per call, although admission and the method both ask
+    assert seen == [("user-1", "r-1", {"page": 1}), ("TOKEN_MISSING", None, {"page": 1})]
+
+
+def test_outside_a_call_nothing_is_kept() -> None:
+    calls: list[str] = []
+
+    def verify(answer: str) -> str:
+        calls.append(answer)
+        return answer
+
+    assert call.current() is None
+    call.annotate(ignored=True)
+    assert call.request_id() is None
+    assert call.verified(lambda: verify("a")) == "a"
+    assert call.verified(lambda: verify("b")) == "b"  # no call to remember it in
+    assert calls == ["a", "b"]
+
+
+def test_request_ids_are_bounded() -> None:
+    assert call.request_id_of([("x-request-id", "x" * 500)]) == "x" * 128
+    assert call.request_id_of([("x-request-id-bin", b"1")]) is None
+    assert call.request_id_of(None) is None
