@@ -15,6 +15,7 @@ from dnc_common.tracing import TraceSettings, configure_tracing, gateway_instrum
 
 from .app import create_app
 from .dnc_api import DNC_API
+from .errors import ErrorRenderer
 from .http_server import GatewaySite
 from .settings import Settings, SettingsError
 
@@ -45,6 +46,7 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
             settings.http_port,
             head_timeout=settings.header_timeout_seconds,
             server_header=DNC_API.server_header,
+            renderer=ErrorRenderer(DNC_API.upstream_name),
         )
         try:
             await site.start()

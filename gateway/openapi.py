@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from . import envelope, rendering, validate_rules
+from . import envelope, rendering, schema_rules
 from .envelope import Schema
-from .routing import Route
+from .routes import Route
 from .spec import ApiSpec
 from .visibility import rest_visible
 
@@ -236,7 +236,7 @@ class _Builder:
                 schema = schema | item_bounds
             array_bounds = {k: v for k, v in bounds.items() if k in _ARRAY_KEYWORDS}
             # The proto's buf.validate item count, then the spec's own bounds.
-            array = (validate_rules.array_keywords(field) if rules else {}) | array_bounds
+            array = (schema_rules.array_keywords(field) if rules else {}) | array_bounds
             schema = {"type": "array", "items": schema} | array
         elif "$ref" not in schema:
             schema = schema | dict(bounds)
@@ -252,7 +252,7 @@ class _Builder:
             if field.message_type.full_name == "google.protobuf.Timestamp":
                 return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
             if inputs:
-                checked = rules and not validate_rules.items_ignored(field)
+                checked = rules and not schema_rules.items_ignored(field)
                 return self.input_schema(field.message_type, checked)
             return self.message_schema(field.message_type)
         if field.enum_type is not None:
@@ -262,7 +262,7 @@ class _Builder:
                 return {"anyOf": [names, {"type": "integer", "enum": numbers}]}
             return names
         # The proto's buf.validate rules: what the service checks.
-        return _SCALARS[field.type] | (validate_rules.value_keywords(field) if rules else {})
+        return _SCALARS[field.type] | (schema_rules.value_keywords(field) if rules else {})
 
     def always_rendered(self, field: FieldDescriptor) -> bool:
         """Required exactly when message_to_dict always writes the field (or the API says the

@@ -64,7 +64,9 @@ def test_http_status_from_code(name: str, status: int) -> None:
 def test_client_errors_carry_the_status_details(
     code: grpc.StatusCode, status: int, message: str
 ) -> None:
-    response = errors.from_code(code, "limit must be between 1 and 100")
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError(code, "limit must be between 1 and 100")
+    )
     assert response.status == status
     assert list(envelope(response).items()) == [
         ("message", message),
@@ -77,7 +79,9 @@ def test_client_errors_carry_the_status_details(
 
 
 def test_unauthenticated_asks_for_a_bearer_token() -> None:
-    response = errors.from_code(grpc.StatusCode.UNAUTHENTICATED, "token expired")
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError(grpc.StatusCode.UNAUTHENTICATED, "token expired")
+    )
     assert response.status == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
     body = envelope(response)
@@ -101,7 +105,7 @@ def test_unauthenticated_asks_for_a_bearer_token() -> None:
 )
 def test_server_errors_never_show_upstream_details(code: grpc.StatusCode) -> None:
     secret = "pymongo.errors.ServerSelectionTimeoutError: mongo-7.internal:27017"
-    response = errors.from_code(code, secret)
+    response = errors.ErrorRenderer().response(errors.GatewayError(code, secret))
     body = envelope(response)
     assert response.status >= 500
     assert body["code"] == response.status
@@ -114,18 +118,24 @@ def test_server_errors_never_show_upstream_details(code: grpc.StatusCode) -> Non
 
 
 def test_empty_details_still_give_a_readable_error_message() -> None:
-    body = envelope(errors.from_code(grpc.StatusCode.INVALID_ARGUMENT, ""))
+    body = envelope(
+        errors.ErrorRenderer().response(errors.GatewayError(grpc.StatusCode.INVALID_ARGUMENT, ""))
+    )
     assert body["errorMessage"] == "Invalid request"
 
 
 def test_routing_errors_use_the_same_envelope() -> None:
-    not_allowed = errors.from_http_exception(web.HTTPMethodNotAllowed("POST", ["GET"]))
+    not_allowed = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPMethodNotAllowed("POST", ["GET"]))
+    )
     assert not_allowed.status == 405
     assert not_allowed.headers["Allow"] == "GET"
     assert envelope(not_allowed)["message"] == "Method not allowed"
     assert envelope(not_allowed)["code"] == 405
 
-    not_found = errors.from_http_exception(web.HTTPNotFound())
+    not_found = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPNotFound())
+    )
     assert not_found.status == 404
     assert "Allow" not in not_found.headers
     assert list(envelope(not_found)) == ["message", "status", "code", "errorMessage", "data"]

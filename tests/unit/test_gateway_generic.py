@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import inspect
 import logging
+import pkgutil
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -27,10 +28,11 @@ from google.protobuf.message_factory import GetMessageClass
 from multidict import MultiDict
 from openapi_spec_validator import validate
 
+import gateway
 from gateway import openapi, rendering
 from gateway.app import create_app
 from gateway.errors import GatewayError
-from gateway.routing import Route, routes_from_files
+from gateway.routes import Route, routes_from_files
 from gateway.settings import Settings
 from gateway.spec import ApiSpec
 from support import serving
@@ -372,20 +374,16 @@ def test_openapi_takes_the_specs_words_and_bounds(routes: list[Route]) -> None:
 
 # The transcoder and the envelope: generic. dnc_api (the data), settings, metrics and __main__
 # (the process) may name DNC; these may not, except to import the shared `dnc_common` package.
-GENERIC_MODULES = (
-    "channel",
-    "http_server",
-    "app",
-    "cors",
-    "envelope",
-    "errors",
-    "openapi",
-    "proto_docs",
-    "rendering",
-    "routing",
-    "spec",
-    "visibility",
+PROCESS_MODULES = frozenset({"__main__", "dnc_api", "metrics", "settings"})
+GENERIC_MODULES = sorted(
+    module.name
+    for module in pkgutil.iter_modules(gateway.__path__)
+    if module.name not in PROCESS_MODULES
 )
+
+
+def test_the_generic_modules_are_all_there_is_besides_the_process() -> None:
+    assert {"app", "errors", "handlers", "routes", "transcoding"} <= set(GENERIC_MODULES)
 
 
 @pytest.mark.parametrize("name", GENERIC_MODULES)

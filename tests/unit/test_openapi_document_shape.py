@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 
 from gateway import openapi
 from gateway.envelope import error_schema
-from gateway.routing import routes_from_files
+from gateway.routes import routes_from_files
 from gateway.spec import ApiSpec
 
 Field = descriptor_pb2.FieldDescriptorProto
