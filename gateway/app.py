@@ -1,5 +1,5 @@
 """The aiohttp application: the handlers built from the route table, the middlewares, the one
-gRPC channel they share, /healthz, /openapi.json.
+gRPC channel they share, /healthz, /openapi.json and /docs.
 
 Generic over the API: everything specific to one arrives in its ApiSpec. Everything a request
 needs is fixed here, at start; nothing is looked up in the application per request.
@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import middleware, openapi, proto_docs
+from . import docs, middleware, openapi, proto_docs
 from .call_context import CallContext
 from .channel import open_channel
 from .cors import CorsPolicy
@@ -32,7 +32,7 @@ class _Bindable(Protocol):
 
 
 def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
-    """Routes from the spec's google.api.http rules, plus /healthz, /openapi.json."""
+    """Routes from the spec's google.api.http rules, plus /healthz, /openapi.json and /docs."""
     routes = routes_from_files(spec.files)
     renderer = ErrorRenderer(spec.upstream_name)
     middlewares = [middleware.observe(spec.logged_trailers.values())]
@@ -48,6 +48,7 @@ def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
     comments = proto_docs.leading_comments(spec.files)
     document = orjson.dumps(openapi.document(routes, spec, comments))
     app.router.add_get("/openapi.json", _static_json(document), allow_head=False)
+    docs.add_docs_routes(app.router, spec.title)
     app.cleanup_ctx.append(_grpc_channel(settings, spec, [*handlers, health]))
     app.on_response_prepare.append(middleware.server_header(spec.server_header))
     return app

@@ -13,6 +13,14 @@ from gateway.cors import CorsPolicy
 from gateway.dnc_api import DNC_API
 from gateway.settings import Settings
 
+DOCS_ROUTES = {
+    ("GET", "/docs"),
+    ("GET", "/docs/swagger-ui.css"),
+    ("GET", "/docs/swagger-ui-bundle.js"),
+    ("GET", "/docs/favicon-32x32.png"),
+    ("GET", "/docs/initializer.js"),
+}
+
 
 def routes(settings: Settings) -> set[tuple[str, str]]:
     app = create_app(settings, spec=DNC_API)
@@ -33,6 +41,7 @@ def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
         ("GET", "/api/dnc/export"),
         ("GET", "/healthz"),
         ("GET", "/openapi.json"),
+        *DOCS_ROUTES,
     }
 
 
