@@ -17,7 +17,7 @@ from .app import create_app
 from .dnc_api import DNC_API
 from .errors import ErrorRenderer
 from .http_server import GatewaySite
-from .settings import Settings, SettingsError
+from .settings import GatewaySettings, SettingsError
 
 logger = logging.getLogger("gateway")
 # The process's name in traces (OTEL_SERVICE_NAME overrides it).
@@ -31,7 +31,7 @@ class CannotListen(Exception):
         super().__init__(f"cannot listen on {addr} ({setting}): {error}")
 
 
-async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
+async def serve(settings: GatewaySettings, tracing: TraceSettings | None = None) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
     # Before the application and its channel exist: the instrumentations wrap their creation.
     configure_tracing(TRACE_SERVICE_NAME, gateway_instrumentors(), tracing)
@@ -79,12 +79,14 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
 
 def main() -> int:
     try:
-        settings = Settings.from_env()
+        settings = GatewaySettings.from_env()
         tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-gateway: configuration error: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
+    for deprecation in settings.deprecations:
+        logger.warning(deprecation)
     try:
         asyncio.run(serve(settings, tracing))
     except CannotListen as error:

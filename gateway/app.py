@@ -23,7 +23,7 @@ from .errors import ErrorRenderer
 from .handlers import RouteHandler, StreamHandler, UnaryHandler
 from .health import HealthCheck
 from .routes import Route, routes_from_files
-from .settings import Settings
+from .settings import GatewaySettings
 from .spec import ApiSpec
 
 
@@ -31,7 +31,7 @@ class _Bindable(Protocol):
     def bind(self, channel: grpc.aio.Channel) -> None: ...
 
 
-def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
+def create_app(settings: GatewaySettings, spec: ApiSpec) -> web.Application:
     """Routes from the spec's google.api.http rules, plus /healthz, /openapi.json and /docs."""
     routes = routes_from_files(spec.files)
     renderer = ErrorRenderer(spec.upstream_name)
@@ -55,7 +55,7 @@ def create_app(settings: Settings, spec: ApiSpec) -> web.Application:
 
 
 def _handler(
-    route: Route, settings: Settings, spec: ApiSpec, renderer: ErrorRenderer
+    route: Route, settings: GatewaySettings, spec: ApiSpec, renderer: ErrorRenderer
 ) -> RouteHandler:
     """The route's handler with its deadline, its messages and its limits fixed."""
     if route.streaming:
@@ -72,7 +72,7 @@ def _handler(
 
 
 def _grpc_channel(
-    settings: Settings, spec: ApiSpec, users: Sequence[_Bindable]
+    settings: GatewaySettings, spec: ApiSpec, users: Sequence[_Bindable]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """One channel for the application's whole life, closed after in-flight requests finish."""
 

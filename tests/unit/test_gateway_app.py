@@ -11,7 +11,7 @@ from gateway.app import create_app
 from gateway.call_context import request_id_of
 from gateway.cors import CorsPolicy
 from gateway.dnc_api import DNC_API
-from gateway.settings import Settings
+from gateway.settings import GatewaySettings
 
 DOCS_ROUTES = {
     ("GET", "/docs"),
@@ -22,7 +22,7 @@ DOCS_ROUTES = {
 }
 
 
-def routes(settings: Settings) -> set[tuple[str, str]]:
+def routes(settings: GatewaySettings) -> set[tuple[str, str]]:
     app = create_app(settings, spec=DNC_API)
     return {
         (route.method, route.resource.canonical)
@@ -32,7 +32,7 @@ def routes(settings: Settings) -> set[tuple[str, str]]:
 
 
 def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
-    assert routes(Settings()) == {
+    assert routes(GatewaySettings()) == {
         ("GET", "/api/dnc/list"),
         ("POST", "/api/dnc/add"),
         ("DELETE", "/api/dnc/delete/{id}"),
@@ -80,7 +80,7 @@ def test_cors_policy_origins() -> None:
 async def test_cors_headers_only_when_origins_are_configured(
     origins: tuple[str, ...], allowed: str | None
 ) -> None:
-    app = create_app(Settings(cors_allowed_origins=origins), spec=DNC_API)
+    app = create_app(GatewaySettings(cors_allowed_origins=origins), spec=DNC_API)
     async with TestClient(TestServer(app)) as client:
         reply = await client.get("/openapi.json", headers={"Origin": "https://a.example.com"})
         assert reply.status == 200

@@ -33,7 +33,7 @@ from gateway import openapi, rendering
 from gateway.app import create_app
 from gateway.errors import GatewayError
 from gateway.routes import Route, routes_from_files
-from gateway.settings import Settings
+from gateway.settings import GatewaySettings
 from gateway.spec import ApiSpec
 from support import serving
 
@@ -417,7 +417,9 @@ async def probe_target() -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def probe_client(probe_target: str) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(Settings(grpc_target=probe_target, timeout_seconds=5), spec=probe_spec())
+    app = create_app(
+        GatewaySettings(grpc_target=probe_target, timeout_seconds=5), spec=probe_spec()
+    )
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -27,7 +27,7 @@ from prometheus_client import REGISTRY
 from gateway import openapi
 from gateway.app import create_app
 from gateway.routes import routes_from_files
-from gateway.settings import Settings
+from gateway.settings import GatewaySettings
 from gateway.spec import ApiSpec
 from support import serving
 
@@ -180,7 +180,7 @@ Client = TestClient[Any, Any]
 
 @pytest_asyncio.fixture
 async def client(target: str) -> AsyncIterator[Client]:
-    settings = Settings(
+    settings = GatewaySettings(
         grpc_target=target,
         timeout_seconds=5,
         max_body_bytes=4096,
