@@ -25,17 +25,26 @@ from .health import HealthCheck
 from .routes import Route, routes_from_files
 from .settings import GatewaySettings
 from .spec import ApiSpec
+from .trace_context import continue_trace
 
 
 class _Bindable(Protocol):
     def bind(self, channel: grpc.aio.Channel) -> None: ...
 
 
-def create_app(settings: GatewaySettings, spec: ApiSpec) -> web.Application:
-    """Routes from the spec's google.api.http rules, plus /healthz, /openapi.json and /docs."""
+def create_app(
+    settings: GatewaySettings, spec: ApiSpec, continue_traces: bool = False
+) -> web.Application:
+    """Routes from the spec's google.api.http rules, plus /healthz, /openapi.json and /docs.
+
+    `continue_traces`: make each request's W3C trace current without recording spans (when
+    no exporter runs; with one, the aiohttp instrumentation does it and records them).
+    """
     routes = routes_from_files(spec.files)
     renderer = ErrorRenderer(spec.upstream_name)
     middlewares = [middleware.observe(spec.logged_trailers.values())]
+    if continue_traces:
+        middlewares.insert(0, continue_trace())
     if settings.cors_allowed_origins:
         middlewares.append(CorsPolicy(settings.cors_allowed_origins).middleware)
     middlewares.append(middleware.render_errors(renderer))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from functools import cache
 from typing import Any
 
 import grpc
@@ -28,6 +29,18 @@ def route_label(request: web.Request) -> str:
     """The matched route's template: bounded label values, whatever paths clients send."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
+
+
+# Each route's metric children, looked up once: labels() validates and locks on every call.
+# Routes are templates and statuses few, so the caches stay small.
+@cache
+def _requests(route: str, status: int) -> Any:
+    return metrics.REQUESTS.labels(route, str(status))
+
+
+@cache
+def _latency(route: str) -> Any:
+    return metrics.LATENCY.labels(route)
 
 
 def observe(logged_fields: Iterable[str]) -> Middleware:
@@ -54,8 +67,8 @@ def observe(logged_fields: Iterable[str]) -> Middleware:
             elapsed = time.perf_counter() - started
             route = route_label(request)
             metrics.IN_FLIGHT.dec()
-            metrics.REQUESTS.labels(route, str(status)).inc()
-            metrics.LATENCY.labels(route).observe(elapsed)
+            _requests(route, status).inc()
+            _latency(route).observe(elapsed)
             access_logger.info(
                 "%s %s %d", request.method, request.path, status,
                 extra={
