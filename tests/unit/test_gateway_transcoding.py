@@ -16,8 +16,7 @@ import orjson
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from google.api import annotations_pb2  # type: ignore[import-untyped]
-from google.protobuf import descriptor_pb2, descriptor_pool
+from descriptor_support import REPEATED, Field, FileBuilder
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -31,66 +30,40 @@ from gateway.settings import GatewaySettings
 from gateway.spec import ApiSpec
 from support import serving
 
-Field = descriptor_pb2.FieldDescriptorProto
 PACKAGE = "gwtest.items.v1"
 ENVELOPE_KEYS = ["message", "status", "code", "errorMessage", "data"]
 
 
 def items_file() -> FileDescriptor:
     """gwtest.items.v1.Items: Create (body *, response_body), Delete ({id}), List (a stream)."""
-    name = "gwtest/items/v1/items.proto"
-    pool = descriptor_pool.Default()
-    try:
-        return pool.FindFileByName(name)
-    except KeyError:
-        pass
-    proto = descriptor_pb2.FileDescriptorProto(
-        name=name, package=PACKAGE, syntax="proto3", dependency=["google/api/annotations.proto"]
-    )
-
-    def message(message_name: str, *fields: tuple[str, int, dict[str, Any]]) -> None:
-        added = proto.message_type.add(name=message_name)
-        for number, (field_name, kind, extra) in enumerate(fields, start=1):
-            extra.setdefault("label", Field.LABEL_OPTIONAL)
-            extra.setdefault("json_name", field_name)
-            added.field.add(name=field_name, number=number, type=kind, **extra)
-
-    repeated = {"label": Field.LABEL_REPEATED}
-    message(
+    file = FileBuilder("gwtest/items/v1/items.proto", PACKAGE, "google/api/annotations.proto")
+    file.message(
         "Item",
         ("id", Field.TYPE_STRING, {}),
         ("display_name", Field.TYPE_STRING, {"json_name": "displayName"}),
         ("size", Field.TYPE_INT32, {}),
-        ("tags", Field.TYPE_STRING, dict(repeated)),
-        ("child", Field.TYPE_MESSAGE, {"type_name": f".{PACKAGE}.Item"}),
+        ("tags", Field.TYPE_STRING, REPEATED),
+        ("child", Field.TYPE_MESSAGE, {"type_name": file.type_name("Item")}),
     )
-    message("CreateItemResponse", ("item", Field.TYPE_MESSAGE, {"type_name": f".{PACKAGE}.Item"}))
-    message("DeleteItemRequest", ("id", Field.TYPE_STRING, {}))
-    message("DeleteItemResponse")
-    message(
+    file.message(
+        "CreateItemResponse", ("item", Field.TYPE_MESSAGE, {"type_name": file.type_name("Item")})
+    )
+    file.message("DeleteItemRequest", ("id", Field.TYPE_STRING, {}))
+    file.message("DeleteItemResponse")
+    file.message(
         "ListItemsRequest",
         ("count", Field.TYPE_INT32, {}),
         ("fail_at", Field.TYPE_INT32, {"json_name": "failAt"}),
         ("hang", Field.TYPE_BOOL, {}),
         ("token", Field.TYPE_STRING, {}),
     )
-    service = proto.service.add(name="Items")
-
-    def rpc(rpc_name: str, request: str, response: str, streaming: bool = False) -> Any:
-        method = service.method.add(
-            name=rpc_name,
-            input_type=f".{PACKAGE}.{request}",
-            output_type=f".{PACKAGE}.{response}",
-            server_streaming=streaming,
-        )
-        return method.options.Extensions[annotations_pb2.http]
-
-    create = rpc("CreateItem", "Item", "CreateItemResponse")
+    create = file.rpc("Items", "CreateItem", "Item", "CreateItemResponse")
     create.post, create.body, create.response_body = "/v1/items", "*", "item"
-    rpc("DeleteItem", "DeleteItemRequest", "DeleteItemResponse").delete = "/v1/items/{id}"
-    rpc("ListItems", "ListItemsRequest", "Item", streaming=True).get = "/v1/items"
-    pool.Add(proto)
-    return pool.FindFileByName(name)
+    file.rpc(
+        "Items", "DeleteItem", "DeleteItemRequest", "DeleteItemResponse"
+    ).delete = "/v1/items/{id}"
+    file.rpc("Items", "ListItems", "ListItemsRequest", "Item", streaming=True).get = "/v1/items"
+    return file.build()
 
 
 def message_class(name: str) -> Any:
