@@ -12,7 +12,7 @@ from google.protobuf.descriptor import FileDescriptor
 Field = descriptor_pb2.FieldDescriptorProto
 # (name, type, extra FieldDescriptorProto keywords); json_name defaults to the name.
 FieldSpec = tuple[str, int, dict[str, Any]]
-REPEATED = {"label": Field.LABEL_REPEATED}
+REPEATED: dict[str, Any] = {"label": Field.LABEL_REPEATED}
 
 
 class FileBuilder:

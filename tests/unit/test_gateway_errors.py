@@ -139,3 +139,67 @@ def test_routing_errors_use_the_same_envelope() -> None:
     assert not_found.status == 404
     assert "Allow" not in not_found.headers
     assert list(envelope(not_found)) == ["message", "status", "code", "errorMessage", "data"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (408, grpc.StatusCode.DEADLINE_EXCEEDED),
+        (413, grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (414, grpc.StatusCode.INVALID_ARGUMENT),
+        (415, grpc.StatusCode.INVALID_ARGUMENT),
+        (431, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ],
+)
+def test_an_http_refusal_keeps_its_status_beside_a_grpc_code(
+    status: int, code: grpc.StatusCode
+) -> None:
+    error = errors.GatewayError.refusal(status, "too much")
+    assert (error.status, error.code, error.details, error.headers) == (
+        status,
+        code,
+        "too much",
+        None,
+    )
+    assert envelope(errors.ErrorRenderer().response(error))["errorMessage"] == "too much"
+
+
+@pytest.mark.parametrize(
+    ("exception", "code"),
+    [
+        (web.HTTPNotFound(), grpc.StatusCode.NOT_FOUND),
+        (web.HTTPMethodNotAllowed("POST", ["GET"]), grpc.StatusCode.UNIMPLEMENTED),
+        (web.HTTPConflict(), grpc.StatusCode.UNKNOWN),
+    ],
+)
+def test_routing_errors_carry_a_grpc_code_and_only_an_allow_header(
+    exception: web.HTTPException, code: grpc.StatusCode
+) -> None:
+    error = errors.GatewayError.from_http_exception(exception)
+    assert (error.code, error.status) == (code, exception.status)
+    assert error.headers == ({"Allow": "GET"} if exception.status == 405 else None)
+
+
+class FailedCall(grpc.aio.AioRpcError):
+    def __init__(self, code: grpc.StatusCode, details: str | None) -> None:
+        super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details, None)
+
+
+@pytest.mark.parametrize(
+    ("received", "code"),
+    [
+        (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE),
+        (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.NOT_FOUND),
+    ],
+)
+def test_a_failed_call_keeps_its_status_except_cancelled(
+    received: grpc.StatusCode, code: grpc.StatusCode
+) -> None:
+    error = errors.GatewayError.from_rpc(FailedCall(received, "gone"))
+    assert (error.code, error.details, error.status, error.headers) == (
+        code,
+        "gone",
+        errors.http_status_from_code(code),
+        None,
+    )
+    assert errors.GatewayError.from_rpc(FailedCall(received, None)).details == ""

@@ -231,3 +231,26 @@ def test_booleans_are_gos_parse_bool_spellings(text: str, value: bool) -> None:
 @pytest.mark.parametrize("text", ["tRue", "yes", "on", "2", "", " true"])
 def test_other_boolean_spellings_are_refused(text: str) -> None:
     assert refused(("flag", text)).endswith("expected true or false")
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        (b'{"pageSize": 2147483648}', "pageSize field: Value out of range: 2147483648"),
+        (b'{"big": "x"}', "big field: invalid literal for int() with base 10: 'x'"),
+        (b'{"ratio": "abc"}', "ratio field: Couldn't parse float: abc at Values.ratio"),
+    ],
+)
+def test_json_formats_refusals_keep_its_words_without_its_prefix(body: bytes, text: str) -> None:
+    _, post = routes()
+    with pytest.raises(GatewayError) as raised:
+        post.build_request(MultiDict(), body=body)
+    assert raised.value.details == f"invalid request body: {text}"
+
+
+def test_a_long_refusal_is_cut_to_300_characters() -> None:
+    _, post = routes()
+    with pytest.raises(GatewayError) as raised:
+        post.build_request(MultiDict(), body=b'{"pageSize": "' + b"9" * 400 + b'"}')
+    text = raised.value.details.removeprefix("invalid request body: ")
+    assert text == ("pageSize field: Value out of range: " + "9" * 400)[:300] + "..."
