@@ -28,7 +28,7 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) -I$(PROTOVALIDATE) \
 run: install tools
 	$(PY) -m devtools.run_local
 
-test: install bench-tools proto-check lint
+test: install bench-tools chromium proto-check lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Installs are reproducible: uv.lock pins every Python package (runtime and dev) with hashes, and
@@ -185,6 +185,11 @@ wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	@dpkg-query -W -f='$${Version}' wrk 2>/dev/null | grep -q '^$(WRK_VERSION)' || \
 		{ echo "wrk $(WRK_VERSION) expected, found $$(dpkg-query -W -f='$${Version}' wrk 2>&1)"; exit 1; }
+
+# chromium, also from Debian's packages, renders /docs in tests/integration/test_docs_browser.py.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 # What every benchmark needs; `make test` builds it too, for the benchmarks' smoke runs.
 bench-tools: tools $(BIN)/ghz $(BIN)/dnc-grpc-gateway wrk

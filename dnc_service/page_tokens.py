@@ -6,7 +6,7 @@ authenticated with AES-256-GCM under a server key, with the caller's organizatio
 search as associated data: a token altered, made up, replayed by another organization or
 reused with another search does not open, and nothing in it (not even a digest of the
 search) can be read or brute-forced. The first key seals; every key opens, so keys rotate
-(DNC_PAGE_TOKEN_KEYS, see README). This module knows positions, not databases:
+(DNC_PAGE_TOKEN_KEYS, see docs/operations.md). This module knows positions, not databases:
 store/order.py turns a position's sort key into a filter.
 """
 

@@ -20,7 +20,7 @@ __all__ = ["Settings", "SettingsError"]
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the gRPC service can be configured with (see README, "Configuration")."""
+    """Everything the gRPC service can be configured with (docs/configuration.md)."""
 
     mongodb_uri: str = "mongodb://127.0.0.1:27017"
     database: str = "dnc"
@@ -59,7 +59,7 @@ class Settings:
     grpc_tls_client_ca_file: Path | None = None
     log_level: str = "INFO"
     # Deprecated variable names found in the environment, for the CLI to warn about once logging
-    # is configured (see README, "Renamed settings").
+    # is configured (docs/configuration.md, "Renamed settings").
     deprecations: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod

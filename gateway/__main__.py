@@ -15,8 +15,9 @@ from dnc_common.tracing import TraceSettings, configure_tracing, gateway_instrum
 
 from .app import create_app
 from .dnc_api import DNC_API
+from .errors import ErrorRenderer
 from .http_server import GatewaySite
-from .settings import Settings, SettingsError
+from .settings import GatewaySettings, SettingsError
 
 logger = logging.getLogger("gateway")
 # The process's name in traces (OTEL_SERVICE_NAME overrides it).
@@ -30,13 +31,16 @@ class CannotListen(Exception):
         super().__init__(f"cannot listen on {addr} ({setting}): {error}")
 
 
-async def serve(settings: Settings, tracing: TraceSettings | None = None) -> None:
+async def serve(settings: GatewaySettings, tracing: TraceSettings | None = None) -> None:
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
+    tracing = TraceSettings.from_env() if tracing is None else tracing
     # Before the application and its channel exist: the instrumentations wrap their creation.
-    configure_tracing(TRACE_SERVICE_NAME, gateway_instrumentors(), tracing)
-    runner = web.AppRunner(
-        create_app(settings, spec=DNC_API), shutdown_timeout=settings.shutdown_grace_seconds
-    )
+    # Without an exporter no span is recorded: the app's own middleware carries the trace.
+    instrumentors = gateway_instrumentors() if tracing.exporting else []
+    configure_tracing(TRACE_SERVICE_NAME, instrumentors, tracing)
+    continue_traces = not (tracing.exporting or tracing.disabled)
+    app = create_app(settings, spec=DNC_API, continue_traces=continue_traces)
+    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_grace_seconds)
     await runner.setup()
     try:
         site = GatewaySite(
@@ -45,6 +49,7 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
             settings.http_port,
             head_timeout=settings.header_timeout_seconds,
             server_header=DNC_API.server_header,
+            renderer=ErrorRenderer(DNC_API.upstream_name),
         )
         try:
             await site.start()
@@ -77,12 +82,14 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
 
 def main() -> int:
     try:
-        settings = Settings.from_env()
+        settings = GatewaySettings.from_env()
         tracing = TraceSettings.from_env()
     except SettingsError as error:
         print(f"dnc-gateway: configuration error: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
+    for deprecation in settings.deprecations:
+        logger.warning(deprecation)
     try:
         asyncio.run(serve(settings, tracing))
     except CannotListen as error:

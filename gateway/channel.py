@@ -16,7 +16,7 @@ import grpc
 
 from dnc_common.grpc_options import client_keepalive
 
-from .settings import Settings
+from .settings import GatewaySettings
 from .spec import ApiSpec
 
 # The largest response the gateway takes from the service. gRPC's default, 4 MiB, is less than a
@@ -68,7 +68,7 @@ def channel_options(spec: ApiSpec) -> tuple[tuple[str, str | int], ...]:
     )
 
 
-def open_channel(settings: Settings, spec: ApiSpec) -> grpc.aio.Channel:
+def open_channel(settings: GatewaySettings, spec: ApiSpec) -> grpc.aio.Channel:
     """The channel to the settings' target, over TLS when they ask for it."""
     options = channel_options(spec)
     if settings.grpc_tls:
@@ -77,7 +77,7 @@ def open_channel(settings: Settings, spec: ApiSpec) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(settings.grpc_target, options=options)
 
 
-def channel_credentials(settings: Settings) -> grpc.ChannelCredentials:
+def channel_credentials(settings: GatewaySettings) -> grpc.ChannelCredentials:
     """TLS to the service: a private CA if given (else the system's); a client cert for mTLS."""
 
     def read(path: Path | None) -> bytes | None:

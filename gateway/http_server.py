@@ -20,7 +20,8 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from . import envelope, errors
+from . import envelope
+from .errors import ErrorRenderer, GatewayError
 
 logger = logging.getLogger("gateway.http")
 
@@ -39,11 +40,18 @@ class EnvelopeRequestHandler(RequestHandler):
     """aiohttp's connection protocol with a request-head deadline and envelope parse errors."""
 
     def __init__(
-        self, manager: web.Server, *, head_timeout: float, server_header: str, **kwargs: Any
+        self,
+        manager: web.Server,
+        *,
+        head_timeout: float,
+        server_header: str,
+        renderer: ErrorRenderer,
+        **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
         self._head_timeout = head_timeout
         self._server_header = server_header
+        self._renderer = renderer
         self._reading_head = True  # between requests: the next head is what we wait for
         self._head_timer: asyncio.TimerHandle | None = None
         self._bytes_seen = False
@@ -90,11 +98,12 @@ class EnvelopeRequestHandler(RequestHandler):
                 extra={"status": 408},
             )  # fmt: skip
             detail = f"The request head did not arrive within {self._head_timeout:g} seconds."
-            self.transport.write(self._raw_response(408, detail))
+            self.transport.write(self._raw_response(GatewayError.refusal(408, detail)))
         self.force_close()  # closes the transport once the response is flushed
 
-    def _raw_response(self, status: int, detail: str) -> bytes:
-        body = envelope.error_body(status, envelope.short_message(status), detail)
+    def _raw_response(self, error: GatewayError) -> bytes:
+        status = error.status
+        body = self._renderer.body(error)
         head = (
             f"HTTP/1.1 {status} {envelope.short_message(status)}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -116,23 +125,30 @@ class EnvelopeRequestHandler(RequestHandler):
         if not isinstance(exc, HttpProcessingError):
             return super().handle_error(request, status, exc, message)
         self._stop_head_timer()
-        status, detail = refusal(exc)
-        logger.warning("refused a request it could not parse: %s", detail, extra={"status": status})
-        response = errors.error_response(status, detail)
+        error = refusal(exc)
+        logger.warning(
+            "refused a request it could not parse: %s", error.details,
+            extra={"status": error.status},
+        )  # fmt: skip
+        response = self._renderer.response(error)
         response.headers["Server"] = self._server_header
         response.force_close()
         return response
 
 
-def refusal(error: HttpProcessingError) -> tuple[int, str]:
-    """The status and text for a request head the parser refused."""
+def refusal(error: HttpProcessingError) -> GatewayError:
+    """The refusal of a request head the parser could not take."""
     if isinstance(error, LineTooLong):
         if error.args[1] == MAX_REQUEST_LINE_BYTES:
-            return 414, f"The request line is longer than {MAX_REQUEST_LINE_BYTES} bytes."
-        return 431, f"A header line is longer than {MAX_HEADER_LINE_BYTES} bytes."
+            return GatewayError.refusal(
+                414, f"The request line is longer than {MAX_REQUEST_LINE_BYTES} bytes."
+            )
+        return GatewayError.refusal(
+            431, f"A header line is longer than {MAX_HEADER_LINE_BYTES} bytes."
+        )
     if "Too many headers" in str(error.message):
-        return 431, f"More than {MAX_HEADERS} header lines."
-    return 400, "The request is not valid HTTP/1.1."
+        return GatewayError.refusal(431, f"More than {MAX_HEADERS} header lines.")
+    return GatewayError.refusal(400, "The request is not valid HTTP/1.1.")
 
 
 class GatewaySite(web.BaseSite):
@@ -146,12 +162,14 @@ class GatewaySite(web.BaseSite):
         *,
         head_timeout: float,
         server_header: str,
+        renderer: ErrorRenderer | None = None,
     ) -> None:
         super().__init__(runner)
         self._host = host
         self._port = port
         self._head_timeout = head_timeout
         self._server_header = server_header
+        self._renderer = renderer or ErrorRenderer()
 
     @property
     def name(self) -> str:
@@ -171,6 +189,7 @@ class GatewaySite(web.BaseSite):
                 loop=loop,
                 head_timeout=self._head_timeout,
                 server_header=self._server_header,
+                renderer=self._renderer,
                 access_log=None,  # the gateway logs each request itself
                 keepalive_timeout=IDLE_KEEPALIVE_SECONDS,
                 max_line_size=MAX_REQUEST_LINE_BYTES,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from . import envelope, rendering, validate_rules
+from . import envelope, rendering, schema_rules
 from .envelope import Schema
-from .routing import Route
+from .routes import Route
 from .spec import ApiSpec
 from .visibility import rest_visible
 
@@ -96,20 +97,12 @@ class _Builder:
 
     def operation(self, route: Route) -> Schema:
         method = route.method
-        fields = method.input_type.fields_by_name
-        parameters = [self.parameter(fields[name], "path") for name in route.path_fields]
-        if route.body != "*":
-            # query_fields holds each field twice (proto and JSON name); list it once.
-            for field in {field.name: field for field in route.query_fields.values()}.values():
-                if field.message_type is None:
-                    parameters.append(self.parameter(field, "query"))
-        parameters.append(_REQUEST_ID_PARAMETER)
         statuses = ERROR_STATUSES + (BODY_ERROR_STATUSES if route.body == "*" else ())
         operation: Schema = {
             "operationId": method.name,
             "summary": f"{method.containing_service.full_name}/{method.name}",
             "tags": [method.containing_service.name],
-            "parameters": parameters,
+            "parameters": self.parameters(route),
             "responses": {
                 "200": self.stream_response(route) if route.streaming else self.success(route),
                 **{
@@ -128,6 +121,19 @@ class _Builder:
                 "content": {"application/json": {"schema": body}},
             }
         return operation
+
+    def parameters(self, route: Route) -> list[Schema]:
+        """The path's variables, the query's scalar fields (unless the body takes them all), and
+        the request-id header."""
+        fields = route.method.input_type.fields_by_name
+        parameters = [self.parameter(fields[name], "path") for name in route.path_fields]
+        if route.body != "*":
+            # query_fields holds each field twice (proto and JSON name); list it once.
+            for field in {field.name: field for field in route.query_fields.values()}.values():
+                if field.message_type is None:
+                    parameters.append(self.parameter(field, "query"))
+        parameters.append(_REQUEST_ID_PARAMETER)
+        return parameters
 
     def payload_schema(self, route: Route) -> Schema:
         """What rendering.payload gives: the response_body field or the message; null if empty."""
@@ -231,18 +237,25 @@ class _Builder:
         schema = self.value_schema(field, inputs, rules)
         bounds = self.spec.field_bounds.get(field.full_name, {})
         if field.is_repeated:
-            item_bounds = {k: v for k, v in bounds.items() if k not in _ARRAY_KEYWORDS}
-            if item_bounds and "$ref" not in schema:
-                schema = schema | item_bounds
-            array_bounds = {k: v for k, v in bounds.items() if k in _ARRAY_KEYWORDS}
-            # The proto's buf.validate item count, then the spec's own bounds.
-            array = (validate_rules.array_keywords(field) if rules else {}) | array_bounds
-            schema = {"type": "array", "items": schema} | array
-        elif "$ref" not in schema:
-            schema = schema | dict(bounds)
-        if not field.is_repeated and "$ref" not in schema and field.full_name in self.comments:
+            return self._array_schema(field, schema, bounds, rules)
+        if "$ref" in schema:
+            return schema
+        schema = schema | dict(bounds)
+        if field.full_name in self.comments:
             schema = schema | {"description": self.comments[field.full_name]}
         return schema
+
+    def _array_schema(
+        self, field: FieldDescriptor, item: Schema, bounds: Mapping[str, Any], rules: bool
+    ) -> Schema:
+        """A repeated field: the bounds that are about each item go on the items, the rest
+        (the proto's buf.validate item count, then the spec's own) on the array."""
+        item_bounds = {k: v for k, v in bounds.items() if k not in _ARRAY_KEYWORDS}
+        if item_bounds and "$ref" not in item:
+            item = item | item_bounds
+        array_bounds = {k: v for k, v in bounds.items() if k in _ARRAY_KEYWORDS}
+        array = (schema_rules.array_keywords(field) if rules else {}) | array_bounds
+        return {"type": "array", "items": item} | array
 
     def value_schema(
         self, field: FieldDescriptor, inputs: bool = False, rules: bool = True
@@ -252,7 +265,7 @@ class _Builder:
             if field.message_type.full_name == "google.protobuf.Timestamp":
                 return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
             if inputs:
-                checked = rules and not validate_rules.items_ignored(field)
+                checked = rules and not schema_rules.items_ignored(field)
                 return self.input_schema(field.message_type, checked)
             return self.message_schema(field.message_type)
         if field.enum_type is not None:
@@ -262,7 +275,7 @@ class _Builder:
                 return {"anyOf": [names, {"type": "integer", "enum": numbers}]}
             return names
         # The proto's buf.validate rules: what the service checks.
-        return _SCALARS[field.type] | (validate_rules.value_keywords(field) if rules else {})
+        return _SCALARS[field.type] | (schema_rules.value_keywords(field) if rules else {})
 
     def always_rendered(self, field: FieldDescriptor) -> bool:
         """Required exactly when message_to_dict always writes the field (or the API says the

@@ -50,6 +50,15 @@ def _date_text(days_since_epoch: int) -> str:
 def message_to_dict(message: Message) -> dict[str, Any]:
     """Fields in number order under their json_name; see `written_when` for which are left out."""
     out: dict[str, Any] = {}
+    when_set = _when_set_plan(message.DESCRIPTOR)
+    if when_set is not None:
+        # Protobuf's own list of the set fields, in number order, is then exactly what is written.
+        for field, value in message.ListFields():
+            planned = when_set.get(field.number)
+            if planned is not None:
+                json_name, convert = planned
+                out[json_name] = value if convert is None else convert(value)
+        return out
     for name, json_name, when, convert in _plan(message.DESCRIPTOR):
         if when is Written.IF_SET and not message.HasField(name):
             continue
@@ -109,6 +118,21 @@ def _plan(descriptor: Descriptor) -> tuple[tuple[str, str, Written, Converter], 
         (field.name, field.json_name, written_when(field), _field_converter(field))
         for field in fields
     )
+
+
+@cache
+def _when_set_plan(descriptor: Descriptor) -> dict[int, tuple[str, Converter | None]] | None:
+    """By field number, each field's JSON name and converter (None: the value as it is), when
+    every field is written only if set or not empty (as in a list's entries); None when some
+    field is always written."""
+    plan = _plan(descriptor)
+    if any(when is Written.ALWAYS for _, _, when, _ in plan):
+        return None
+    numbers = {field.name: field.number for field in descriptor.fields}
+    return {
+        numbers[name]: (json_name, None if convert is _identity else convert)
+        for name, json_name, _, convert in plan
+    }
 
 
 def _field_converter(field: FieldDescriptor) -> Converter:

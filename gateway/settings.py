@@ -5,20 +5,20 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dnc_common.env import Env, SettingsError
+from dnc_common.env import Env, SettingsError, host_port
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["GatewaySettings", "SettingsError"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_HTTP_ADDR = "127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything the gateway can be configured with (see README, "Configuration")."""
+class GatewaySettings:
+    """Everything the gateway can be configured with (docs/configuration.md, "Gateway settings")."""
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -37,6 +37,8 @@ class Settings:
     grpc_tls_ca_file: Path | None = None
     grpc_tls_cert_file: Path | None = None
     grpc_tls_key_file: Path | None = None
+    # "X is deprecated: set Y instead", for each old name the environment used (logged at start).
+    deprecations: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def http_addr(self) -> str:
@@ -44,7 +46,7 @@ class Settings:
         return f"{host}:{self.http_port}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         """Build and validate settings; raise SettingsError naming the first bad variable."""
         env = Env(os.environ if environ is None else environ)
         host, port = parse_http_addr(
@@ -53,7 +55,9 @@ class Settings:
         settings = cls(
             http_host=host,
             http_port=port,
-            grpc_target=env.text("DNC_GRPC_TARGET", cls.grpc_target),
+            grpc_target=_grpc_target(
+                "DNC_GRPC_TARGET", env.text("DNC_GRPC_TARGET", cls.grpc_target)
+            ),
             timeout_seconds=env.seconds("DNC_GATEWAY_TIMEOUT_SECONDS", cls.timeout_seconds),
             stream_timeout_seconds=env.seconds(
                 "DNC_GATEWAY_STREAM_TIMEOUT_SECONDS", cls.stream_timeout_seconds
@@ -64,9 +68,7 @@ class Settings:
             header_timeout_seconds=env.seconds(
                 "DNC_GATEWAY_HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
             ),
-            cors_allowed_origins=_origins(
-                "DNC_CORS_ALLOWED_ORIGINS", env.optional("DNC_CORS_ALLOWED_ORIGINS")
-            ),
+            cors_allowed_origins=_origins(env, "DNC_GATEWAY_CORS_ALLOWED_ORIGINS"),
             shutdown_grace_seconds=env.seconds(
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
             ),
@@ -74,11 +76,14 @@ class Settings:
             # Checked at start, so that a typo stops the start instead of the first scrape.
             metrics_addr=env.address("DNC_GATEWAY_METRICS_ADDR"),
         )
-        return _with_grpc_tls(settings, env)
+        settings = _with_grpc_tls(settings, env)
+        return replace(settings, deprecations=tuple(env.deprecations))
 
 
-# Before DNC_GATEWAY_ prefixed the gateway's TLS variables; still read when the new one is unset.
+# Before DNC_GATEWAY_ prefixed the gateway's own variables; still read when the new one is unset.
+# DNC_HTTP_ADDR and DNC_GRPC_TARGET keep their names: the contract makes them stable.
 DEPRECATED_NAMES = {
+    "DNC_GATEWAY_CORS_ALLOWED_ORIGINS": ("DNC_CORS_ALLOWED_ORIGINS",),
     "DNC_GATEWAY_GRPC_TLS": ("DNC_GRPC_TLS",),
     "DNC_GATEWAY_GRPC_TLS_CA_FILE": ("DNC_GRPC_TLS_CA_FILE",),
     # No aliases for the client certificate: DNC_GRPC_TLS_CERT_FILE/KEY_FILE now name the
@@ -88,7 +93,7 @@ DEPRECATED_NAMES = {
 }
 
 
-def _with_grpc_tls(settings: Settings, env: Env) -> Settings:
+def _with_grpc_tls(settings: GatewaySettings, env: Env) -> GatewaySettings:
     """The channel's TLS: on when asked for or when any certificate file is given."""
 
     def path(name: str) -> Path | None:
@@ -120,25 +125,42 @@ def _with_grpc_tls(settings: Settings, env: Env) -> Settings:
 def parse_http_addr(name: str, value: str | None, default: str) -> tuple[str, int]:
     """`host:port` or `[ipv6]:port`; port 0 asks the system for a free port."""
     text = value or default
-    host, sep, port_text = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    try:
+        host, port = host_port(text)
+    except ValueError as error:
+        raise SettingsError(f"{name}={text!r}: {error}, e.g. 127.0.0.1:8080") from None
+    if not host:
+        raise SettingsError(f"{name}={text!r}: name the host, e.g. 0.0.0.0:8080 for every one")
+    if text.strip().startswith("["):
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise SettingsError(f"{name}={text!r}: {host!r} is not an IPv6 address") from None
-    elif ":" in host:
-        raise SettingsError(f"{name}={text!r}: write an IPv6 host in brackets, [::1]:8080")
-    if not sep or not host or not port_text.isascii() or not port_text.isdigit():
-        raise SettingsError(f"{name}={text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
-    port = int(port_text)
-    if port > 65535:
-        raise SettingsError(f"{name}={text!r}: port must be 0 to 65535")
     return host, port
 
 
-def _origins(name: str, value: str | None) -> tuple[str, ...]:
+# Resolver schemes of gRPC target URIs (gRPC's naming doc); anything else is host[:port].
+_TARGET_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:", "vsock:", "xds:")
+
+
+def _grpc_target(name: str, value: str) -> str:
+    """A gRPC target URI, or `host:port`: checked at start rather than at the first call."""
+    if any(char.isspace() for char in value):
+        raise SettingsError(f"{name}={value!r}: a gRPC target has no spaces")
+    if value.startswith(_TARGET_SCHEMES) or ":" not in value:
+        return value
+    try:
+        host_port(value)
+    except ValueError as error:
+        raise SettingsError(
+            f"{name}={value!r}: {error}, or a gRPC target URI such as dns:///host:50051"
+        ) from None
+    return value
+
+
+def _origins(env: Env, name: str) -> tuple[str, ...]:
     """Comma-separated origins such as `https://app.example.com`, or `*` for any."""
+    value = env.optional(name, DEPRECATED_NAMES[name])
     if value is None:
         return ()
     origins = tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 
+from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from support import JWT_SECRET, Process, Samples, Stoppable, free_port, health_status, scrape
 
 
@@ -54,3 +55,20 @@ def start_service(
     wanted = {"SERVING"} if expect_serving else {"SERVING", "NOT_SERVING"}
     process.wait_ready(lambda: health_status(target, credentials=credentials) in wanted)
     return Service(process, target, env)
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def list_code(
+    channel: grpc.Channel, metadata: Metadata, timeout: float | None = 10
+) -> grpc.StatusCode:
+    """The status of one ListDnc call on `channel` (OK when it answers): the probe of the tests
+    that only care whether the service takes a call (TLS, tokens, faults)."""
+    try:
+        dnc_pb2_grpc.DncServiceStub(channel).ListDnc(
+            dnc_pb2.ListDncRequest(), metadata=metadata, timeout=timeout
+        )
+    except grpc.RpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK

@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory, make_token
-from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from service_support import Service, service_env, start_service
+from service_support import Service, list_code, service_env, start_service
 
 RSA_KEY = rsa.generate_private_key(65537, 2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -35,13 +34,7 @@ def unsigned(header: dict[str, Any], user_id: str) -> str:
 
 def code_of(service: Service, token: str) -> grpc.StatusCode:
     with grpc.insecure_channel(service.target) as channel:
-        stub = dnc_pb2_grpc.DncServiceStub(channel)
-        metadata = (("authorization", f"Bearer {token}"),)
-        try:
-            stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=metadata, timeout=10)
-        except grpc.RpcError as error:
-            return error.code()
-    return grpc.StatusCode.OK
+        return list_code(channel, (("authorization", f"Bearer {token}"),))
 
 
 def public_key_file(tmp_path: Path, private: Any) -> Path:

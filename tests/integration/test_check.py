@@ -53,7 +53,7 @@ def test_another_organizations_numbers_are_not_listed_for_me(
 def test_a_legacy_row_is_checked_once_migrated(
     stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory
 ) -> None:
-    # Rows without phoneE164 are found once `migrate` backfilled it (README, "Upgrade notes").
+    # Rows without phoneE164 are found once `migrate` backfilled it (docs/upgrading.md).
     org = new_org(
         entries=[
             {"phoneNumber": Int64(12125550502), "createdAt": BASE_TIME},

@@ -20,7 +20,7 @@ from data_support import TokenFactory, seed_user
 from devtools import ferretdb
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway_support import GatewayFactory, error_envelope
-from service_support import Service, service_env, start_service
+from service_support import Service, list_code, service_env, start_service
 from support import health_status, wait_until
 from toxiproxy import Toxiproxy
 
@@ -29,18 +29,15 @@ from toxiproxy import Toxiproxy
 class Stack:
     proxy: Toxiproxy
     service: Service
-    stub: dnc_pb2_grpc.DncServiceStub
+    channel: grpc.Channel
     metadata: tuple[tuple[str, str], ...]
 
     def call(self, timeout: float | None = 10) -> dnc_pb2.ListDncResponse:
-        return self.stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=self.metadata, timeout=timeout)
+        stub = dnc_pb2_grpc.DncServiceStub(self.channel)
+        return stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=self.metadata, timeout=timeout)
 
     def code_of(self, timeout: float | None = 10) -> grpc.StatusCode:
-        try:
-            self.call(timeout)
-        except grpc.RpcError as error:
-            return error.code()
-        return grpc.StatusCode.OK
+        return list_code(self.channel, self.metadata, timeout)
 
 
 @contextmanager
@@ -62,7 +59,7 @@ def build_stack(tmp_path: Path, make_token: TokenFactory, **settings: str) -> It
         service = running.enter_context(start_service(env, tmp_path / "service.log"))
         channel = running.enter_context(grpc.insecure_channel(service.target))
         metadata = (("authorization", f"Bearer {make_token(str(user_id))}"),)
-        yield Stack(proxy, service, dnc_pb2_grpc.DncServiceStub(channel), metadata)
+        yield Stack(proxy, service, channel, metadata)
     assert "Traceback" not in service.process.log()
 
 

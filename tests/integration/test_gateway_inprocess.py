@@ -18,7 +18,7 @@ from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway.app import create_app
 from gateway.dnc_api import DNC_API
 from gateway.errors import HTTP_STATUS_BY_CODE
-from gateway.settings import Settings
+from gateway.settings import GatewaySettings
 from gateway_support import Reply, error_envelope
 
 Context = grpc.aio.ServicerContext[dnc_pb2.ListDncRequest, dnc_pb2.ListDncResponse]
@@ -82,7 +82,7 @@ async def grpc_target() -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def client(grpc_target: str) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(Settings(grpc_target=grpc_target, timeout_seconds=5), spec=DNC_API)
+    app = create_app(GatewaySettings(grpc_target=grpc_target, timeout_seconds=5), spec=DNC_API)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 

@@ -163,7 +163,9 @@ class TcpRelay:
 
 @pytest.fixture
 def cors_gateway(gateway_factory: GatewayFactory, grpc_service: Service) -> Gateway:
-    return gateway_factory(grpc_service.target, DNC_CORS_ALLOWED_ORIGINS=f"{ORIGIN}, http://x.test")
+    return gateway_factory(
+        grpc_service.target, DNC_GATEWAY_CORS_ALLOWED_ORIGINS=f"{ORIGIN}, http://x.test"
+    )
 
 
 def preflight(gateway: Gateway, origin: str, path: str = LIST) -> Reply:
@@ -217,6 +219,7 @@ def test_responses_to_an_allowed_origin_carry_cors_headers(
 def test_a_wildcard_allows_any_origin(
     gateway_factory: GatewayFactory, grpc_service: Service
 ) -> None:
+    # The deprecated name (DNC_GATEWAY_CORS_ALLOWED_ORIGINS's alias) still works.
     gateway = gateway_factory(grpc_service.target, DNC_CORS_ALLOWED_ORIGINS="*")
     reply = preflight(gateway, "https://anyone.example.org")
     assert reply.status == 204

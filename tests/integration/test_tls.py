@@ -10,9 +10,8 @@ from pymongo.database import Database
 
 from certs import Pki, make_pki
 from data_support import Document, OrgFactory
-from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway_support import GatewayFactory, error_envelope
-from service_support import Service, service_env, start_service
+from service_support import Service, list_code, service_env, start_service
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +25,6 @@ def tls_service(
     """A service of the test's own with TLS files; use it as a context manager so it stops."""
     env = service_env(mongo_uri, database, **{name: str(path) for name, path in tls.items()})
     return start_service(env, tmp_path / "service.log", credentials=credentials)
-
-
-def code_of(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
-    try:
-        dnc_pb2_grpc.DncServiceStub(channel).ListDnc(
-            dnc_pb2.ListDncRequest(), metadata=metadata, timeout=5
-        )
-    except grpc.RpcError as error:
-        return error.code()
-    return grpc.StatusCode.OK
 
 
 def test_tls(
@@ -53,12 +42,12 @@ def test_tls(
     ) as service:  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, trusted) as channel:
-            assert code_of(channel, org.metadata) == grpc.StatusCode.OK
+            assert list_code(channel, org.metadata, timeout=5) == grpc.StatusCode.OK
         with grpc.insecure_channel(service.target) as channel:
-            assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
+            assert list_code(channel, org.metadata, timeout=5) == grpc.StatusCode.UNAVAILABLE
         untrusted = grpc.ssl_channel_credentials()  # system roots do not know the test CA
         with grpc.secure_channel(service.target, untrusted) as channel:
-            assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
+            assert list_code(channel, org.metadata, timeout=5) == grpc.StatusCode.UNAVAILABLE
         assert "(TLS)" in service.process.log()
         # The gateway's upstream channel: trusting the CA works; the system roots alone do not.
         trusting = gateway_factory(service.target, DNC_GATEWAY_GRPC_TLS_CA_FILE=str(pki.ca))
@@ -89,10 +78,10 @@ def test_mutual_tls(
     ) as service:  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, with_client_cert) as channel:
-            assert code_of(channel, org.metadata) == grpc.StatusCode.OK
+            assert list_code(channel, org.metadata, timeout=5) == grpc.StatusCode.OK
         without = grpc.ssl_channel_credentials(root_certificates=pki.ca.read_bytes())
         with grpc.secure_channel(service.target, without) as channel:
-            assert code_of(channel, org.metadata) == grpc.StatusCode.UNAVAILABLE
+            assert list_code(channel, org.metadata, timeout=5) == grpc.StatusCode.UNAVAILABLE
         assert "(mutual TLS)" in service.process.log()
         with_cert = gateway_factory(
             service.target,
@@ -117,7 +106,7 @@ def test_the_deprecated_tls_names_still_serve_tls(
     ) as service:  # fmt: skip
         org = new_org(entries=1)
         with grpc.secure_channel(service.target, trusted) as channel:
-            assert code_of(channel, org.metadata) == grpc.StatusCode.OK
+            assert list_code(channel, org.metadata, timeout=5) == grpc.StatusCode.OK
         log = service.process.log()
         assert "(TLS)" in log
         assert "DNC_TLS_CERT_FILE is deprecated: set DNC_GRPC_TLS_CERT_FILE instead" in log

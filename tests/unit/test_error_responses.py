@@ -36,7 +36,10 @@ def test_a_code_the_table_does_not_know_is_a_500() -> None:
 )
 def test_each_server_error_has_its_own_text(code: grpc.StatusCode, text: str) -> None:
     """The generic texts; DNC_API names its upstream (tests/integration pins those)."""
-    assert error_message(errors.from_code(code, "upstream detail")) == text
+    assert (
+        error_message(errors.ErrorRenderer().response(errors.GatewayError(code, "upstream detail")))
+        == text
+    )
 
 
 def test_a_gateway_error_reads_as_its_details() -> None:
@@ -46,12 +49,16 @@ def test_a_gateway_error_reads_as_its_details() -> None:
 
 
 def test_not_found_says_there_is_no_such_path() -> None:
-    response = errors.from_http_exception(web.HTTPNotFound())
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPNotFound())
+    )
     assert (response.status, error_message(response)) == (404, "No such path.")
 
 
 def test_method_not_allowed_names_the_allowed_methods() -> None:
-    response = errors.from_http_exception(web.HTTPMethodNotAllowed("DELETE", ["GET", "POST"]))
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPMethodNotAllowed("DELETE", ["GET", "POST"]))
+    )
     assert response.status == 405
     assert response.headers["Allow"] == "GET,POST"
     assert error_message(response) == "Method not allowed; use GET,POST."
@@ -62,24 +69,32 @@ def test_a_405_without_an_allow_header_still_reads_well() -> None:
     class NotAllowed(web.HTTPClientError):
         status_code = 405
 
-    response = errors.from_http_exception(NotAllowed())
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(NotAllowed())
+    )
     assert "Allow" not in response.headers
     assert error_message(response) == "Method not allowed; use another method."
 
 
 def test_other_routing_errors_keep_their_text_or_get_the_short_message() -> None:
-    too_large = errors.from_http_exception(web.HTTPRequestEntityTooLarge(10, 20))
+    too_large = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPRequestEntityTooLarge(10, 20))
+    )
     assert (too_large.status, error_message(too_large)) == (
         413,
         "Maximum request body size 10 exceeded.",
     )
-    bare = errors.from_http_exception(web.HTTPBadRequest(text=""))
+    bare = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPBadRequest(text=""))
+    )
     assert (bare.status, error_message(bare)) == (400, "Invalid request")
 
 
 def test_the_content_type_header_is_written_in_its_usual_lower_case() -> None:
     """Media types compare case-insensitively, but naive clients compare the header text."""
-    response = errors.from_code(grpc.StatusCode.NOT_FOUND, "no such entry")
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError(grpc.StatusCode.NOT_FOUND, "no such entry")
+    )
     assert response.headers["Content-Type"] == "application/json"
 
 
@@ -101,6 +116,6 @@ def test_the_content_type_header_is_written_in_its_usual_lower_case() -> None:
 )
 def test_each_status_has_its_short_message(code: grpc.StatusCode, message: str) -> None:
     """mutmut leaves module-level tables alone, so the table is pinned here entry by entry."""
-    response = errors.from_code(code, "detail")
+    response = errors.ErrorRenderer().response(errors.GatewayError(code, "detail"))
     assert isinstance(response.body, bytes)
     assert orjson.loads(response.body)["message"] == message

@@ -64,7 +64,9 @@ def test_http_status_from_code(name: str, status: int) -> None:
 def test_client_errors_carry_the_status_details(
     code: grpc.StatusCode, status: int, message: str
 ) -> None:
-    response = errors.from_code(code, "limit must be between 1 and 100")
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError(code, "limit must be between 1 and 100")
+    )
     assert response.status == status
     assert list(envelope(response).items()) == [
         ("message", message),
@@ -77,7 +79,9 @@ def test_client_errors_carry_the_status_details(
 
 
 def test_unauthenticated_asks_for_a_bearer_token() -> None:
-    response = errors.from_code(grpc.StatusCode.UNAUTHENTICATED, "token expired")
+    response = errors.ErrorRenderer().response(
+        errors.GatewayError(grpc.StatusCode.UNAUTHENTICATED, "token expired")
+    )
     assert response.status == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
     body = envelope(response)
@@ -101,7 +105,7 @@ def test_unauthenticated_asks_for_a_bearer_token() -> None:
 )
 def test_server_errors_never_show_upstream_details(code: grpc.StatusCode) -> None:
     secret = "pymongo.errors.ServerSelectionTimeoutError: mongo-7.internal:27017"
-    response = errors.from_code(code, secret)
+    response = errors.ErrorRenderer().response(errors.GatewayError(code, secret))
     body = envelope(response)
     assert response.status >= 500
     assert body["code"] == response.status
@@ -114,18 +118,88 @@ def test_server_errors_never_show_upstream_details(code: grpc.StatusCode) -> Non
 
 
 def test_empty_details_still_give_a_readable_error_message() -> None:
-    body = envelope(errors.from_code(grpc.StatusCode.INVALID_ARGUMENT, ""))
+    body = envelope(
+        errors.ErrorRenderer().response(errors.GatewayError(grpc.StatusCode.INVALID_ARGUMENT, ""))
+    )
     assert body["errorMessage"] == "Invalid request"
 
 
 def test_routing_errors_use_the_same_envelope() -> None:
-    not_allowed = errors.from_http_exception(web.HTTPMethodNotAllowed("POST", ["GET"]))
+    not_allowed = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPMethodNotAllowed("POST", ["GET"]))
+    )
     assert not_allowed.status == 405
     assert not_allowed.headers["Allow"] == "GET"
     assert envelope(not_allowed)["message"] == "Method not allowed"
     assert envelope(not_allowed)["code"] == 405
 
-    not_found = errors.from_http_exception(web.HTTPNotFound())
+    not_found = errors.ErrorRenderer().response(
+        errors.GatewayError.from_http_exception(web.HTTPNotFound())
+    )
     assert not_found.status == 404
     assert "Allow" not in not_found.headers
     assert list(envelope(not_found)) == ["message", "status", "code", "errorMessage", "data"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (408, grpc.StatusCode.DEADLINE_EXCEEDED),
+        (413, grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (414, grpc.StatusCode.INVALID_ARGUMENT),
+        (415, grpc.StatusCode.INVALID_ARGUMENT),
+        (431, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ],
+)
+def test_an_http_refusal_keeps_its_status_beside_a_grpc_code(
+    status: int, code: grpc.StatusCode
+) -> None:
+    error = errors.GatewayError.refusal(status, "too much")
+    assert (error.status, error.code, error.details, error.headers) == (
+        status,
+        code,
+        "too much",
+        None,
+    )
+    assert envelope(errors.ErrorRenderer().response(error))["errorMessage"] == "too much"
+
+
+@pytest.mark.parametrize(
+    ("exception", "code"),
+    [
+        (web.HTTPNotFound(), grpc.StatusCode.NOT_FOUND),
+        (web.HTTPMethodNotAllowed("POST", ["GET"]), grpc.StatusCode.UNIMPLEMENTED),
+        (web.HTTPConflict(), grpc.StatusCode.UNKNOWN),
+    ],
+)
+def test_routing_errors_carry_a_grpc_code_and_only_an_allow_header(
+    exception: web.HTTPException, code: grpc.StatusCode
+) -> None:
+    error = errors.GatewayError.from_http_exception(exception)
+    assert (error.code, error.status) == (code, exception.status)
+    assert error.headers == ({"Allow": "GET"} if exception.status == 405 else None)
+
+
+class FailedCall(grpc.aio.AioRpcError):
+    def __init__(self, code: grpc.StatusCode, details: str | None) -> None:
+        super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details, None)
+
+
+@pytest.mark.parametrize(
+    ("received", "code"),
+    [
+        (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE),
+        (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.NOT_FOUND),
+    ],
+)
+def test_a_failed_call_keeps_its_status_except_cancelled(
+    received: grpc.StatusCode, code: grpc.StatusCode
+) -> None:
+    error = errors.GatewayError.from_rpc(FailedCall(received, "gone"))
+    assert (error.code, error.details, error.status, error.headers) == (
+        code,
+        "gone",
+        errors.http_status_from_code(code),
+        None,
+    )
+    assert errors.GatewayError.from_rpc(FailedCall(received, None)).details == ""

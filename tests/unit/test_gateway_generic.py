@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import inspect
 import logging
+import pkgutil
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -19,23 +20,24 @@ import grpc
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
+from descriptor_support import REPEATED, Field, FieldSpec, FileBuilder, add_field
 from google.api import annotations_pb2  # type: ignore[import-untyped]
-from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from multidict import MultiDict
 from openapi_spec_validator import validate
 
+import gateway
 from gateway import openapi, rendering
 from gateway.app import create_app
 from gateway.errors import GatewayError
-from gateway.routing import Route, routes_from_files
-from gateway.settings import Settings
+from gateway.routes import Route, routes_from_files
+from gateway.settings import GatewaySettings
 from gateway.spec import ApiSpec
 from support import serving
 
-Field = descriptor_pb2.FieldDescriptorProto
 _files: dict[str, FileDescriptor] = {}
 
 
@@ -43,28 +45,18 @@ def probe_file(name: str = "probe", configure: Any = None) -> FileDescriptor:
     """gwtest.<name>.v1: a Probe message with one field of each kind and an annotated service."""
     if name in _files:
         return _files[name]
-    package = f"gwtest.{name}.v1"
-    proto = descriptor_pb2.FileDescriptorProto(
-        name=f"gwtest/{name}/v1/probe.proto",
-        package=package,
-        syntax="proto3",
-        dependency=["google/api/annotations.proto", "google/protobuf/timestamp.proto"],
+    file = FileBuilder(
+        f"gwtest/{name}/v1/probe.proto",
+        f"gwtest.{name}.v1",
+        "google/api/annotations.proto",
+        "google/protobuf/timestamp.proto",
     )
-    proto.enum_type.add(name="Color").value.extend(
-        [
-            descriptor_pb2.EnumValueDescriptorProto(name="COLOR_UNSPECIFIED", number=0),
-            descriptor_pb2.EnumValueDescriptorProto(name="RED", number=1),
-        ]
-    )
-    probe = proto.message_type.add(name="Probe")
-    counts = probe.nested_type.add(name="CountsEntry")
-    counts.options.map_entry = True
-    counts.field.add(name="key", number=1, type=Field.TYPE_STRING, json_name="key")
-    counts.field.add(name="value", number=2, type=Field.TYPE_INT32, json_name="value")
+    file.enum("Color", "COLOR_UNSPECIFIED", "RED")
+    probe = file.message("Probe")
+    file.map_entry(probe, "CountsEntry", Field.TYPE_INT32)
     probe.oneof_decl.add(name="choice")
     probe.oneof_decl.add(name="_maybe")
-    scalar = Field.LABEL_OPTIONAL
-    fields: list[tuple[str, int, dict[str, Any]]] = [
+    fields: list[FieldSpec] = [
         ("name", Field.TYPE_STRING, {}),
         ("page_size", Field.TYPE_INT32, {"json_name": "pageSize"}),
         ("big", Field.TYPE_INT64, {}),
@@ -72,10 +64,10 @@ def probe_file(name: str = "probe", configure: Any = None) -> FileDescriptor:
         ("flag", Field.TYPE_BOOL, {}),
         ("ratio", Field.TYPE_DOUBLE, {}),
         ("weight", Field.TYPE_FLOAT, {}),
-        ("color", Field.TYPE_ENUM, {"type_name": f".{package}.Color"}),
+        ("color", Field.TYPE_ENUM, {"type_name": file.type_name("Color")}),
         ("blob", Field.TYPE_BYTES, {}),
-        ("tags", Field.TYPE_STRING, {"label": Field.LABEL_REPEATED}),
-        ("ids", Field.TYPE_INT32, {"label": Field.LABEL_REPEATED}),
+        ("tags", Field.TYPE_STRING, REPEATED),
+        ("ids", Field.TYPE_INT32, REPEATED),
         ("first", Field.TYPE_STRING, {"oneof_index": 0}),
         ("second", Field.TYPE_STRING, {"oneof_index": 0}),
         ("maybe", Field.TYPE_INT32, {"oneof_index": 1, "proto3_optional": True}),
@@ -83,28 +75,19 @@ def probe_file(name: str = "probe", configure: Any = None) -> FileDescriptor:
         (
             "counts",
             Field.TYPE_MESSAGE,
-            {"type_name": f".{package}.Probe.CountsEntry", "label": Field.LABEL_REPEATED},
+            {"type_name": file.type_name("Probe.CountsEntry"), **REPEATED},
         ),
-        ("child", Field.TYPE_MESSAGE, {"type_name": f".{package}.Probe"}),
+        ("child", Field.TYPE_MESSAGE, {"type_name": file.type_name("Probe")}),
     ]
-    for number, (field_name, kind, extra) in enumerate(fields, start=1):
-        extra.setdefault("label", scalar)
-        extra.setdefault("json_name", field_name)
-        probe.field.add(name=field_name, number=number, type=kind, **extra)
-    service = proto.service.add(name="Probes")
-    get = service.method.add(
-        name="GetProbe", input_type=f".{package}.Probe", output_type=f".{package}.Probe"
-    )
-    rule = get.options.Extensions[annotations_pb2.http]
+    for field_name, kind, extra in fields:
+        add_field(probe, field_name, kind, **extra)
+    rule = file.rpc("Probes", "GetProbe", "Probe", "Probe")
     rule.get = "/v1/probes/{name}"
     rule.additional_bindings.add(post="/v1/probes", body="*")
-    service.method.add(  # no annotation: not served over HTTP
-        name="Hidden", input_type=f".{package}.Probe", output_type=f".{package}.Probe"
-    )
+    file.rpc("Probes", "Hidden", "Probe", "Probe")  # no annotation: not served over HTTP
     if configure is not None:
-        configure(proto)
-    descriptor_pool.Default().Add(proto)
-    _files[name] = descriptor_pool.Default().FindFileByName(proto.name)
+        configure(file.proto)
+    _files[name] = file.build()
     return _files[name]
 
 
@@ -372,20 +355,16 @@ def test_openapi_takes_the_specs_words_and_bounds(routes: list[Route]) -> None:
 
 # The transcoder and the envelope: generic. dnc_api (the data), settings, metrics and __main__
 # (the process) may name DNC; these may not, except to import the shared `dnc_common` package.
-GENERIC_MODULES = (
-    "channel",
-    "http_server",
-    "app",
-    "cors",
-    "envelope",
-    "errors",
-    "openapi",
-    "proto_docs",
-    "rendering",
-    "routing",
-    "spec",
-    "visibility",
+PROCESS_MODULES = frozenset({"__main__", "dnc_api", "metrics", "settings"})
+GENERIC_MODULES = sorted(
+    module.name
+    for module in pkgutil.iter_modules(gateway.__path__)
+    if module.name not in PROCESS_MODULES
 )
+
+
+def test_the_generic_modules_are_all_there_is_besides_the_process() -> None:
+    assert {"app", "errors", "handlers", "routes", "transcoding"} <= set(GENERIC_MODULES)
 
 
 @pytest.mark.parametrize("name", GENERIC_MODULES)
@@ -419,7 +398,9 @@ async def probe_target() -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def probe_client(probe_target: str) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(Settings(grpc_target=probe_target, timeout_seconds=5), spec=probe_spec())
+    app = create_app(
+        GatewaySettings(grpc_target=probe_target, timeout_seconds=5), spec=probe_spec()
+    )
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -14,9 +14,9 @@ from openapi_spec_validator import validate
 from dnc.v1 import dnc_pb2
 from gateway import envelope, openapi, rendering
 from gateway.dnc_api import DNC_API
-from gateway.errors import from_code
+from gateway.errors import ErrorRenderer, GatewayError
 from gateway.proto_docs import leading_comments
-from gateway.routing import routes_from_files
+from gateway.routes import routes_from_files
 
 Schema = dict[str, Any]
 ERROR_STATUSES = ["400", "401", "403", "404", "405", "409", "429", "500", "503", "504"]
@@ -142,7 +142,9 @@ def test_rendered_responses_conform_to_the_document(document: Schema) -> None:
     validator.validate(rendered_page())
     validator.validate(rendered_page(phone_number="12125551234", batch_id="x", type="t"))
     error_schema = resolve(document, document["components"]["schemas"]["ErrorEnvelope"])
-    response = from_code(grpc.StatusCode.INVALID_ARGUMENT, "page must be >= 1")
+    response = ErrorRenderer().response(
+        GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "page must be >= 1")
+    )
     assert isinstance(response.body, bytes)
     OAS31Validator(error_schema).validate(orjson.loads(response.body))
 

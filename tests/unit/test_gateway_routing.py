@@ -7,8 +7,9 @@ import pytest
 from multidict import MultiDict
 
 from dnc.v1 import dnc_pb2
+from gateway.call_context import parse_grpc_timeout
 from gateway.errors import GatewayError
-from gateway.routing import Route, parse_grpc_timeout, routes_from_files
+from gateway.routes import Route, routes_from_files
 
 INT32_MAX = 2**31 - 1
 

@@ -9,7 +9,9 @@ from gateway import errors
 
 
 def test_a_routing_5xx_names_the_upstream_given() -> None:
-    response = errors.from_http_exception(web.HTTPServiceUnavailable(), "billing backend")
+    response = errors.ErrorRenderer("billing backend").response(
+        errors.GatewayError.from_http_exception(web.HTTPServiceUnavailable())
+    )
     assert isinstance(response.body, bytes)
     assert orjson.loads(response.body)["errorMessage"] == (
         "The billing backend is unavailable; try again later."

@@ -11,17 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.api import annotations_pb2, visibility_pb2  # type: ignore[import-untyped]
-from google.protobuf import descriptor_pb2, descriptor_pool
+from descriptor_support import REPEATED, Field, FieldSpec, FileBuilder, add_field
+from google.api import visibility_pb2  # type: ignore[import-untyped]
 from google.protobuf.descriptor import FileDescriptor
 from openapi_spec_validator import validate
 
 from gateway import openapi
 from gateway.envelope import error_schema
-from gateway.routing import routes_from_files
+from gateway.routes import routes_from_files
 from gateway.spec import ApiSpec
 
-Field = descriptor_pb2.FieldDescriptorProto
 PACKAGE = "gwtest.shape.v1"
 Schema = dict[str, Any]
 
@@ -29,64 +28,38 @@ Schema = dict[str, Any]
 def shape_file(path_field: str = "id") -> FileDescriptor:
     """The made-up file; its GET binds `path_field` in the path (each variant its own package)."""
     package = PACKAGE if path_field == "id" else f"gwtest.shape{path_field.replace('_', '')}.v1"
-    name = f"{package.replace('.', '/')}/shape.proto"
-    pool = descriptor_pool.Default()
-    try:
-        return pool.FindFileByName(name)
-    except KeyError:
-        pass
-    proto = descriptor_pb2.FileDescriptorProto(
-        name=name,
-        package=package,
-        syntax="proto3",
-        dependency=[
-            "google/api/annotations.proto",
-            "google/api/visibility.proto",
-            "google/protobuf/timestamp.proto",
-        ],
+    file = FileBuilder(
+        f"{package.replace('.', '/')}/shape.proto",
+        package,
+        "google/api/annotations.proto",
+        "google/api/visibility.proto",
+        "google/protobuf/timestamp.proto",
     )
-    proto.enum_type.add(name="Size").value.extend(
-        [
-            descriptor_pb2.EnumValueDescriptorProto(name="SIZE_UNSPECIFIED", number=0),
-            descriptor_pb2.EnumValueDescriptorProto(name="LARGE", number=1),
-        ]
-    )
-    item = proto.message_type.add(name="Item")
-    tally = item.nested_type.add(name="TallyEntry")
-    tally.options.map_entry = True
-    tally.field.add(name="key", number=1, type=Field.TYPE_STRING, json_name="key")
-    tally.field.add(name="value", number=2, type=Field.TYPE_INT64, json_name="value")
+    file.enum("Size", "SIZE_UNSPECIFIED", "LARGE")
+    item = file.message("Item")
+    file.map_entry(item, "TallyEntry", Field.TYPE_INT64)
     item.oneof_decl.add(name="_note")
-    one = Field.LABEL_OPTIONAL
-    fields: list[tuple[str, int, dict[str, Any]]] = [
+    fields: list[FieldSpec] = [
         ("id", Field.TYPE_STRING, {}),
         ("count", Field.TYPE_INT32, {}),
         ("page_size", Field.TYPE_INT32, {"json_name": "pageSize"}),
         ("item_id", Field.TYPE_STRING, {"json_name": "itemId"}),
-        ("tags", Field.TYPE_STRING, {"label": Field.LABEL_REPEATED}),
-        ("size", Field.TYPE_ENUM, {"type_name": f".{package}.Size"}),
+        ("tags", Field.TYPE_STRING, REPEATED),
+        ("size", Field.TYPE_ENUM, {"type_name": file.type_name("Size")}),
         ("at", Field.TYPE_MESSAGE, {"type_name": ".google.protobuf.Timestamp"}),
-        ("tally", Field.TYPE_MESSAGE, {"type_name": f".{package}.Item.TallyEntry",
-                                       "label": Field.LABEL_REPEATED}),
-        ("parent", Field.TYPE_MESSAGE, {"type_name": f".{package}.Item"}),
+        ("tally", Field.TYPE_MESSAGE, {"type_name": file.type_name("Item.TallyEntry")} | REPEATED),
+        ("parent", Field.TYPE_MESSAGE, {"type_name": file.type_name("Item")}),
         ("note", Field.TYPE_STRING, {"oneof_index": 0, "proto3_optional": True}),
         ("secret", Field.TYPE_STRING, {}),
-    ]  # fmt: skip
-    for number, (field_name, kind, extra) in enumerate(fields, start=1):
-        extra.setdefault("label", one)
-        extra.setdefault("json_name", field_name)
-        item.field.add(name=field_name, number=number, type=kind, **extra)
+    ]
+    for field_name, kind, extra in fields:
+        add_field(item, field_name, kind, **extra)
     secret = item.field[-1].options.Extensions[visibility_pb2.field_visibility]
     secret.restriction = "INTERNAL"
-    service = proto.service.add(name="Items")
-    get = service.method.add(
-        name="GetItem", input_type=f".{package}.Item", output_type=f".{package}.Item"
-    )
-    rule = get.options.Extensions[annotations_pb2.http]
+    rule = file.rpc("Items", "GetItem", "Item", "Item")
     rule.get = f"/v1/items/{{{path_field}}}"
     rule.additional_bindings.add(post="/v1/items", body="*")
-    pool.Add(proto)
-    return pool.FindFileByName(name)
+    return file.build()
 
 
 def spec() -> ApiSpec:

@@ -16,9 +16,9 @@ from dnc_service.errors import InvalidArgument
 from dnc_service.page_tokens import MAX_PAGE_SIZE, PageTokens
 from dnc_service.validation import requests as validation
 from dnc_service.validation import rules
-from gateway import openapi, validate_rules
+from gateway import openapi, schema_rules
 from gateway.dnc_api import DNC_API
-from gateway.routing import routes_from_files
+from gateway.routes import routes_from_files
 
 LIST = dnc_pb2.ListDncRequest.DESCRIPTOR
 
@@ -137,10 +137,10 @@ def test_every_pattern_in_the_proto_has_words(message: Descriptor) -> None:
 
 @pytest.mark.parametrize("message", all_request_messages(), ids=lambda m: m.name)
 def test_every_rule_with_a_schema_keyword_reaches_the_document(message: Descriptor) -> None:
-    """What validate_rules translates is what the service checks: both read the same options."""
+    """What schema_rules translates is what the service checks: both read the same options."""
     for field in fields_with_rules(message):
         declared = field.GetOptions().Extensions[validate_pb2.field]
-        keywords = validate_rules.value_keywords(field) | validate_rules.array_keywords(field)
+        keywords = schema_rules.value_keywords(field) | schema_rules.array_keywords(field)
         string = declared.repeated.items.string if field.is_repeated else declared.string
         if string.HasField("max_len"):
             assert keywords["maxLength"] == string.max_len, field.full_name

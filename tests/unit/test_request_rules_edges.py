@@ -16,7 +16,7 @@ from google.protobuf.message_factory import GetMessageClass
 from buf.validate import validate_pb2
 from dnc_service.errors import InvalidArgument
 from dnc_service.validation import rules
-from gateway import validate_rules
+from gateway import schema_rules
 
 FieldProto = descriptor_pb2.FieldDescriptorProto
 PACKAGE = "rulesedge.v1"
@@ -117,11 +117,11 @@ def test_values_within_the_rules_pass() -> None:
 
 def test_exact_lengths_and_unique_items_in_json_schema() -> None:
     fields = EDGE.fields_by_name
-    assert validate_rules.value_keywords(fields["code"]) == {
+    assert schema_rules.value_keywords(fields["code"]) == {
         "pattern": "^[A-Z]+$",
         "minLength": 3,
         "maxLength": 3,
     }
-    assert validate_rules.array_keywords(fields["tags"]) == {"uniqueItems": True}
-    assert validate_rules.value_keywords(fields["weight"]) == {"minimum": 0.5}
-    assert validate_rules.value_keywords(fields["nick"]) == {"minLength": 3}
+    assert schema_rules.array_keywords(fields["tags"]) == {"uniqueItems": True}
+    assert schema_rules.value_keywords(fields["weight"]) == {"minimum": 0.5}
+    assert schema_rules.value_keywords(fields["nick"]) == {"minLength": 3}

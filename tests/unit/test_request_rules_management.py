@@ -20,7 +20,7 @@ from dnc_service.validation import requests as mv
 from dnc_service.validation import rules
 from gateway import openapi
 from gateway.dnc_api import DNC_API
-from gateway.routing import routes_from_files
+from gateway.routes import routes_from_files
 
 UUID = "550e8400-e29b-41d4-a716-446655440000"
 PHONE = "12125551234"

@@ -1,5 +1,5 @@
 """Texts and field paths for every kind of rule validation.rules tells in words, and the JSON Schema
-keywords validate_rules makes of the same rules, on a made-up message (any API's rules work)."""
+keywords schema_rules makes of the same rules, on a made-up message (any API's rules work)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from buf.validate import validate_pb2
 from dnc_service.errors import InvalidArgument
 from dnc_service.ids import HEX_ID_PATTERN
 from dnc_service.validation import rules
-from gateway import validate_rules
+from gateway import schema_rules
 
 FieldProto = descriptor_pb2.FieldDescriptorProto
 UUID_TEXT = "must be a UUID, e.g. 550e8400-e29b-41d4-a716-446655440000"
@@ -145,18 +145,18 @@ def test_a_request_within_its_rules_passes() -> None:
 
 def test_the_document_gets_the_same_rules() -> None:
     item, batch = MESSAGES["Item"].fields_by_name, MESSAGES["Batch"].fields_by_name
-    assert validate_rules.value_keywords(item["phone"]) == {"maxLength": 8}
-    assert validate_rules.value_keywords(item["id"]) == {"pattern": HEX_ID_PATTERN}
-    assert validate_rules.value_keywords(item["ref"]) == {"format": "uuid"}
-    assert validate_rules.array_keywords(batch["items"]) == {"minItems": 1, "maxItems": 3}
-    assert validate_rules.value_keywords(batch["items"]) == {}
-    assert validate_rules.value_keywords(batch["tags"]) == {"maxLength": 4}
-    assert validate_rules.value_keywords(batch["ratio"]) == {
+    assert schema_rules.value_keywords(item["phone"]) == {"maxLength": 8}
+    assert schema_rules.value_keywords(item["id"]) == {"pattern": HEX_ID_PATTERN}
+    assert schema_rules.value_keywords(item["ref"]) == {"format": "uuid"}
+    assert schema_rules.array_keywords(batch["items"]) == {"minItems": 1, "maxItems": 3}
+    assert schema_rules.value_keywords(batch["items"]) == {}
+    assert schema_rules.value_keywords(batch["tags"]) == {"maxLength": 4}
+    assert schema_rules.value_keywords(batch["ratio"]) == {
         "exclusiveMinimum": 0,
         "exclusiveMaximum": 1,
     }
-    assert validate_rules.value_keywords(batch["size"]) == {"maximum": 9}
-    assert validate_rules.array_keywords(batch["ratio"]) == {}
+    assert schema_rules.value_keywords(batch["size"]) == {"maximum": 9}
+    assert schema_rules.array_keywords(batch["ratio"]) == {}
 
 
 def test_an_item_checked_on_its_own_is_named_under_its_prefix() -> None:

@@ -12,16 +12,17 @@ from typing import Any
 
 import grpc
 import pytest
+from descriptor_support import Field, FileBuilder
 from google.api import annotations_pb2  # type: ignore[import-untyped]
-from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FileDescriptor
 from multidict import MultiDict
 
 from dnc.v1 import dnc_pb2
+from gateway.call_context import parse_grpc_timeout
 from gateway.errors import GatewayError
-from gateway.routing import Route, parse_grpc_timeout, routes_from_files
+from gateway.routes import Route, routes_from_files
 
-Field = descriptor_pb2.FieldDescriptorProto
 PACKAGE = "gwtest.values.v1"
 FLOAT32_MAX = "3.4028234663852886e38"
 
@@ -32,47 +33,31 @@ def values_file(variant: str = "values", configure: Any = None) -> FileDescripto
 
     A `variant` is the same file under its own package, changed by `configure`.
     """
-    package = f"gwtest.{variant}.v1"
-    proto = descriptor_pb2.FileDescriptorProto(
-        name=f"gwtest/{variant}/v1/values.proto",
-        package=package,
-        syntax="proto3",
-        dependency=["google/api/annotations.proto"],
+    file = FileBuilder(
+        f"gwtest/{variant}/v1/values.proto", f"gwtest.{variant}.v1", "google/api/annotations.proto"
     )
-    proto.enum_type.add(name="Size").value.extend(
-        [
-            descriptor_pb2.EnumValueDescriptorProto(name="SIZE_UNSPECIFIED", number=0),
-            descriptor_pb2.EnumValueDescriptorProto(name="SMALL", number=1),
-        ]
-    )
-    values = proto.message_type.add(name="Values")
-    values.oneof_decl.add(name="choice")
-    fields: list[tuple[str, int, dict[str, Any]]] = [
+    file.enum("Size", "SIZE_UNSPECIFIED", "SMALL")
+    values = file.message(
+        "Values",
         ("name", Field.TYPE_STRING, {}),
         ("page_size", Field.TYPE_INT32, {"json_name": "pageSize"}),
         ("big", Field.TYPE_UINT64, {}),
         ("flag", Field.TYPE_BOOL, {}),
         ("ratio", Field.TYPE_DOUBLE, {}),
         ("weight", Field.TYPE_FLOAT, {}),
-        ("size", Field.TYPE_ENUM, {"type_name": f".{package}.Size"}),
+        ("size", Field.TYPE_ENUM, {"type_name": file.type_name("Size")}),
         ("blob", Field.TYPE_BYTES, {}),
         ("first", Field.TYPE_STRING, {"oneof_index": 0}),
         ("second", Field.TYPE_STRING, {"oneof_index": 0}),
-    ]
-    for number, (name, kind, extra) in enumerate(fields, start=1):
-        extra.setdefault("json_name", name)
-        values.field.add(name=name, number=number, type=kind, label=Field.LABEL_OPTIONAL, **extra)
-    service = proto.service.add(name="ValuesService")
-    message = f".{package}.Values"
-    service.method.add(name="Unrouted", input_type=message, output_type=message)
-    get = service.method.add(name="GetValues", input_type=message, output_type=message)
-    rule = get.options.Extensions[annotations_pb2.http]
+    )
+    values.oneof_decl.add(name="choice")
+    file.rpc("ValuesService", "Unrouted", "Values", "Values")
+    rule = file.rpc("ValuesService", "GetValues", "Values", "Values")
     rule.get = "/v1/values/{name}"
     rule.additional_bindings.add(post="/v1/values", body="*")
     if configure is not None:
-        configure(proto)
-    descriptor_pool.Default().Add(proto)
-    return descriptor_pool.Default().FindFileByName(proto.name)
+        configure(file.proto)
+    return file.build()
 
 
 def routes() -> tuple[Route, Route]:
@@ -246,3 +231,26 @@ def test_booleans_are_gos_parse_bool_spellings(text: str, value: bool) -> None:
 @pytest.mark.parametrize("text", ["tRue", "yes", "on", "2", "", " true"])
 def test_other_boolean_spellings_are_refused(text: str) -> None:
     assert refused(("flag", text)).endswith("expected true or false")
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        (b'{"pageSize": 2147483648}', "pageSize field: Value out of range: 2147483648"),
+        (b'{"big": "x"}', "big field: invalid literal for int() with base 10: 'x'"),
+        (b'{"ratio": "abc"}', "ratio field: Couldn't parse float: abc at Values.ratio"),
+    ],
+)
+def test_json_formats_refusals_keep_its_words_without_its_prefix(body: bytes, text: str) -> None:
+    _, post = routes()
+    with pytest.raises(GatewayError) as raised:
+        post.build_request(MultiDict(), body=body)
+    assert raised.value.details == f"invalid request body: {text}"
+
+
+def test_a_long_refusal_is_cut_to_300_characters() -> None:
+    _, post = routes()
+    with pytest.raises(GatewayError) as raised:
+        post.build_request(MultiDict(), body=b'{"pageSize": "' + b"9" * 400 + b'"}')
+    text = raised.value.details.removeprefix("invalid request body: ")
+    assert text == ("pageSize field: Value out of range: " + "9" * 400)[:300] + "..."

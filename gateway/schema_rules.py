@@ -1,4 +1,5 @@
-"""JSON Schema keywords from a field's buf.validate rules (protovalidate's field options).
+"""JSON Schema keywords from a field's buf.validate rules (protovalidate's field options): the
+OpenAPI document's statement of the rules; the service, not this module, checks them.
 
 The proto declares a request's bounds once, as buf.validate rules, and the service checks them
 with protovalidate; the OpenAPI document states the same rules through this module, so the two

@@ -1,0 +1,187 @@
+"""One handler per route, built at start with everything it needs: unary calls answer the
+envelope, server streams relay NDJSON or CSV (streaming.py). The gRPC call itself is bound when
+the channel opens (app.py); failures propagate to the error middleware."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import grpc
+from aiohttp import web
+from google.protobuf.message import Message
+
+from . import envelope, metrics, rendering, streaming
+from .call_context import CallContext, request_id_var
+from .errors import ErrorRenderer, GatewayError
+from .middleware import LOG_FIELDS, route_label
+from .routes import Route
+
+logger = logging.getLogger("gateway")
+# Media types a body route reads; a missing Content-Type is read as JSON too (curl -d sends
+# form encoding's type, which is refused: 415 says what to send).
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/octet-stream"})
+# A channel's unary_unary or unary_stream multi-callable.
+Call = Callable[..., Any]
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+class RouteHandler(ABC):
+    """What unary and stream handlers share: the route, its call context, the logged trailers."""
+
+    def __init__(
+        self, route: Route, context: CallContext, logged_trailers: Mapping[str, str]
+    ) -> None:
+        self.route = route
+        self._context = context
+        self._logged_trailers = logged_trailers
+        self._call: Call = _not_bound
+
+    def bind(self, channel: grpc.aio.Channel) -> None:
+        """The route's multi-callable on the channel the application opened."""
+        route = self.route
+        factory = channel.unary_stream if route.streaming else channel.unary_unary
+        self._call = factory(
+            route.grpc_path,
+            request_serializer=_serialize,
+            response_deserializer=route.response_class.FromString,
+        )
+
+    @abstractmethod
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one request of the route."""
+
+    def _note_trailers(self, request: web.Request, trailers: Any) -> None:
+        """Keep the trailers the API asks the access log to carry."""
+        logged = self._logged_trailers
+        for key, value in trailers or ():
+            if key in logged and isinstance(value, str):
+                request.setdefault(LOG_FIELDS, {})[logged[key]] = value
+
+
+class UnaryHandler(RouteHandler):
+    """A unary RPC: the request from the query, path and JSON body; the envelope back."""
+
+    def __init__(
+        self,
+        route: Route,
+        context: CallContext,
+        logged_trailers: Mapping[str, str],
+        success_message: str,
+        max_body_bytes: int,
+    ) -> None:
+        super().__init__(route, context, logged_trailers)
+        self._success_message = success_message
+        self._max_body_bytes = max_body_bytes
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        route = self.route
+        # Credentials first: a request without them is 401 whatever else is wrong with it.
+        metadata = self._context.metadata(request)
+        body = await self._read_body(request) if route.body else b""
+        message = route.build_request(request.rel_url.query, request.match_info, body)
+        timeout = self._context.timeout(request)
+        call = self._call(message, timeout=timeout, metadata=metadata)
+        try:
+            response = await call
+        finally:
+            self._note_trailers(request, await call.trailing_metadata())
+        return web.Response(
+            body=envelope.success_body(
+                self._success_message, rendering.payload(response, route.response_body)
+            ),
+            content_type="application/json",
+        )
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        """The body of a JSON route: JSON (or no Content-Type) within the size limit."""
+        media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
+            raise GatewayError.refusal(
+                415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
+            )
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise GatewayError.refusal(
+                413, f"The request body is larger than {self._max_body_bytes} bytes."
+            ) from None
+
+
+class StreamHandler(RouteHandler):
+    """A server-streaming RPC as NDJSON or CSV, under the stream deadline."""
+
+    def __init__(
+        self,
+        route: Route,
+        context: CallContext,
+        logged_trailers: Mapping[str, str],
+        renderer: ErrorRenderer,
+    ) -> None:
+        super().__init__(route, context, logged_trailers)
+        self._renderer = renderer
+        payload_type: Any = route.method.output_type
+        if route.response_body:  # a singular message field (routes.py checks)
+            payload_type = payload_type.fields_by_name[route.response_body].message_type
+        self._columns = streaming.columns(payload_type)
+
+    def _to_dict(self, message: Message) -> dict[str, Any]:
+        data = rendering.payload(message, self.route.response_body)
+        return data if isinstance(data, dict) else {}
+
+    def _error_line(self, error: grpc.aio.AioRpcError) -> bytes:
+        return self._renderer.body(GatewayError.from_rpc(error))
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        # Credentials first, as for a unary call.
+        metadata = self._context.metadata(request)
+        message = self.route.build_request(request.rel_url.query, request.match_info)
+        output = streaming.negotiate(request.headers.get("Accept"))
+        timeout = self._context.timeout(request)
+        call = self._call(message, timeout=timeout, metadata=metadata)
+        outcome = streaming.Outcome()
+        try:
+            return await streaming.relay(
+                request,
+                aiter(call),
+                lambda response: streaming.StreamWriter(
+                    response, output, self._to_dict, self._columns
+                ),
+                output,
+                self._error_line,
+                outcome,
+            )
+        finally:
+            call.cancel()  # a no-op once the stream has ended
+            if outcome.messages or outcome.error or outcome.client_gone:
+                self._note_stream(request, outcome)
+            if not outcome.client_gone:
+                self._note_trailers(request, await call.trailing_metadata())
+
+    def _note_stream(self, request: web.Request, outcome: streaming.Outcome) -> None:
+        """A stream's size and how it ended, in its access-log line and the metrics."""
+        label = route_label(request)
+        fields = request.setdefault(LOG_FIELDS, {})
+        fields["streamed"] = outcome.messages
+        metrics.STREAMED_MESSAGES.labels(label).inc(outcome.messages)
+        if outcome.error is not None:
+            fields["stream_error"] = outcome.error.name
+            metrics.STREAMS_BROKEN.labels(label, outcome.error.name).inc()
+            metrics.UPSTREAM_ERRORS.labels(outcome.error.name).inc()
+            logger.warning(
+                "%s stream broke after %d messages: %s",
+                self._renderer.upstream, outcome.messages, outcome.error.name,
+                extra={"grpc_code": outcome.error.name, "request_id": request_id_var.get()},
+            )  # fmt: skip
+        if outcome.client_gone:
+            fields["stream_error"] = "CLIENT_GONE"
+            metrics.STREAMS_BROKEN.labels(label, "CLIENT_GONE").inc()
+
+
+def _not_bound(*args: Any, **kwargs: Any) -> Any:
+    raise GatewayError(grpc.StatusCode.UNAVAILABLE, "the gateway's channel is not open")

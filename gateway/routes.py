@@ -1,0 +1,141 @@
+"""The route table: one Route per google.api.http binding of the API's descriptors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+# googleapis-common-protos ships .pyi files but no py.typed marker.
+from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
+from google.protobuf.descriptor import FieldDescriptor, FileDescriptor, MethodDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+from multidict import MultiMapping
+
+from . import transcoding
+from .visibility import rest_fields, rest_visible
+
+_VERBS = ("get", "put", "post", "delete", "patch")
+_TEMPLATE_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_LITERAL_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP binding of one unary or server-streaming RPC."""
+
+    http_method: str
+    path: str
+    method: MethodDescriptor
+    body: str = ""
+    path_fields: tuple[str, ...] = ()
+    # The fields path variables and the query may set, by name (the query's by JSON name too).
+    path_bound: Mapping[str, FieldDescriptor] = field(default_factory=dict)
+    query_fields: Mapping[str, FieldDescriptor] = field(default_factory=dict)
+    # The response field whose value is the HTTP payload; "" for the whole response message.
+    response_body: str = ""
+
+    @property
+    def streaming(self) -> bool:
+        """A server-streaming RPC: each message of the stream is one item of the payload."""
+        return bool(self.method.server_streaming)
+
+    @property
+    def grpc_path(self) -> str:
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
+    @cached_property
+    def request_class(self) -> type[Message]:
+        return GetMessageClass(self.method.input_type)
+
+    @cached_property
+    def response_class(self) -> type[Message]:
+        return GetMessageClass(self.method.output_type)
+
+    def build_request(
+        self,
+        query: MultiMapping[str],
+        path_params: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Message:
+        """The request message; GatewayError (INVALID_ARGUMENT) when a value cannot be used."""
+        message = self.request_class()
+        if self.body == "*":
+            transcoding.merge_json_body(message, body, self.method.input_type)
+        else:
+            transcoding.merge_query(message, self.query_fields, query)
+        transcoding.merge_path(message, self.path_bound, path_params or {})
+        return message
+
+
+def routes_from_files(files: Iterable[FileDescriptor]) -> list[Route]:
+    """Every google.api.http binding (additional_bindings too) of every unary or
+    server-streaming RPC; client streaming has no HTTP/1.1 request shape and fails at start."""
+    routes: list[Route] = []
+    for file in files:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                options = method.GetOptions()
+                if not options.HasExtension(annotations_pb2.http):
+                    continue
+                if method.client_streaming:
+                    raise ValueError(f"{method.full_name}: client streaming is not transcoded")
+                rule = options.Extensions[annotations_pb2.http]
+                routes.append(_route(method, rule))
+                routes.extend(_route(method, extra) for extra in rule.additional_bindings)
+    return routes
+
+
+def _route(method: MethodDescriptor, rule: http_pb2.HttpRule) -> Route:
+    kind = rule.WhichOneof("pattern")
+    if kind not in _VERBS:
+        raise ValueError(f"{method.full_name}: HTTP pattern {kind!r} is not supported")
+    if rule.body not in ("", "*"):
+        raise ValueError(f'{method.full_name}: only body "" or "*" is supported')
+    if rule.response_body:
+        _check_response_body(method, rule.response_body)
+    path: str = getattr(rule, kind)
+    path_fields = _path_fields(method, path)
+    return Route(
+        http_method=kind.upper(),
+        path=path,
+        method=method,
+        body=rule.body,
+        path_fields=path_fields,
+        path_bound={name: method.input_type.fields_by_name[name] for name in path_fields},
+        query_fields=rest_fields(method.input_type, exclude=path_fields),
+        response_body=rule.response_body,
+    )
+
+
+def _check_response_body(method: MethodDescriptor, name: str) -> None:
+    chosen = method.output_type.fields_by_name.get(name)
+    if chosen is None or not rest_visible(chosen):
+        raise ValueError(
+            f"{method.full_name}: response_body {name!r} must name a field "
+            f"of {method.output_type.full_name}"
+        )
+    if method.server_streaming and (chosen.message_type is None or chosen.is_repeated):
+        raise ValueError(
+            f"{method.full_name}: a stream's response_body must name a singular message "
+            "field (each message is one NDJSON line or CSV row)"
+        )
+
+
+def _path_fields(method: MethodDescriptor, path: str) -> tuple[str, ...]:
+    """The template's variables: literal segments and whole-segment {field} variables only
+    (not {f=pattern}, ** or :verb), each naming a scalar request field."""
+    segments = path.split("/")
+    if segments[0] or not all(
+        _LITERAL_SEGMENT.fullmatch(part) or _TEMPLATE_VARIABLE.fullmatch(part)
+        for part in segments[1:]
+    ):
+        raise ValueError(f"{method.full_name}: path template {path!r} is not supported")
+    names = tuple(_TEMPLATE_VARIABLE.findall(path))
+    for name in names:
+        bound = method.input_type.fields_by_name.get(name)
+        if bound is None or bound.is_repeated or bound.type == FieldDescriptor.TYPE_MESSAGE:
+            raise ValueError(f"{method.full_name}: {{{name}}} must name a scalar request field")
+    return names
