@@ -1,4 +1,5 @@
-"""Metadata names the service and the gateway agree on: defined once, documented in docs/api.md and docs/operations.md."""
+"""Metadata names the service and the gateway agree on: defined once, documented in docs/api.md
+and docs/operations.md."""
 
 from __future__ import annotations
 
