@@ -3,9 +3,9 @@
 Every process continues an incoming `traceparent` (or starts a trace) and passes it on, so
 both processes' access lines carry the same `trace_id`. Spans are recorded and exported only
 when an exporter is configured through the standard OTEL_* variables (or DNC_TRACE_FILE).
-Without one, only the HTTP server is instrumented (it starts or continues the trace, with
-non-recording spans); the gRPC hop is then carried by `outgoing_metadata` and `continued_trace`,
-which cost far less than the grpc.aio interceptors, and the database is not instrumented.
+Without one, nothing is instrumented: the gateway starts or continues the trace itself
+(gateway/trace_context.py) and the gRPC hop is carried by `outgoing_metadata` and
+`continued_trace`, which cost far less than the instrumentations' per-request spans.
 """
 
 from __future__ import annotations
@@ -125,8 +125,6 @@ def _exporter_name(name: str, protocol: str) -> str:
 _configured: TracerProvider | None = None
 # Whether the gRPC instrumentations carry the trace context (only while exporting).
 _grpc_instrumented = False
-# What runs without an exporter: the HTTP server, which starts or continues the trace.
-_PROPAGATION_ONLY = (AioHttpServerInstrumentor,)
 
 
 def configure_tracing(
@@ -136,7 +134,8 @@ def configure_tracing(
 ) -> None:
     """Install the process's tracer provider and instrumentations, once per process.
 
-    Call it before creating the servers, channels and database clients it instruments.
+    Call it before creating the servers, channels and database clients it instruments; they
+    are instrumented only while exporting (nothing would read their spans otherwise).
     """
     global _configured, _grpc_instrumented
     settings = TraceSettings.from_env() if settings is None else settings
@@ -153,8 +152,8 @@ def configure_tracing(
         # marked sampled (so its flag passes on unchanged).
         provider = TracerProvider(resource=_resource(service_name), sampler=ParentBased(ALWAYS_OFF))
     trace.set_tracer_provider(provider)
-    for instrumentor in instrumentors:
-        if settings.exporting or isinstance(instrumentor, _PROPAGATION_ONLY):
+    if settings.exporting:
+        for instrumentor in instrumentors:
             instrumentor.instrument(tracer_provider=provider)
     _grpc_instrumented = settings.exporting
     _configured = provider

@@ -36,9 +36,8 @@ async def serve(settings: GatewaySettings, tracing: TraceSettings | None = None)
     """Bind, log the address, wait for a stop signal, then shut down gracefully."""
     tracing = TraceSettings.from_env() if tracing is None else tracing
     # Before the application and its channel exist: the instrumentations wrap their creation.
-    # Without an exporter no span is recorded: the app's own middleware carries the trace.
-    instrumentors = gateway_instrumentors() if tracing.exporting else []
-    configure_tracing(TRACE_SERVICE_NAME, instrumentors, tracing)
+    # Without an exporter none is installed: the app's own middleware carries the trace.
+    configure_tracing(TRACE_SERVICE_NAME, gateway_instrumentors(), tracing)
     continue_traces = not (tracing.exporting or tracing.disabled)
     app = create_app(settings, spec=DNC_API, continue_traces=continue_traces)
     runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_grace_seconds)
