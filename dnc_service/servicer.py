@@ -93,6 +93,21 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         finally:
             annotate(exported=exported)
 
+    # The RPCs below are declared in the proto and built by issues 16 and 17; until then they
+    # answer UNIMPLEMENTED, as a servicer without them would.
+    async def ListDncHistory(
+        self, request: dnc_pb2.ListDncHistoryRequest, context: Context
+    ) -> dnc_pb2.ListDncHistoryResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDncHistory is not served yet")
+
+    async def ScrubDnc(  # type: ignore[override]
+        self, request_iterator: Any, context: Context
+    ) -> None:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ScrubDnc is not served yet")
+
+    async def ImportDnc(self, request_iterator: Any, context: Context) -> dnc_pb2.ImportDncResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ImportDnc is not served yet")
+
     async def _unary(
         self, context: Context, work: Callable[[Caller, float], Awaitable[Reply]]
     ) -> Reply:

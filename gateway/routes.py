@@ -72,7 +72,7 @@ class Route:
 
 def routes_from_files(files: Iterable[FileDescriptor]) -> list[Route]:
     """Every google.api.http binding (additional_bindings too) of every unary or
-    server-streaming RPC; client streaming has no HTTP/1.1 request shape and fails at start."""
+    server-streaming RPC. Client-streaming RPCs are not served over REST yet."""
     routes: list[Route] = []
     for file in files:
         for service in file.services_by_name.values():
@@ -81,7 +81,7 @@ def routes_from_files(files: Iterable[FileDescriptor]) -> list[Route]:
                 if not options.HasExtension(annotations_pb2.http):
                     continue
                 if method.client_streaming:
-                    raise ValueError(f"{method.full_name}: client streaming is not transcoded")
+                    continue
                 rule = options.Extensions[annotations_pb2.http]
                 routes.append(_route(method, rule))
                 routes.extend(_route(method, extra) for extra in rule.additional_bindings)

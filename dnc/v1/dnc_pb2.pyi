@@ -122,6 +122,11 @@ class DncEntry(_message.Message):
     CALL_RECORDING_FIELD_NUMBER: _builtins.int
     TRANSCRIPTION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    ADDED_BY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The entry's id: 24 lowercase hex characters."""
     phone_number: _builtins.str
@@ -138,9 +143,23 @@ class DncEntry(_message.Message):
     """URL of the call recording."""
     transcription: _builtins.str
     """Transcription of the call."""
+    source: _builtins.str
+    """How the request came in, e.g. "call", "sms_stop", "web_form", "agent", "import"."""
+    reason: _builtins.str
+    """The consumer's words or the agent's note."""
+    added_by: _builtins.str
+    """Output only: the token subject (user id) of whoever added the entry."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the entry was created (UTC)."""
+
+    @_builtins.property
+    def requested_at(self) -> _timestamp_pb2.Timestamp:
+        """When the consumer asked (the compliance clock); the time of the add when not given."""
+
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """After this instant the entry no longer lists its number; absent: never."""
 
     def __init__(
         self,
@@ -154,23 +173,36 @@ class DncEntry(_message.Message):
         call_recording: _builtins.str | None = ...,
         transcription: _builtins.str | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        source: _builtins.str | None = ...,
+        reason: _builtins.str | None = ...,
+        requested_at: _timestamp_pb2.Timestamp | None = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        added_by: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_call_recording", b"_call_recording", "_phone_number", b"_phone_number", "_request_uuid", b"_request_uuid", "_transcription", b"_transcription", "_type", b"_type", "batch_id", b"batch_id", "call_recording", b"call_recording", "created_at", b"created_at", "phone_number", b"phone_number", "request_uuid", b"request_uuid", "transcription", b"transcription", "type", b"type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_added_by", b"_added_by", "_batch_id", b"_batch_id", "_call_recording", b"_call_recording", "_phone_number", b"_phone_number", "_reason", b"_reason", "_request_uuid", b"_request_uuid", "_source", b"_source", "_transcription", b"_transcription", "_type", b"_type", "added_by", b"added_by", "batch_id", b"batch_id", "call_recording", b"call_recording", "created_at", b"created_at", "expires_at", b"expires_at", "phone_number", b"phone_number", "reason", b"reason", "request_uuid", b"request_uuid", "requested_at", b"requested_at", "source", b"source", "transcription", b"transcription", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_call_recording", b"_call_recording", "_phone_number", b"_phone_number", "_request_uuid", b"_request_uuid", "_transcription", b"_transcription", "_type", b"_type", "batch_id", b"batch_id", "call_recording", b"call_recording", "created_at", b"created_at", "id", b"id", "org_id", b"org_id", "phone_number", b"phone_number", "request_uuid", b"request_uuid", "transcription", b"transcription", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_added_by", b"_added_by", "_batch_id", b"_batch_id", "_call_recording", b"_call_recording", "_phone_number", b"_phone_number", "_reason", b"_reason", "_request_uuid", b"_request_uuid", "_source", b"_source", "_transcription", b"_transcription", "_type", b"_type", "added_by", b"added_by", "batch_id", b"batch_id", "call_recording", b"call_recording", "created_at", b"created_at", "expires_at", b"expires_at", "id", b"id", "org_id", b"org_id", "phone_number", b"phone_number", "reason", b"reason", "request_uuid", b"request_uuid", "requested_at", b"requested_at", "source", b"source", "transcription", b"transcription", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__added_by: _TypeAlias = _typing.Literal["added_by"]  # noqa: Y015
+    _WhichOneofArgType__added_by: _TypeAlias = _typing.Literal["_added_by", b"_added_by"]  # noqa: Y015
     _WhichOneofReturnType__batch_id: _TypeAlias = _typing.Literal["batch_id"]  # noqa: Y015
     _WhichOneofArgType__batch_id: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id"]  # noqa: Y015
     _WhichOneofReturnType__call_recording: _TypeAlias = _typing.Literal["call_recording"]  # noqa: Y015
     _WhichOneofArgType__call_recording: _TypeAlias = _typing.Literal["_call_recording", b"_call_recording"]  # noqa: Y015
     _WhichOneofReturnType__phone_number: _TypeAlias = _typing.Literal["phone_number"]  # noqa: Y015
     _WhichOneofArgType__phone_number: _TypeAlias = _typing.Literal["_phone_number", b"_phone_number"]  # noqa: Y015
+    _WhichOneofReturnType__reason: _TypeAlias = _typing.Literal["reason"]  # noqa: Y015
+    _WhichOneofArgType__reason: _TypeAlias = _typing.Literal["_reason", b"_reason"]  # noqa: Y015
     _WhichOneofReturnType__request_uuid: _TypeAlias = _typing.Literal["request_uuid"]  # noqa: Y015
     _WhichOneofArgType__request_uuid: _TypeAlias = _typing.Literal["_request_uuid", b"_request_uuid"]  # noqa: Y015
+    _WhichOneofReturnType__source: _TypeAlias = _typing.Literal["source"]  # noqa: Y015
+    _WhichOneofArgType__source: _TypeAlias = _typing.Literal["_source", b"_source"]  # noqa: Y015
     _WhichOneofReturnType__transcription: _TypeAlias = _typing.Literal["transcription"]  # noqa: Y015
     _WhichOneofArgType__transcription: _TypeAlias = _typing.Literal["_transcription", b"_transcription"]  # noqa: Y015
     _WhichOneofReturnType__type: _TypeAlias = _typing.Literal["type"]  # noqa: Y015
     _WhichOneofArgType__type: _TypeAlias = _typing.Literal["_type", b"_type"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__added_by) -> _WhichOneofReturnType__added_by | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__batch_id) -> _WhichOneofReturnType__batch_id | None: ...
     @_typing.overload
@@ -178,7 +210,11 @@ class DncEntry(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__phone_number) -> _WhichOneofReturnType__phone_number | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__reason) -> _WhichOneofReturnType__reason | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__request_uuid) -> _WhichOneofReturnType__request_uuid | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__source) -> _WhichOneofReturnType__source | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__transcription) -> _WhichOneofReturnType__transcription | None: ...
     @_typing.overload
@@ -269,6 +305,11 @@ class AddDncRequest(_message.Message):
     BATCH_ID_FIELD_NUMBER: _builtins.int
     REQUEST_UUID_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     phone_number: _builtins.str
     """The number with its country code, "+" optional, punctuation allowed:
     "12125551234", "+1 (212) 555-1234" and "+1.212.555.1234" are the same.
@@ -284,6 +325,29 @@ class AddDncRequest(_message.Message):
     """Optional free-text classification, e.g. "customer_request"; at most 64
     characters, no control characters; trimmed, and blank means none.
     """
+    source: _builtins.str
+    """Optional: how the request came in, free text such as "call", "sms_stop",
+    "web_form", "agent" or "import"; at most 64 characters, no control characters.
+    """
+    reason: _builtins.str
+    """Optional: the consumer's words or the agent's note; at most 512 characters."""
+    region: _builtins.str
+    """Optional: ISO 3166 alpha-2 region (e.g. "US") for a national number
+    without country code: "(212) 555-1234" with "US" is +12125551234. An
+    unknown region is INVALID_ARGUMENT.
+    """
+    @_builtins.property
+    def requested_at(self) -> _timestamp_pb2.Timestamp:
+        """Optional: when the consumer asked (the compliance clock). Absent means the
+        time of the add; more than 5 minutes in the future is INVALID_ARGUMENT.
+        """
+
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """Optional: after this instant the entry no longer lists its number (and the
+        number can be added again). Must be in the future when written.
+        """
+
     def __init__(
         self,
         *,
@@ -291,21 +355,38 @@ class AddDncRequest(_message.Message):
         batch_id: _builtins.str | None = ...,
         request_uuid: _builtins.str | None = ...,
         type: _builtins.str | None = ...,
+        source: _builtins.str | None = ...,
+        reason: _builtins.str | None = ...,
+        requested_at: _timestamp_pb2.Timestamp | None = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        region: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_request_uuid", b"_request_uuid", "_type", b"_type", "batch_id", b"batch_id", "request_uuid", b"request_uuid", "type", b"type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_reason", b"_reason", "_region", b"_region", "_request_uuid", b"_request_uuid", "_source", b"_source", "_type", b"_type", "batch_id", b"batch_id", "expires_at", b"expires_at", "reason", b"reason", "region", b"region", "request_uuid", b"request_uuid", "requested_at", b"requested_at", "source", b"source", "type", b"type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_request_uuid", b"_request_uuid", "_type", b"_type", "batch_id", b"batch_id", "phone_number", b"phone_number", "request_uuid", b"request_uuid", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id", "_reason", b"_reason", "_region", b"_region", "_request_uuid", b"_request_uuid", "_source", b"_source", "_type", b"_type", "batch_id", b"batch_id", "expires_at", b"expires_at", "phone_number", b"phone_number", "reason", b"reason", "region", b"region", "request_uuid", b"request_uuid", "requested_at", b"requested_at", "source", b"source", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__batch_id: _TypeAlias = _typing.Literal["batch_id"]  # noqa: Y015
     _WhichOneofArgType__batch_id: _TypeAlias = _typing.Literal["_batch_id", b"_batch_id"]  # noqa: Y015
+    _WhichOneofReturnType__reason: _TypeAlias = _typing.Literal["reason"]  # noqa: Y015
+    _WhichOneofArgType__reason: _TypeAlias = _typing.Literal["_reason", b"_reason"]  # noqa: Y015
+    _WhichOneofReturnType__region: _TypeAlias = _typing.Literal["region"]  # noqa: Y015
+    _WhichOneofArgType__region: _TypeAlias = _typing.Literal["_region", b"_region"]  # noqa: Y015
     _WhichOneofReturnType__request_uuid: _TypeAlias = _typing.Literal["request_uuid"]  # noqa: Y015
     _WhichOneofArgType__request_uuid: _TypeAlias = _typing.Literal["_request_uuid", b"_request_uuid"]  # noqa: Y015
+    _WhichOneofReturnType__source: _TypeAlias = _typing.Literal["source"]  # noqa: Y015
+    _WhichOneofArgType__source: _TypeAlias = _typing.Literal["_source", b"_source"]  # noqa: Y015
     _WhichOneofReturnType__type: _TypeAlias = _typing.Literal["type"]  # noqa: Y015
     _WhichOneofArgType__type: _TypeAlias = _typing.Literal["_type", b"_type"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__batch_id) -> _WhichOneofReturnType__batch_id | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__reason) -> _WhichOneofReturnType__reason | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__region) -> _WhichOneofReturnType__region | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__request_uuid) -> _WhichOneofReturnType__request_uuid | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__source) -> _WhichOneofReturnType__source | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__type) -> _WhichOneofReturnType__type | None: ...
 
@@ -470,6 +551,9 @@ class CheckDncRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PHONE_NUMBERS_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
+    region: _builtins.str
+    """Optional: ISO 3166 alpha-2 region for national numbers, as AddDncRequest.region."""
     @_builtins.property
     def phone_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """1 to 1000 numbers, each in any format AddDnc accepts (each one that
@@ -480,12 +564,15 @@ class CheckDncRequest(_message.Message):
         self,
         *,
         phone_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        region: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_region", b"_region", "region", b"region"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["phone_numbers", b"phone_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_region", b"_region", "phone_numbers", b"phone_numbers", "region", b"region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__region: _TypeAlias = _typing.Literal["region"]  # noqa: Y015
+    _WhichOneofArgType__region: _TypeAlias = _typing.Literal["_region", b"_region"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__region) -> _WhichOneofReturnType__region | None: ...
 
 Global___CheckDncRequest: _TypeAlias = CheckDncRequest  # noqa: Y015
 
@@ -584,3 +671,278 @@ class ExportDncRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportDncRequest: _TypeAlias = ExportDncRequest  # noqa: Y015
+
+@_typing.final
+class ListDncHistoryRequest(_message.Message):
+    """ListDncHistoryRequest names the number whose history to read."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    phone_number: _builtins.str
+    """The number, in any format AddDnc accepts; at most 32 characters."""
+    limit: _builtins.int
+    """Events per page, 1 to 100. Absent means 20."""
+    page_token: _builtins.str
+    """Opaque token from a previous response's next_page_token; must be used for
+    the same number by the same organization.
+    """
+    def __init__(
+        self,
+        *,
+        phone_number: _builtins.str = ...,
+        limit: _builtins.int | None = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "limit", b"limit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_limit", b"_limit", "limit", b"limit", "page_token", b"page_token", "phone_number", b"phone_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
+    _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__limit) -> _WhichOneofReturnType__limit | None: ...
+
+Global___ListDncHistoryRequest: _TypeAlias = ListDncHistoryRequest  # noqa: Y015
+
+@_typing.final
+class DncEvent(_message.Message):
+    """DncEvent is one recorded change of a number in an organization's list."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    PHONE_E164_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    action: _builtins.str
+    """What happened: "add", "remove" or "expire"."""
+    entry_id: _builtins.str
+    """The entry that was added, removed or expired: 24 lowercase hex characters."""
+    phone_e164: _builtins.str
+    """The number, E.164; empty for a legacy row whose number could not be parsed."""
+    actor: _builtins.str
+    """Who made the change: the writer's token subject ("system" for an expiry)."""
+    request_id: _builtins.str
+    """The request id of the call that made the change, when known."""
+    source: _builtins.str
+    """The source the change carried, when it carried one."""
+    reason: _builtins.str
+    """The reason the change carried, when it carried one."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """When the change happened (an expiry: the entry's expires_at)."""
+
+    def __init__(
+        self,
+        *,
+        action: _builtins.str = ...,
+        entry_id: _builtins.str = ...,
+        phone_e164: _builtins.str = ...,
+        actor: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        source: _builtins.str | None = ...,
+        reason: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_reason", b"_reason", "_source", b"_source", "at", b"at", "reason", b"reason", "source", b"source"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_reason", b"_reason", "_source", b"_source", "action", b"action", "actor", b"actor", "at", b"at", "entry_id", b"entry_id", "phone_e164", b"phone_e164", "reason", b"reason", "request_id", b"request_id", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__reason: _TypeAlias = _typing.Literal["reason"]  # noqa: Y015
+    _WhichOneofArgType__reason: _TypeAlias = _typing.Literal["_reason", b"_reason"]  # noqa: Y015
+    _WhichOneofReturnType__source: _TypeAlias = _typing.Literal["source"]  # noqa: Y015
+    _WhichOneofArgType__source: _TypeAlias = _typing.Literal["_source", b"_source"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__reason) -> _WhichOneofReturnType__reason | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__source) -> _WhichOneofReturnType__source | None: ...
+
+Global___DncEvent: _TypeAlias = DncEvent  # noqa: Y015
+
+@_typing.final
+class ListDncHistoryResponse(_message.Message):
+    """ListDncHistoryResponse is one page of a number's history, newest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token to get the next page; empty on the last page."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___DncEvent]:
+        """The events on this page, newest first."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___DncEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDncHistoryResponse: _TypeAlias = ListDncHistoryResponse  # noqa: Y015
+
+@_typing.final
+class ScrubDncRequest(_message.Message):
+    """ScrubDncRequest is one chunk of a campaign to check."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PHONE_NUMBERS_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
+    region: _builtins.str
+    """Optional: ISO 3166 alpha-2 region for national numbers, as AddDncRequest.region."""
+    @_builtins.property
+    def phone_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 1000 numbers, each in any format CheckDnc accepts."""
+
+    def __init__(
+        self,
+        *,
+        phone_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        region: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_region", b"_region", "region", b"region"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_region", b"_region", "phone_numbers", b"phone_numbers", "region", b"region"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__region: _TypeAlias = _typing.Literal["region"]  # noqa: Y015
+    _WhichOneofArgType__region: _TypeAlias = _typing.Literal["_region", b"_region"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__region) -> _WhichOneofReturnType__region | None: ...
+
+Global___ScrubDncRequest: _TypeAlias = ScrubDncRequest  # noqa: Y015
+
+@_typing.final
+class ScrubDncResponse(_message.Message):
+    """ScrubDncResponse answers one ScrubDncRequest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckResult]:
+        """One result per number of the request, in its order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___CheckResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScrubDncResponse: _TypeAlias = ScrubDncResponse  # noqa: Y015
+
+@_typing.final
+class ImportDncRequest(_message.Message):
+    """ImportDncRequest is one chunk of a list to load."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
+    dry_run: _builtins.bool
+    """Validate and count without writing anything (REST: ?dryRun=true)."""
+    region: _builtins.str
+    """Optional: ISO 3166 alpha-2 region for rows without a region of their own."""
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___AddDncRequest]:
+        """1 to 1000 rows, each as AddDnc takes it; a bad row is counted and
+        reported, never fatal.
+        """
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___AddDncRequest] | None = ...,
+        dry_run: _builtins.bool = ...,
+        region: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_region", b"_region", "region", b"region"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_region", b"_region", "dry_run", b"dry_run", "entries", b"entries", "region", b"region"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__region: _TypeAlias = _typing.Literal["region"]  # noqa: Y015
+    _WhichOneofArgType__region: _TypeAlias = _typing.Literal["_region", b"_region"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__region) -> _WhichOneofReturnType__region | None: ...
+
+Global___ImportDncRequest: _TypeAlias = ImportDncRequest  # noqa: Y015
+
+@_typing.final
+class ImportError(_message.Message):
+    """ImportError names one refused row."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROW_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    row: _builtins.int
+    """The row's 0-based index over the whole stream."""
+    error: _builtins.str
+    """Why it was refused."""
+    def __init__(
+        self,
+        *,
+        row: _builtins.int = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "row", b"row"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportError: _TypeAlias = ImportError  # noqa: Y015
+
+@_typing.final
+class ImportDncResponse(_message.Message):
+    """ImportDncResponse counts what an import did (int32: JSON numbers, up to 2^31-1
+    rows per stream).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDED_FIELD_NUMBER: _builtins.int
+    ALREADY_LISTED_FIELD_NUMBER: _builtins.int
+    INVALID_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    added: _builtins.int
+    """Rows that listed their number now (or would have, in a dry run)."""
+    already_listed: _builtins.int
+    """Rows whose number was already listed (earlier, or by an earlier row)."""
+    invalid: _builtins.int
+    """Rows refused."""
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportError]:
+        """The first 1000 refused rows."""
+
+    def __init__(
+        self,
+        *,
+        added: _builtins.int = ...,
+        already_listed: _builtins.int = ...,
+        invalid: _builtins.int = ...,
+        errors: _abc.Iterable[Global___ImportError] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added", b"added", "already_listed", b"already_listed", "errors", b"errors", "invalid", b"invalid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportDncResponse: _TypeAlias = ImportDncResponse  # noqa: Y015

@@ -65,6 +65,21 @@ class DncServiceStub:
                 request_serializer=dnc_dot_v1_dot_dnc__pb2.ExportDncRequest.SerializeToString,
                 response_deserializer=dnc_dot_v1_dot_dnc__pb2.DncEntry.FromString,
                 _registered_method=True)
+        self.ListDncHistory = channel.unary_unary(
+                '/dnc.v1.DncService/ListDncHistory',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.ListDncHistoryRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.ListDncHistoryResponse.FromString,
+                _registered_method=True)
+        self.ScrubDnc = channel.stream_stream(
+                '/dnc.v1.DncService/ScrubDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.ScrubDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.ScrubDncResponse.FromString,
+                _registered_method=True)
+        self.ImportDnc = channel.stream_unary(
+                '/dnc.v1.DncService/ImportDnc',
+                request_serializer=dnc_dot_v1_dot_dnc__pb2.ImportDncRequest.SerializeToString,
+                response_deserializer=dnc_dot_v1_dot_dnc__pb2.ImportDncResponse.FromString,
+                _registered_method=True)
 
 
 class DncServiceServicer:
@@ -126,6 +141,38 @@ class DncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDncHistory(self, request, context):
+        """ListDncHistory returns every recorded change of one number in the caller's
+        organization (add, remove, expire), newest first, also after the entry was
+        removed or expired. A number with no history is an empty list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScrubDnc(self, request_iterator, context):
+        """ScrubDnc checks a whole campaign: each request message carries up to 1000
+        numbers and is answered by exactly one response message, in order, with
+        one CheckResult per number (as CheckDnc answers them). Any number of
+        messages; flow control holds a fast sender back. REST streams the request
+        as NDJSON (one ScrubDncRequest per line) or CSV with a phoneNumber column.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportDnc(self, request_iterator, context):
+        """ImportDnc loads a customer's list of any size: each row is taken as a
+        BatchAddDnc item (idempotent: a listed number counts as already_listed),
+        and the single response counts what happened. dry_run validates and counts
+        without writing. Needs the write scope when the service requires one. REST
+        streams the request as NDJSON (one ImportDncRequest per line) or CSV with
+        columns named by AddDncRequest's JSON names.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -158,6 +205,21 @@ def add_DncServiceServicer_to_server(servicer, server):
                     servicer.ExportDnc,
                     request_deserializer=dnc_dot_v1_dot_dnc__pb2.ExportDncRequest.FromString,
                     response_serializer=dnc_dot_v1_dot_dnc__pb2.DncEntry.SerializeToString,
+            ),
+            'ListDncHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDncHistory,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.ListDncHistoryRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.ListDncHistoryResponse.SerializeToString,
+            ),
+            'ScrubDnc': grpc.stream_stream_rpc_method_handler(
+                    servicer.ScrubDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.ScrubDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.ScrubDncResponse.SerializeToString,
+            ),
+            'ImportDnc': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportDnc,
+                    request_deserializer=dnc_dot_v1_dot_dnc__pb2.ImportDncRequest.FromString,
+                    response_serializer=dnc_dot_v1_dot_dnc__pb2.ImportDncResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -323,6 +385,87 @@ class DncService:
             '/dnc.v1.DncService/ExportDnc',
             dnc_dot_v1_dot_dnc__pb2.ExportDncRequest.SerializeToString,
             dnc_dot_v1_dot_dnc__pb2.DncEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDncHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dnc.v1.DncService/ListDncHistory',
+            dnc_dot_v1_dot_dnc__pb2.ListDncHistoryRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.ListDncHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScrubDnc(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/dnc.v1.DncService/ScrubDnc',
+            dnc_dot_v1_dot_dnc__pb2.ScrubDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.ScrubDncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportDnc(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/dnc.v1.DncService/ImportDnc',
+            dnc_dot_v1_dot_dnc__pb2.ImportDncRequest.SerializeToString,
+            dnc_dot_v1_dot_dnc__pb2.ImportDncResponse.FromString,
             options,
             channel_credentials,
             insecure,

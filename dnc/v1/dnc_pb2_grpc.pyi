@@ -67,6 +67,26 @@ class DncServiceStub:
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
     """
+    ListDncHistory: _grpc.UnaryUnaryMultiCallable[_dnc_pb2.ListDncHistoryRequest, _dnc_pb2.ListDncHistoryResponse]
+    """ListDncHistory returns every recorded change of one number in the caller's
+    organization (add, remove, expire), newest first, also after the entry was
+    removed or expired. A number with no history is an empty list.
+    """
+    ScrubDnc: _grpc.StreamStreamMultiCallable[_dnc_pb2.ScrubDncRequest, _dnc_pb2.ScrubDncResponse]
+    """ScrubDnc checks a whole campaign: each request message carries up to 1000
+    numbers and is answered by exactly one response message, in order, with
+    one CheckResult per number (as CheckDnc answers them). Any number of
+    messages; flow control holds a fast sender back. REST streams the request
+    as NDJSON (one ScrubDncRequest per line) or CSV with a phoneNumber column.
+    """
+    ImportDnc: _grpc.StreamUnaryMultiCallable[_dnc_pb2.ImportDncRequest, _dnc_pb2.ImportDncResponse]
+    """ImportDnc loads a customer's list of any size: each row is taken as a
+    BatchAddDnc item (idempotent: a listed number counts as already_listed),
+    and the single response counts what happened. dry_run validates and counts
+    without writing. Needs the write scope when the service requires one. REST
+    streams the request as NDJSON (one ImportDncRequest per line) or CSV with
+    columns named by AddDncRequest's JSON names.
+    """
 
 @_typing.type_check_only
 class DncServiceAsyncStub(DncServiceStub):
@@ -103,6 +123,26 @@ class DncServiceAsyncStub(DncServiceStub):
     the search, newest first, however many there are.
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
+    """
+    ListDncHistory: _aio.UnaryUnaryMultiCallable[_dnc_pb2.ListDncHistoryRequest, _dnc_pb2.ListDncHistoryResponse]  # type: ignore[assignment]
+    """ListDncHistory returns every recorded change of one number in the caller's
+    organization (add, remove, expire), newest first, also after the entry was
+    removed or expired. A number with no history is an empty list.
+    """
+    ScrubDnc: _aio.StreamStreamMultiCallable[_dnc_pb2.ScrubDncRequest, _dnc_pb2.ScrubDncResponse]  # type: ignore[assignment]
+    """ScrubDnc checks a whole campaign: each request message carries up to 1000
+    numbers and is answered by exactly one response message, in order, with
+    one CheckResult per number (as CheckDnc answers them). Any number of
+    messages; flow control holds a fast sender back. REST streams the request
+    as NDJSON (one ScrubDncRequest per line) or CSV with a phoneNumber column.
+    """
+    ImportDnc: _aio.StreamUnaryMultiCallable[_dnc_pb2.ImportDncRequest, _dnc_pb2.ImportDncResponse]  # type: ignore[assignment]
+    """ImportDnc loads a customer's list of any size: each row is taken as a
+    BatchAddDnc item (idempotent: a listed number counts as already_listed),
+    and the single response counts what happened. dry_run validates and counts
+    without writing. Needs the write scope when the service requires one. REST
+    streams the request as NDJSON (one ImportDncRequest per line) or CSV with
+    columns named by AddDncRequest's JSON names.
     """
 
 class DncServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -173,6 +213,44 @@ class DncServiceServicer(metaclass=_abc_1.ABCMeta):
         the search, newest first, however many there are.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
+        """
+
+    @_abc_1.abstractmethod
+    def ListDncHistory(
+        self,
+        request: _dnc_pb2.ListDncHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dnc_pb2.ListDncHistoryResponse, _abc.Awaitable[_dnc_pb2.ListDncHistoryResponse]]:
+        """ListDncHistory returns every recorded change of one number in the caller's
+        organization (add, remove, expire), newest first, also after the entry was
+        removed or expired. A number with no history is an empty list.
+        """
+
+    @_abc_1.abstractmethod
+    def ScrubDnc(
+        self,
+        request_iterator: _MaybeAsyncIterator[_dnc_pb2.ScrubDncRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_dnc_pb2.ScrubDncResponse], _abc.AsyncIterator[_dnc_pb2.ScrubDncResponse]]:
+        """ScrubDnc checks a whole campaign: each request message carries up to 1000
+        numbers and is answered by exactly one response message, in order, with
+        one CheckResult per number (as CheckDnc answers them). Any number of
+        messages; flow control holds a fast sender back. REST streams the request
+        as NDJSON (one ScrubDncRequest per line) or CSV with a phoneNumber column.
+        """
+
+    @_abc_1.abstractmethod
+    def ImportDnc(
+        self,
+        request_iterator: _MaybeAsyncIterator[_dnc_pb2.ImportDncRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_dnc_pb2.ImportDncResponse, _abc.Awaitable[_dnc_pb2.ImportDncResponse]]:
+        """ImportDnc loads a customer's list of any size: each row is taken as a
+        BatchAddDnc item (idempotent: a listed number counts as already_listed),
+        and the single response counts what happened. dry_run validates and counts
+        without writing. Needs the write scope when the service requires one. REST
+        streams the request as NDJSON (one ImportDncRequest per line) or CSV with
+        columns named by AddDncRequest's JSON names.
         """
 
 def add_DncServiceServicer_to_server(servicer: DncServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,6 +6,7 @@ keys, NewEntry) and DncEntry messages; nothing here knows a request type.
 
 from __future__ import annotations
 
+from ..clock import Clock, system_clock
 from ..settings import Settings
 from . import client, indexes
 from .audit import AuditLog, Change
@@ -37,13 +38,13 @@ __all__ = [
 class Store:
     """The process's one database client and the collections the service reads and writes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
         self._mongo = client.connect(settings)
         db = self._mongo[settings.database]
         self._entries_collection = db[settings.entries_collection]
         self.entries = EntriesStore(self._entries_collection)
-        self.writes = EntryWrites(self._entries_collection)
-        self.audit = AuditLog(db[settings.audit_collection])
+        self.writes = EntryWrites(self._entries_collection, clock)
+        self.audit = AuditLog(db[settings.audit_collection], clock)
         self.users = UsersStore(
             db[settings.users_collection],
             settings.org_cache_ttl_seconds,

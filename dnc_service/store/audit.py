@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 
 from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
+from ..clock import Clock, system_clock
 from .client import Document, driver_errors
 from .schema import ORG_ID, PHONE_E164
 
@@ -38,13 +38,14 @@ class AuditLog:
     can never record a change that did not happen.
     """
 
-    def __init__(self, audit: AsyncCollection[Document]) -> None:
+    def __init__(self, audit: AsyncCollection[Document], clock: Clock = system_clock) -> None:
         self._audit = audit
+        self._clock = clock
 
     async def record(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        at = datetime.now(UTC)
+        at = self._clock()
         documents = [
             {
                 ORG_ID: ObjectId(change.org_id),

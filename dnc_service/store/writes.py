@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -21,6 +20,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dnc.v1 import dnc_pb2
 
+from ..clock import Clock, system_clock
 from ..errors import AlreadyExists
 from ..phones import normalize_stored
 from .client import Document, driver_errors
@@ -57,12 +57,13 @@ class Removed:
 class EntryWrites:
     """Inserts and deletes on the entries collection, always within one organization."""
 
-    def __init__(self, entries: AsyncCollection[Document]) -> None:
+    def __init__(self, entries: AsyncCollection[Document], clock: Clock = system_clock) -> None:
         self._entries = entries
+        self._clock = clock
 
     async def add(self, org_id: str, entry: NewEntry) -> dnc_pb2.DncEntry:
         """Insert one entry and return it as the listing shows it; AlreadyExists if listed."""
-        document = new_document(org_id, entry, _now())
+        document = new_document(org_id, entry, self._clock())
         with driver_errors():
             try:
                 await self._entries.insert_one(document)
@@ -83,7 +84,7 @@ class EntryWrites:
                 number: Listed(entry_id, added=False)
                 for number, entry_id in (await self._find_listed(org_id, numbers)).items()
             }
-            now = _now()
+            now = self._clock()
             documents = [
                 new_document(org_id, entry, now)
                 for entry in entries
@@ -133,9 +134,3 @@ class EntryWrites:
                 raise
             return [documents[each["index"]][PHONE_E164] for each in errors]
         return []
-
-
-def _now() -> datetime:
-    """Now, at the millisecond precision a stored Date keeps (so the reply equals the row)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)

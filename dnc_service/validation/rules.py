@@ -24,12 +24,14 @@ from ..ids import HEX_ID_PATTERN
 _VALIDATOR = protovalidate.Validator()
 
 CONTROL_FREE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+REGION_PATTERN = "^[A-Za-z]{2}$"
 # What the patterns used in the proto mean, in words: a text that quotes a regex says little.
 # A pattern missing here still works; its text then shows the regex (tests/unit/test_request_rules
 # fails on it so that the proto and this table move together).
 PATTERN_MEANINGS: Mapping[str, str] = {
     CONTROL_FREE_PATTERN: "must not contain control characters",
     HEX_ID_PATTERN: "must be 24 hexadecimal characters",
+    REGION_PATTERN: "must be an ISO 3166 alpha-2 region such as US",
 }
 
 

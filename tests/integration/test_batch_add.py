@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from bson import ObjectId
 from pymongo.database import Database
@@ -15,7 +17,7 @@ ALREADY_LISTED = dnc_pb2.BATCH_ADD_STATUS_ALREADY_LISTED
 INVALID = dnc_pb2.BATCH_ADD_STATUS_INVALID
 
 
-def batch(*phones: str, **fields: str) -> dnc_pb2.BatchAddDncRequest:
+def batch(*phones: str, **fields: Any) -> dnc_pb2.BatchAddDncRequest:
     return dnc_pb2.BatchAddDncRequest(
         entries=[dnc_pb2.AddDncRequest(phone_number=phone, **fields) for phone in phones]
     )

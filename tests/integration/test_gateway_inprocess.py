@@ -66,6 +66,16 @@ class ScriptedDnc(dnc_pb2_grpc.DncServiceServicer):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
         yield dnc_pb2.DncEntry()  # never reached (abort raises): makes this a stream
 
+    async def ListDncHistory(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+
+    async def ScrubDnc(self, requests: Any, context: Any) -> AsyncIterator[Any]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+        yield dnc_pb2.ScrubDncResponse()  # never reached
+
+    async def ImportDnc(self, requests: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+
 
 @pytest_asyncio.fixture
 async def grpc_target() -> AsyncIterator[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 import pytest
@@ -94,7 +95,7 @@ def test_bad_input_is_invalid_argument_and_writes_nothing(
     stub: dnc_pb2_grpc.DncServiceStub,
     mongo_db: Database[Document],
     new_org: OrgFactory,
-    request_fields: dict[str, str],
+    request_fields: dict[str, Any],
 ) -> None:
     org = new_org(entries=2)
     before = entries_of(mongo_db, org)

@@ -39,6 +39,7 @@ def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
         ("POST", "/api/dnc/batch-add"),
         ("POST", "/api/dnc/check"),
         ("GET", "/api/dnc/export"),
+        ("GET", "/api/dnc/history"),
         ("GET", "/healthz"),
         ("GET", "/openapi.json"),
         *DOCS_ROUTES,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dnc.v1 import dnc_pb2
@@ -49,7 +51,7 @@ def test_absent_and_blank_optional_fields_are_none() -> None:
         ({"phone_number": "12125551234", "type": "a\nb"}, "type"),
     ],
 )
-def test_each_refusal_names_its_field(fields: dict[str, str], field: str) -> None:
+def test_each_refusal_names_its_field(fields: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidArgument) as raised:
         parse_add(dnc_pb2.AddDncRequest(**fields))
     assert raised.value.field == field
