@@ -241,8 +241,12 @@ class Authenticator:
     async def authenticate(self, metadata: Metadata) -> Caller:
         """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata.
 
-        The token is verified once per call: admission has usually done it (call.verified).
+        Resolved once per call: admission has usually done it (call.resolved), and verified
+        the token before that (call.verified).
         """
+        return await call.resolved(lambda: self._resolve(metadata))
+
+    async def _resolve(self, metadata: Metadata) -> Caller:
         identity = call.verified(lambda: self._verifier.verify_metadata(metadata))
         org_id = await self._users.organization_of(identity.user_id)
         return Caller(org_id, identity.user_id, identity.scopes)

@@ -1,8 +1,9 @@
 """The call context: what one RPC carries from the interceptors to the code that serves it.
 
 The observability interceptor opens it (the request id, the fields of the access-log line);
-admission verifies the bearer token and the context keeps the outcome, so the servicer reads
-the identity instead of verifying the token a second time. Inner layers (servicer, requests,
+admission verifies the bearer token and resolves the caller's organization, and the context keeps
+both outcomes, so the servicer reads the caller instead of verifying the token or looking the
+user up a second time. Inner layers (servicer, requests,
 store) use `annotate`, `request_id` and `verified` and never import an interceptor. The context
 lives in a ContextVar: grpc.aio runs an interceptor's wrapper and the behaviour it wraps in one
 task, so whatever the wrapper opens, the behaviour sees, and no other call does.
@@ -10,7 +11,7 @@ task, so whatever the wrapper opens, the behaviour sees, and no other call does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -25,14 +26,16 @@ MAX_REQUEST_ID_CHARS = 128
 
 
 class Call:
-    """One call's request id, log fields and verified identity (or why it has none)."""
+    """One call's request id, log fields, verified identity and resolved caller (or why it
+    has none)."""
 
-    __slots__ = ("_outcome", "fields", "request_id")
+    __slots__ = ("_caller", "_outcome", "fields", "request_id")
 
     def __init__(self, request_id: str | None) -> None:
         self.request_id = request_id
         self.fields: dict[str, Any] = {}
         self._outcome: Any = None
+        self._caller: Any = None
 
     def verified(self, verify: Callable[[], T]) -> T:
         """`verify()` on the first ask, its result (or its DncError) on every later one."""
@@ -46,6 +49,18 @@ class Call:
         value: T = self._outcome[0]
         return value
 
+    async def resolved(self, resolve: Callable[[], Awaitable[T]]) -> T:
+        """`await resolve()` on the first ask, its result (or its DncError) on every later one."""
+        if self._caller is None:
+            try:
+                self._caller = (await resolve(),)
+            except DncError as refusal:
+                self._caller = refusal
+        if isinstance(self._caller, DncError):
+            raise self._caller
+        value: T = self._caller[0]
+        return value
+
 
 _current: ContextVar[Call | None] = ContextVar("dnc_call", default=None)
 
@@ -55,6 +70,12 @@ def begin(metadata: Metadata) -> Call:
     call = Call(request_id_of(metadata))
     _current.set(call)
     return call
+
+
+def ensure(metadata: Metadata) -> Call:
+    """The current call's context, opened here when no interceptor opened one (call kinds the
+    observability interceptor passes through)."""
+    return _current.get() or begin(metadata)
 
 
 def current() -> Call | None:
@@ -79,6 +100,12 @@ def verified(verify: Callable[[], T]) -> T:
     """The caller's identity, verified once per call by whoever asks first (see Call)."""
     call = _current.get()
     return verify() if call is None else call.verified(verify)
+
+
+async def resolved(resolve: Callable[[], Awaitable[T]]) -> T:
+    """The caller, resolved once per call by whoever asks first (admission, else the servicer)."""
+    call = _current.get()
+    return await resolve() if call is None else await call.resolved(resolve)
 
 
 def request_id_of(metadata: Metadata) -> str | None:

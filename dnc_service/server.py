@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +18,8 @@ from dnc_common.tracing import TraceSettings, configure_tracing, service_instrum
 
 from . import reflection
 from .admission import AdmissionInterceptor
-from .auth import Authenticator, BearerVerifier
+from .auth import Authenticator, BearerVerifier, Caller
+from .call import Metadata
 from .checks import Checks
 from .errors import DncError
 from .listing import Listing
@@ -25,7 +27,7 @@ from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
-from .store import Store
+from .store import Store, deadline
 from .writes import Writes
 
 logger = logging.getLogger(__name__)
@@ -44,8 +46,9 @@ class DncServer:
         self.settings = settings
         self.store = Store(settings)
         verifier = BearerVerifier.from_settings(settings)
+        authenticator = Authenticator(verifier, self.store.users)
         servicer = DncServicer(
-            Authenticator(verifier, self.store.users),
+            authenticator,
             Listing(self.store.entries, PageTokens.from_settings(settings)),
             Writes(self.store.writes, self.store.audit, settings.write_scope),
             Checks(self.store.entries),
@@ -55,7 +58,10 @@ class DncServer:
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.
         self.admission = AdmissionInterceptor(
-            settings.max_concurrent_rpcs, verifier.verify_metadata
+            settings.max_concurrent_rpcs,
+            verifier.verify_metadata,
+            bounded(authenticator, settings.request_timeout_seconds),
+            settings.max_concurrent_rpcs_per_org,
         )
         self.server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor(), self.admission],
@@ -165,6 +171,19 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     await server.stop(hurry)
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+
+
+def bounded(
+    authenticator: Authenticator, seconds: float
+) -> Callable[[Metadata], Awaitable[Caller]]:
+    """`authenticator.authenticate` within `seconds` (the user lookup admission makes before a
+    call has its own deadline): past them, DeadlineExceeded, which the servicer then answers."""
+
+    async def authenticate(metadata: Metadata) -> Caller:
+        async with deadline(seconds):
+            return await authenticator.authenticate(metadata)
+
+    return authenticate
 
 
 def connection_options(settings: Settings) -> list[tuple[str, int]]:

@@ -45,6 +45,8 @@ class Settings:
     drain_seconds: float = 5.0
     shutdown_grace_seconds: float = 10.0
     max_concurrent_rpcs: int = 256
+    # No organization holds more of the slots above than this (streams included, for their life).
+    max_concurrent_rpcs_per_org: int = 32
     max_concurrent_streams: int = 100
     max_connection_age_seconds: float = 1800.0
     max_connection_age_grace_seconds: float = 300.0
@@ -104,6 +106,7 @@ class Settings:
                 "DNC_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0
             ),
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
+            max_concurrent_rpcs_per_org=per_org_limit(env),
             max_concurrent_streams=env.integer(
                 "DNC_GRPC_MAX_CONCURRENT_STREAMS", cls.max_concurrent_streams
             ),
@@ -137,6 +140,20 @@ class Settings:
         _check_jwt(settings)
         _check_tls(settings)
         return replace(settings, deprecations=tuple(env.deprecations))
+
+
+def per_org_limit(env: Env) -> int:
+    """DNC_MAX_CONCURRENT_RPCS_PER_ORG: at most the global limit; unset, 32 or the global limit
+    when that is smaller (so a small DNC_MAX_CONCURRENT_RPCS alone stays a valid setting)."""
+    total = env.integer("DNC_MAX_CONCURRENT_RPCS", Settings.max_concurrent_rpcs)
+    per_org = env.optional_integer("DNC_MAX_CONCURRENT_RPCS_PER_ORG")
+    if per_org is None:
+        return min(Settings.max_concurrent_rpcs_per_org, total)
+    if per_org > total:
+        raise SettingsError(
+            f"DNC_MAX_CONCURRENT_RPCS_PER_ORG={per_org}: at most DNC_MAX_CONCURRENT_RPCS ({total})"
+        )
+    return per_org
 
 
 def _check_jwt(settings: Settings) -> None:

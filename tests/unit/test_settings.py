@@ -79,6 +79,18 @@ def test_contract_names() -> None:
         ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS": "0"}, "DNC_MAX_CONCURRENT_RPCS"),
         (
+            {"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "0"},
+            "DNC_MAX_CONCURRENT_RPCS_PER_ORG",
+        ),
+        (
+            {
+                "DNC_JWT_SECRET": SECRET,
+                "DNC_MAX_CONCURRENT_RPCS": "8",
+                "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "9",
+            },
+            r"DNC_MAX_CONCURRENT_RPCS_PER_ORG=9: at most DNC_MAX_CONCURRENT_RPCS \(8\)",
+        ),
+        (
             {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": "0"},
             "DNC_JWT_MAX_LIFETIME_SECONDS",
         ),
@@ -243,3 +255,19 @@ def test_a_bad_grpc_address_stops_the_start_as_a_configuration_error(
     monkeypatch.setenv("DNC_GRPC_ADDR", "localhost")
     assert cli.main(["serve"]) == 2
     assert "configuration error: DNC_GRPC_ADDR='localhost'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("environ", "limits"),
+    [
+        ({}, (256, 32)),
+        ({"DNC_MAX_CONCURRENT_RPCS": "8"}, (8, 8)),  # unset: never above the global limit
+        ({"DNC_MAX_CONCURRENT_RPCS_PER_ORG": "4"}, (256, 4)),
+        ({"DNC_MAX_CONCURRENT_RPCS": "8", "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "8"}, (8, 8)),
+    ],
+)
+def test_the_per_organization_limit_is_within_the_global_one(
+    environ: dict[str, str], limits: tuple[int, int]
+) -> None:
+    settings = Settings.from_env({"DNC_JWT_SECRET": SECRET, **environ})
+    assert (settings.max_concurrent_rpcs, settings.max_concurrent_rpcs_per_org) == limits
