@@ -20,7 +20,7 @@ class Checks:
         self, caller: Caller, request: dnc_pb2.CheckDncRequest, max_time_ms: int
     ) -> dnc_pb2.CheckDncResponse:
         """Whether each number is listed, in request order; an unparseable one gets `error`."""
-        items = parse_check(request)
+        items = await parse_check(request)
         numbers = [phone.e164 for phone in items.valid.values()]
         listed = await self._entries.check(caller.org_id, numbers, max_time_ms) if numbers else {}
         raw = request.phone_numbers

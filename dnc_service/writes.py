@@ -57,7 +57,7 @@ class Writes:
     ) -> dnc_pb2.BatchAddDncResponse:
         """Each item answered on its own; repeats (in the batch or listed before) add nothing."""
         caller.require_scope(self._write_scope)
-        items = parse_batch(request)
+        items = await parse_batch(request)
         first = first_occurrences(items.valid)
         listed = await self._writes.add_many(
             caller.org_id, [items.valid[index] for index in first.values()]

@@ -9,6 +9,7 @@ batch answered one by one. Every refusal names the request field at fault (`fiel
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from . import rules
 
 DEFAULT_PAGE = 1
 DEFAULT_LIMIT = 10
+# Items of a many-item request parsed between two turns of the event loop: 100 pathological
+# numbers cost ~5-7 ms of phones.normalize (docs/benchmarks.md, "Fairness"). A thread would
+# not free the loop: phonenumbers is pure Python and holds the GIL.
+YIELD_EVERY = 100
 Item = TypeVar("Item")
 Raw = TypeVar("Raw")
 
@@ -59,10 +64,14 @@ class Items(Generic[Item]):
     invalid: dict[int, InvalidArgument]
 
     @classmethod
-    def parse(cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
+    async def parse(cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
+        """Each item parsed, with a pause for the event loop every YIELD_EVERY items, so that
+        a 1,000-item request never blocks every other call for its whole parse."""
         valid: dict[int, Item] = {}
         invalid: dict[int, InvalidArgument] = {}
         for index, item in enumerate(raw):
+            if index and not index % YIELD_EVERY:
+                await asyncio.sleep(0)
             try:
                 valid[index] = parse(index, item)
             except InvalidArgument as error:
@@ -105,19 +114,19 @@ def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
     return NewEntry(phone.e164, batch_id, request_uuid, entry_type)
 
 
-def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
+async def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
     """Each item validated on its own; only the item count (the proto's rule on `entries`)
     refuses the batch as a whole."""
     rules.check(request)
-    return Items.parse(
+    return await Items.parse(
         request.entries, lambda index, item: parse_add(item, prefix=f"entries[{index}].")
     )
 
 
-def parse_check(request: dnc_pb2.CheckDncRequest) -> Items[Phone]:
+async def parse_check(request: dnc_pb2.CheckDncRequest) -> Items[Phone]:
     """Each number parsed on its own: its Phone, or why it can't be checked."""
     rules.check(request)
-    return Items.parse(
+    return await Items.parse(
         request.phone_numbers, lambda index, raw: _phone(raw, f"phone_numbers[{index}]")
     )
 
