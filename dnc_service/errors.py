@@ -7,6 +7,7 @@ stable reason, so clients need not parse the English message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, NoReturn
 
@@ -139,4 +140,12 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseExceptio
         trailers = (*trailers, (RETRY_PUSHBACK_KEY, str(int(error.retry_after_seconds * 1000))))
     # context.abort rather than abort_with_status: the same wire result, and tracing's context
     # wrapper records the code only on abort.
-    await context.abort(status.code, status.details, trailers)
+    try:
+        await context.abort(status.code, status.details, trailers)
+    except grpc.aio.AbortError:
+        raise
+    except Exception:  # grpc's ExecuteBatchError: the call ended (its deadline passed, its
+        # client left) before its status could go out. No one is left to answer: end the
+        # handler as grpc ends a cancelled one, instead of grpc logging a traceback.
+        logger.debug("call ended before its status (%s) was sent", status.code.name)
+        raise asyncio.CancelledError from None

@@ -4,7 +4,7 @@ every error into a status in one place. Each request concept has its module: lis
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar
 
@@ -78,20 +78,18 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self, request: dnc_pb2.ExportDncRequest, context: Context
     ) -> None:
         """Stream entry by entry: each write waits for the client, so memory stays flat."""
-        exported = 0
+        exported = [0]
         try:
             budget = self._budget_seconds(context, self._export_timeout_seconds)
             async with deadline(budget):
                 caller = await self._caller(context)
                 entries = self._listing.export(caller, request, _ms(budget))
                 async with aclosing(entries):
-                    async for entry in entries:
-                        await context.write(entry)
-                        exported += 1
+                    await _write_all(context, entries, exported)
         except Exception as error:
             await abort(context, error)
         finally:
-            annotate(exported=exported)
+            annotate(exported=exported[0])
 
     # The RPCs below are declared in the proto and built by issues 16 and 17; until then they
     # answer UNIMPLEMENTED, as a servicer without them would.
@@ -130,6 +128,24 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         if remaining is None:
             return limit
         return max(0.001, min(remaining, limit))
+
+
+async def _write_all(
+    context: Context, entries: AsyncIterator[dnc_pb2.DncEntry], written: list[int]
+) -> None:
+    """Write each entry, counting in `written[0]`; stop quietly once the stream is closed.
+
+    A write fails only when the stream is gone (the client cancelled, its deadline passed, its
+    connection dropped): grpc may report that before it marks the call cancelled, and there is
+    no one left to answer, so it is no error of ours (it was logged as INTERNAL before).
+    """
+    async for entry in entries:
+        try:
+            await context.write(entry)
+        except Exception:  # grpc's ExecuteBatchError (a private type): the stream is closed
+            annotate(stream_closed=True)
+            return
+        written[0] += 1
 
 
 def _ms(seconds: float) -> int:

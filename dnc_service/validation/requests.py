@@ -9,9 +9,9 @@ batch answered one by one. Every refusal names the request field at fault (`fiel
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -21,15 +21,12 @@ from .. import phones
 from ..errors import InvalidArgument
 from ..page_tokens import PagePosition, PageTokens
 from ..phones import Phone
+from ..slicing import SLICER
 from ..store.schema import NewEntry
 from . import rules
 
 DEFAULT_PAGE = 1
 DEFAULT_LIMIT = 10
-# Items of a many-item request parsed between two turns of the event loop: 100 pathological
-# numbers cost ~5-7 ms of phones.normalize (docs/benchmarks.md, "Fairness"). A thread would
-# not free the loop: phonenumbers is pure Python and holds the GIL.
-YIELD_EVERY = 100
 Item = TypeVar("Item")
 Raw = TypeVar("Raw")
 
@@ -64,18 +61,17 @@ class Items(Generic[Item]):
     invalid: dict[int, InvalidArgument]
 
     @classmethod
-    async def parse(cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
-        """Each item parsed, with a pause for the event loop every YIELD_EVERY items, so that
-        a 1,000-item request never blocks every other call for its whole parse."""
+    async def parse(cls, raw: Sequence[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
+        """Each item parsed in slices (slicing.py), so that a 1,000-item request never blocks
+        every other call for its whole parse."""
         valid: dict[int, Item] = {}
         invalid: dict[int, InvalidArgument] = {}
-        for index, item in enumerate(raw):
-            if index and not index % YIELD_EVERY:
-                await asyncio.sleep(0)
-            try:
-                valid[index] = parse(index, item)
-            except InvalidArgument as error:
-                invalid[index] = error
+        async with aclosing(SLICER.each(raw, len(raw))) as pairs:
+            async for index, item in pairs:
+                try:
+                    valid[index] = parse(index, item)
+                except InvalidArgument as error:
+                    invalid[index] = error
         return cls(valid, invalid)
 
 

@@ -10,9 +10,9 @@ import pytest
 from dnc.v1 import dnc_pb2
 from dnc_service.errors import InvalidArgument
 from dnc_service.phones import Phone
+from dnc_service.slicing import SLICE_ITEMS
 from dnc_service.store import NewEntry
 from dnc_service.validation.requests import (
-    YIELD_EVERY,
     parse_add,
     parse_batch,
     parse_check,
@@ -135,4 +135,4 @@ def test_a_long_check_lets_the_event_loop_run_between_slices() -> None:
         assert len(parsed.invalid) + len(parsed.valid) == 1000
         return len(ticks)
 
-    assert asyncio.run(parse_while_another_task_runs()) >= 1000 // YIELD_EVERY - 1
+    assert asyncio.run(parse_while_another_task_runs()) >= 1000 // SLICE_ITEMS - 1
