@@ -32,8 +32,9 @@ import grpc
 from bson import ObjectId
 from pymongo import MongoClient
 
+from bench.__main__ import FAIRNESS_MARKER, ROOT, SECRET, WORK, free_port, process, wait_http
 from bench.__main__ import MANAGEMENT_MARKER as MARKER
-from bench.__main__ import ROOT, SECRET, WORK, free_port, process, wait_http
+from bench.report import tail_from
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
@@ -321,8 +322,10 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(MARKER, 1)[0].rstrip("\n")
-    args.out.write_text(f"{head}\n\n{section}")
+    head = text[: len(text) - len(tail_from(text, MARKER, FAIRNESS_MARKER))].rstrip("\n")
+    # Keep the section `make bench-fairness` writes after this one.
+    fairness = tail_from(text, FAIRNESS_MARKER)
+    args.out.write_text(f"{head}\n\n{section}" + (f"\n{fairness}" if fairness else ""))
     print(f"wrote {args.out}")
 
 

@@ -34,6 +34,12 @@ ENTRY_POINTS = [
         id="make-bench-management",
     ),
     pytest.param(
+        "bench.fairness",
+        "--seconds 1 --entries 2000 --limit 8 --per-org 2 --checks 2 --batches 1",
+        ["## Fairness", "| per org 2 | stalled exports | tenant B ListDnc |", "## Management RPCs"],
+        id="make-bench-fairness",
+    ),
+    pytest.param(
         "bench.tracing",
         "--seconds 0.3 --rounds 1 --concurrency 2",
         [],
