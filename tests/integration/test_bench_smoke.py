@@ -35,7 +35,7 @@ ENTRY_POINTS = [
     ),
     pytest.param(
         "bench.fairness",
-        "--seconds 1 --entries 2000 --limit 8 --per-org 2 --checks 2 --batches 1",
+        "--seconds 1 --entries 300 --limit 8 --per-org 2 --checks 2 --batches 1",
         ["## Fairness", "| per org 2 | stalled exports | tenant B ListDnc |", "## Management RPCs"],
         id="make-bench-fairness",
     ),
