@@ -159,7 +159,8 @@ async def flood(config: dict[str, Any]) -> Codes:
 
 
 async def timed(call: Callable[[], Awaitable[object]], seconds: float) -> tuple[list[float], Codes]:
-    """Latencies (s) of back-to-back calls for `seconds`, and their codes."""
+    """Latencies (s) of the answered ones of back-to-back calls for `seconds` (a refusal is
+    fast and would flatter the figures), and the codes of all."""
     samples: list[float] = []
     codes: Codes = {}
     end = time.perf_counter() + seconds
@@ -167,11 +168,12 @@ async def timed(call: Callable[[], Awaitable[object]], seconds: float) -> tuple[
         started = time.perf_counter()
         try:
             await call()
-            code = "OK"
         except grpc.aio.AioRpcError as error:
-            code = error.code().name
+            codes[error.code().name] = codes.get(error.code().name, 0) + 1
+            await asyncio.sleep(0.05)  # a refused client backs off a little
+            continue
         samples.append(time.perf_counter() - started)
-        codes[code] = codes.get(code, 0) + 1
+        codes["OK"] = codes.get("OK", 0) + 1
     return samples, codes
 
 
@@ -190,7 +192,12 @@ async def phase(target: str, token: str, seconds: float) -> dict[str, Any]:
         probed, _ = await timed(
             lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=30), seconds / 2
         )
-    return {"list": percentiles(listed), "health": percentiles(probed), "codes": codes}
+    return {"list": percentiles_of(listed), "health": percentiles_of(probed), "codes": codes}
+
+
+def percentiles_of(samples: list[float]) -> tuple[float, float] | None:
+    """(p50, p99) in ms; None when no call was answered."""
+    return percentiles(samples) if samples else None
 
 
 def flooded(
@@ -289,6 +296,17 @@ def wait_grpc(targets: list[str], timeout: float = 60) -> None:
                 time.sleep(0.2)
 
 
+def ms(marks: tuple[float, float] | None) -> str:
+    return "none answered" if marks is None else f"{marks[0]:.1f} / {marks[1]:.1f}"
+
+
+def ratio(alone: tuple[float, float] | None, flooded: tuple[float, float] | None) -> str:
+    """p99 flooded / p99 alone, as `2.3x`; "refused" when nothing was answered flooded."""
+    if flooded is None:
+        return "refused"
+    return "-" if alone is None else f"{flooded[1] / alone[1]:.1f}x"
+
+
 def served(codes: Codes) -> str:
     total = sum(codes.values())
     return f"{codes.get('OK', 0) / total:.0%} of {total}" if total else "none"
@@ -302,10 +320,9 @@ def write(args: argparse.Namespace, results: dict[str, Any]) -> None:
         for kind, flood_label in FLOODS.items():
             measured, a_codes = results[name][kind]
             for what, key in (("tenant B ListDnc", "list"), ("health Check", "health")):
-                (p50, p99), (f50, f99) = alone[key], measured[key]
                 rows.append(
-                    f"| {label} | {flood_label} | {what} | {p50:.1f} / {p99:.1f} "
-                    f"| {f50:.1f} / {f99:.1f} | {f99 / p99:.1f}x |"
+                    f"| {label} | {flood_label} | {what} | {ms(alone[key])} "
+                    f"| {ms(measured[key])} | {ratio(alone[key], measured[key])} |"
                 )
             by_code = ", ".join(f"{code} {n}" for code, n in sorted(a_codes.items()))
             rows.append(
@@ -336,13 +353,21 @@ def write(args: argparse.Namespace, results: dict[str, Any]) -> None:
             "|---|---|---|---|---|---|",
             *rows,
             "",
-            "The bound: with the per-organization limit, tenant A never holds more than "
-            f"{args.per_org} of the {args.limit} slots, so tenant B is always admitted (100% "
-            "OK above); what is left of a flood is CPU: A's admitted checks and batches share "
-            "the one event loop, in slices of 25 items with long requests taking turns, so a "
-            "call of B waits at most a few slices per loop turn it needs, whatever A sends. "
-            "Without the limit, A's stalled exports take every slot and B is refused "
-            "(RESOURCE_EXHAUSTED) until they end.",
+            "How to read it. Admission is the bound this measures exactly: with the "
+            f"per-organization limit tenant A never holds more than {args.per_org} of the "
+            f"{args.limit} slots, so tenant B is always admitted (100% OK above), whatever A "
+            "sends; without it A's stalled exports take every slot and B is refused "
+            "(RESOURCE_EXHAUSTED) until they end. What admission does not bound is CPU: A's "
+            "admitted checks and batches share the service's one event loop with everyone. "
+            "Many-item parsing runs in slices of 25 items (~2 ms) with long requests taking "
+            "turns, so it adds at most one slice per loop turn a call of B needs, whatever the "
+            "number of A's requests; what remains are steps that are not sliced (building "
+            "1,000 results, ~5 ms; the database driver) and the garbage collector's full "
+            "collections (60-140 ms in the service process, measured in-process), plus, on this "
+            "shared 2-core machine, the CPU FerretDB and the flooding client take: B's ListDnc "
+            "is FerretDB-bound (a full collection scan per query) and slows with the database "
+            "load A's batches add. Quote the admission rows and the ratios, not the absolute "
+            "times; few ListDnc samples make their p99 the maximum.",
             "",
         ]
     )

@@ -5,9 +5,11 @@ and CPU-heavy checks leave the event loop to everyone else."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -80,6 +82,39 @@ async def list_outcome(stub: dnc_pb2_grpc.DncServiceAsyncStub, org: Org) -> grpc
     return grpc.StatusCode.OK
 
 
+async def one_message(message: Any) -> AsyncIterator[Any]:
+    yield message
+
+
+async def streaming_codes(
+    stub: dnc_pb2_grpc.DncServiceAsyncStub, org: Org
+) -> tuple[grpc.StatusCode, grpc.StatusCode]:
+    """The codes of one ImportDnc (client streaming) and one ScrubDnc (bidi) call of `org`.
+
+    Admitted, they reach the servicer (UNIMPLEMENTED until issue 17's RPCs land, then OK)."""
+    number = "+12125550100"
+    imported = stub.ImportDnc(
+        one_message(
+            dnc_pb2.ImportDncRequest(
+                entries=[dnc_pb2.AddDncRequest(phone_number=number)], dry_run=True
+            )
+        ),
+        metadata=org.metadata,
+        timeout=10,
+    )
+    scrubbed = stub.ScrubDnc(
+        one_message(dnc_pb2.ScrubDncRequest(phone_numbers=[number])),
+        metadata=org.metadata,
+        timeout=10,
+    )
+    with contextlib.suppress(grpc.aio.AioRpcError):
+        await imported
+    with contextlib.suppress(grpc.aio.AioRpcError):
+        async for _ in scrubbed:
+            pass
+    return await imported.code(), await scrubbed.code()
+
+
 async def until_served(stub: dnc_pb2_grpc.DncServiceAsyncStub, org: Org) -> None:
     """Poll until `org` is served again (the server frees slots as it notices calls end)."""
     async with asyncio.timeout(10):
@@ -101,6 +136,12 @@ def test_an_organization_at_its_limit_is_refused_while_another_is_served(
                     await stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=flooder.metadata)
                 assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
                 assert refusal_details(raised.value) == ("ORG_OVERLOADED", 1000, "1000")
+                # Client- and bidi-streaming calls are admitted the same way.
+                for org, admitted in ((flooder, False), (other, True)):
+                    codes = await streaming_codes(stub, org)
+                    assert all(
+                        (code != grpc.StatusCode.RESOURCE_EXHAUSTED) == admitted for code in codes
+                    ), (org, codes)
                 # The other organization is served, over and over, while the streams stall.
                 for _ in range(PER_ORG * 3):
                     answer = await stub.ListDnc(dnc_pb2.ListDncRequest(), metadata=other.metadata)
