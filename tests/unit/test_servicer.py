@@ -24,6 +24,7 @@ from dnc_service.errors import (
     Unauthenticated,
     Unavailable,
 )
+from dnc_service.history import History
 from dnc_service.listing import Listing
 from dnc_service.page_tokens import PagePosition, PageTokens
 from dnc_service.servicer import DncServicer
@@ -75,7 +76,12 @@ async def serve() -> AsyncIterator[Any]:
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
             DncServicer(
-                authenticator, Listing(entries, TOKENS), Writes(writes, audit), Checks(entries), 5.0
+                authenticator,
+                Listing(entries, TOKENS),
+                Writes(writes, audit),
+                Checks(entries),
+                History(entries, TOKENS),
+                5.0,
             ),
             server,
         )
