@@ -4,6 +4,8 @@ tokens bound to the organization and number, and rendered in the REST envelope."
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +24,7 @@ from dnc_service.validation.requests import HISTORY_TOKEN_INVALID
 from gateway_support import ENVELOPE_KEYS, Gateway, error_envelope
 from management_support import add, with_request_id
 from service_support import Service
+from support import grpcurl, wait_until
 
 FETCHED = "DNC history fetched successfully"
 EVENT_KEYS = ["action", "entryId", "phoneE164", "actor", "requestId", "at", "source", "reason"]
@@ -271,3 +274,33 @@ def test_the_history_index_is_ensured_at_start(
 ) -> None:
     indexes = mongo_db.dnc_audit.index_information()
     assert indexes[HISTORY_INDEX_NAME]["key"] == HISTORY_INDEX
+
+
+def test_grpcurl_reads_the_history_with_json_names_and_the_number_stays_masked(
+    grpc_service: Service, stub: Stub, new_org: OrgFactory
+) -> None:
+    org = new_org()
+    entry = add(stub, org, "+12125550910")
+    request_id = str(uuid.uuid4())
+    result = grpcurl(
+        "-plaintext", "-H", f"authorization: Bearer {org.token}",
+        "-H", f"x-request-id: {request_id}",
+        "-d", '{"phoneNumber":"+1 212 555 0910","limit":20}',
+        grpc_service.target, "dnc.v1.DncService/ListDncHistory",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [event] = json.loads(result.stdout)["events"]
+    assert (event["action"], event["entryId"], event["phoneE164"]) == (
+        "add",
+        entry.id,
+        "+12125550910",
+    )
+    assert event["at"].endswith("Z")
+    wait_until(lambda: len(grpc_service.process.json_lines(request_id=request_id)) == 1, timeout=5)
+    [line] = grpc_service.process.json_lines(request_id=request_id)
+    assert (line["method"], line["phone"], line["items"]) == (
+        "/dnc.v1.DncService/ListDncHistory",
+        "+*******0910",
+        1,
+    )
+    assert "+12125550910" not in grpc_service.process.log()

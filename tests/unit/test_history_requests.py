@@ -10,7 +10,7 @@ import pytest
 
 from dnc.v1 import dnc_pb2
 from dnc_service.errors import InvalidArgument
-from dnc_service.page_tokens import PagePosition, PageTokens
+from dnc_service.page_tokens import MAX_PAGE_SIZE, PagePosition, PageTokens
 from dnc_service.validation.requests import (
     HISTORY_TOKEN_INVALID,
     HISTORY_TOKEN_PURPOSE,
@@ -18,6 +18,7 @@ from dnc_service.validation.requests import (
     parse_history,
     parse_list,
 )
+from dnc_service.validation.rules import field_rules
 
 ORG, OTHER_ORG = "64e5f12345abcdef00000001", "64e5f12345abcdef00000002"
 LAST = "64e5f12345abcdef98765432"
@@ -98,3 +99,15 @@ def test_a_history_token_does_not_page_the_list() -> None:
     with pytest.raises(InvalidArgument) as raised:
         parse_list(request, ORG, tokens)
     assert raised.value.field == "page_token"
+
+
+def test_a_history_page_fits_the_offsets_a_token_may_carry() -> None:
+    # A token's offset is bounded by MAX_PAGE_SIZE per page before it (ListDnc's limit): a
+    # larger history limit would make the later pages' tokens unopenable.
+    history_max = field_rules(dnc_pb2.ListDncHistoryRequest.DESCRIPTOR, "limit").int32.lte
+    assert history_max <= MAX_PAGE_SIZE
+    tokens = PageTokens([b"h" * 32])
+    deep = PagePosition(1, 0).next(history_max, LAST, AT).next(history_max, LAST, AT)
+    token = tokens.encode(deep, ORG, NUMBER, HISTORY_TOKEN_PURPOSE)
+    query = parse(phone_number=NUMBER, page_token=token)
+    assert query.position == deep
