@@ -22,6 +22,7 @@ from .auth import Authenticator, BearerVerifier, Caller
 from .call import Metadata
 from .checks import Checks
 from .errors import DncError
+from .history import History
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
@@ -47,11 +48,13 @@ class DncServer:
         self.store = Store(settings)
         verifier = BearerVerifier.from_settings(settings)
         authenticator = Authenticator(verifier, self.store.users)
+        tokens = PageTokens.from_settings(settings)
         servicer = DncServicer(
             authenticator,
-            Listing(self.store.entries, PageTokens.from_settings(settings)),
+            Listing(self.store.entries, tokens),
             Writes(self.store.writes, self.store.audit, settings.write_scope),
             Checks(self.store.entries),
+            History(self.store.history, tokens),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
         )

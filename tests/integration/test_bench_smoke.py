@@ -34,8 +34,13 @@ ENTRY_POINTS = [
     ),
     pytest.param(
         "bench.management",
-        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1",
-        ["## Management RPCs", "ExportDnc, 300 entries over REST (CSV", "## Fairness"],
+        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1 --history-events 45",
+        [
+            "## Management RPCs",
+            "ExportDnc, 300 entries over REST (CSV",
+            "ListDncHistory, last page (3) / first page (keyset)",
+            "## Fairness",  # the other commands' sections are kept
+        ],
         id="make-bench-management",
     ),
     pytest.param(
