@@ -8,10 +8,13 @@ verified (CPU only, once per call: the call context keeps the outcome for the se
 without a valid token takes no slot, since the servicer refuses it before any I/O.
 A verified call takes a global slot, then its organization is resolved (the users store, cached
 when DNC_ORG_CACHE_TTL_SECONDS is set; the call context keeps the Caller for the servicer) and
-it takes one of that organization's slots too. Over either limit, a call is refused at once
-with RESOURCE_EXHAUSTED (reason OVERLOADED or ORG_OVERLOADED, with a retry delay) rather than
-queued, so one organization's flood leaves the other organizations' share free. A stream holds
-its slots for its whole life. Health and reflection never take a slot.
+it takes one of that organization's slots too; a streaming call (export, import, scrub) also
+takes one of the organization's stream slots, a smaller number, since a stream holds a cursor, a
+database connection and memory for as long as its client takes. Over any limit, a call is
+refused at once with RESOURCE_EXHAUSTED (reason OVERLOADED, ORG_OVERLOADED or
+ORG_STREAMS_OVERLOADED, with a retry delay) rather than queued, so one organization's flood
+leaves the other organizations' share free. A stream holds its slots for its whole life.
+Health and reflection never take a slot.
 """
 
 from __future__ import annotations
@@ -102,9 +105,13 @@ class AdmissionInterceptor(ServerInterceptor):
         verify: Callable[[Metadata], object],
         authenticate: Callable[[Metadata], Awaitable[Caller]],
         per_org_limit: int | None = None,
+        streams_per_org_limit: int | None = None,
     ) -> None:
         self.slots = Slots(limit)
         self.org_slots = OrgSlots(limit if per_org_limit is None else per_org_limit)
+        self.org_streams = OrgSlots(
+            self.org_slots.limit if streams_per_org_limit is None else streams_per_org_limit
+        )
         self._verify = verify
         self._authenticate = authenticate
 
@@ -121,16 +128,17 @@ class AdmissionInterceptor(ServerInterceptor):
             return handler
         return rewrap(
             handler,
-            self._unary,
+            self._unary(stream=False),
             self._streaming,
-            client_streaming=self._unary,
+            client_streaming=self._unary(stream=True),
             bidi_streaming=self._streaming,
         )
 
-    async def _enter(self, context: Context) -> Callable[[], None]:
+    async def _enter(self, context: Context, stream: bool) -> Callable[[], None]:
         """Take the call's slots (none for a call without a valid token); what gives them back.
 
-        Refuses the call (aborts it) when the server or the caller's organization is full.
+        Refuses the call (aborts it) when the server or the caller's organization is full, or,
+        for a `stream`, when the organization has all the streams it may have open.
         """
         metadata = context.invocation_metadata()
         call.ensure(metadata)
@@ -148,36 +156,50 @@ class AdmissionInterceptor(ServerInterceptor):
             self.slots.give_back()
             raise
         org_id = caller.org_id
-        if not self.org_slots.try_take(org_id):
+        refusal = self._take_org(org_id, stream)
+        if refusal is not None:
             self.slots.give_back()
             context.set_trailing_metadata(((ORG_ID_TRAILER, org_id),))
-            await _refuse(
-                context, "your organization has too many calls in progress", "ORG_OVERLOADED"
-            )
+            await _refuse(context, *refusal)
 
         def give_back() -> None:
+            if stream:
+                self.org_streams.give_back(org_id)
             self.org_slots.give_back(org_id)
             self.slots.give_back()
 
         return give_back
 
-    def _unary(self, behaviour: Behaviour) -> Behaviour:
-        """Unary and client-streaming calls: the slots are held until the answer is returned."""
+    def _take_org(self, org_id: str, stream: bool) -> tuple[str, str] | None:
+        """Take the organization's slot (and stream slot): None, or why the call is refused."""
+        if not self.org_slots.try_take(org_id):
+            return "your organization has too many calls in progress", "ORG_OVERLOADED"
+        if stream and not self.org_streams.try_take(org_id):
+            self.org_slots.give_back(org_id)
+            return "your organization has too many streams open", "ORG_STREAMS_OVERLOADED"
+        return None
 
-        async def admitted(request: Any, context: Context) -> Any:
-            give_back = await self._enter(context)
-            try:
-                return await behaviour(request, context)
-            finally:
-                give_back()
+    def _unary(self, stream: bool) -> Callable[[Behaviour], Behaviour]:
+        """Unary and client-streaming calls (`stream`): the slots are held until the answer is
+        returned."""
 
-        return admitted
+        def wrap(behaviour: Behaviour) -> Behaviour:
+            async def admitted(request: Any, context: Context) -> Any:
+                give_back = await self._enter(context, stream)
+                try:
+                    return await behaviour(request, context)
+                finally:
+                    give_back()
+
+            return admitted
+
+        return wrap
 
     def _streaming(self, behaviour: Behaviour) -> Behaviour:
         """Server- and bidi-streaming calls: the slots are held until the stream ends."""
 
         async def admitted(request: Any, context: Context) -> AsyncIterator[Any]:
-            give_back = await self._enter(context)
+            give_back = await self._enter(context, stream=True)
             try:
                 async for response in stream_of(behaviour, request, context):
                     yield response

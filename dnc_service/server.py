@@ -65,6 +65,7 @@ class DncServer:
             verifier.verify_metadata,
             bounded(authenticator, settings.request_timeout_seconds),
             settings.max_concurrent_rpcs_per_org,
+            settings.max_concurrent_streaming_rpcs_per_org,
         )
         self.server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor(), self.admission],

@@ -47,6 +47,8 @@ class Settings:
     max_concurrent_rpcs: int = 256
     # No organization holds more of the slots above than this (streams included, for their life).
     max_concurrent_rpcs_per_org: int = 32
+    # ... and no more streaming calls (exports, imports, scrubs) open than this, among those.
+    max_concurrent_streaming_rpcs_per_org: int = 8
     max_concurrent_streams: int = 100
     max_connection_age_seconds: float = 1800.0
     max_connection_age_grace_seconds: float = 300.0
@@ -107,6 +109,7 @@ class Settings:
             ),
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
             max_concurrent_rpcs_per_org=per_org_limit(env),
+            max_concurrent_streaming_rpcs_per_org=streams_per_org_limit(env),
             max_concurrent_streams=env.integer(
                 "DNC_GRPC_MAX_CONCURRENT_STREAMS", cls.max_concurrent_streams
             ),
@@ -154,6 +157,21 @@ def per_org_limit(env: Env) -> int:
             f"DNC_MAX_CONCURRENT_RPCS_PER_ORG={per_org}: at most DNC_MAX_CONCURRENT_RPCS ({total})"
         )
     return per_org
+
+
+def streams_per_org_limit(env: Env) -> int:
+    """DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG: at most the per-organization limit; unset, 8
+    or that limit when it is smaller."""
+    per_org = per_org_limit(env)
+    streams = env.optional_integer("DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG")
+    if streams is None:
+        return min(Settings.max_concurrent_streaming_rpcs_per_org, per_org)
+    if streams > per_org:
+        raise SettingsError(
+            f"DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG={streams}: at most "
+            f"DNC_MAX_CONCURRENT_RPCS_PER_ORG ({per_org})"
+        )
+    return streams
 
 
 def _check_jwt(settings: Settings) -> None:

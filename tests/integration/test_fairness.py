@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,23 @@ SLOW_READER = (("grpc.http2.bdp_probe", 0), ("grpc.use_local_subchannel_pool", 1
 PATHOLOGICAL = ["+" + "1" * 31] * 1000
 
 
-@pytest.fixture
-def service(tmp_path: Path, mongo_uri: str, mongo_db: Database[Document]) -> Iterator[Service]:
-    env = service_env(
-        mongo_uri,
-        mongo_db.name,
-        DNC_MAX_CONCURRENT_RPCS="8",
-        DNC_MAX_CONCURRENT_RPCS_PER_ORG=str(PER_ORG),
-    )
+@contextmanager
+def fair_service(
+    tmp_path: Path, mongo_uri: str, mongo_db: Database[Document], **limits: str
+) -> Iterator[Service]:
+    """The real service with 8 slots, `limits` (per organization) on top; no traceback logged."""
+    env = service_env(mongo_uri, mongo_db.name, DNC_MAX_CONCURRENT_RPCS="8", **limits)
     with start_service(env, tmp_path / "service.log") as started:
         yield started
         assert "Traceback" not in started.process.log()
+
+
+@pytest.fixture
+def service(tmp_path: Path, mongo_uri: str, mongo_db: Database[Document]) -> Iterator[Service]:
+    with fair_service(
+        tmp_path, mongo_uri, mongo_db, DNC_MAX_CONCURRENT_RPCS_PER_ORG=str(PER_ORG)
+    ) as started:
+        yield started
 
 
 def flooding_org(new_org: OrgFactory) -> Org:
@@ -246,3 +252,51 @@ def test_health_is_answered_while_heavy_checks_run(service: Service, new_org: Or
     answered = asyncio.run(scenario())
     print(f"health answered {answered} times during the checks")
     assert answered >= 2 * len(orgs) * PER_ORG
+
+
+def test_an_organization_has_fewer_streams_than_calls(
+    tmp_path: Path, mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    flooder = flooding_org(new_org)
+    limits = {
+        "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "3",
+        "DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG": "1",
+    }
+
+    async def scenario(target: str) -> None:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = dnc_pb2_grpc.DncServiceStub(channel)
+            async with held_exports(target, flooder, 1):
+                export = stub.ExportDnc(dnc_pb2.ExportDncRequest(), metadata=flooder.metadata)
+                with pytest.raises(grpc.aio.AioRpcError) as raised:
+                    await export.read()
+                assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                assert refusal_details(raised.value)[0] == "ORG_STREAMS_OVERLOADED"
+                assert set(await streaming_codes(stub, flooder)) == {
+                    grpc.StatusCode.RESOURCE_EXHAUSTED
+                }
+                # Its unary calls still have slots.
+                assert await list_outcome(stub, flooder) == grpc.StatusCode.OK
+            await until_exported(stub, flooder)
+
+    with fair_service(tmp_path, mongo_uri, mongo_db, **limits) as service:
+        asyncio.run(scenario(service.target))
+
+
+async def until_exported(stub: dnc_pb2_grpc.DncServiceAsyncStub, org: Org) -> None:
+    """Poll until an export of `org` is admitted again (its stream slot came back)."""
+    async with asyncio.timeout(10):
+        while (code := await export_outcome(stub, org)) != grpc.StatusCode.OK:
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            await asyncio.sleep(0.05)
+
+
+async def export_outcome(stub: dnc_pb2_grpc.DncServiceAsyncStub, org: Org) -> grpc.StatusCode:
+    """OK once an export of `org` streams its first entry (then it is cancelled), else its code."""
+    export = stub.ExportDnc(dnc_pb2.ExportDncRequest(), metadata=org.metadata, timeout=10)
+    try:
+        await export.read()
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    export.cancel()
+    return grpc.StatusCode.OK

@@ -120,6 +120,16 @@ async def per_org() -> AsyncIterator[tuple[Methods, grpc.aio.Channel]]:
         yield served
 
 
+@pytest_asyncio.fixture
+async def one_stream() -> AsyncIterator[tuple[Methods, grpc.aio.Channel]]:
+    """Three slots per organization, of which one stream."""
+    admission = AdmissionInterceptor(
+        6, verify, authenticate, per_org_limit=3, streams_per_org_limit=1
+    )
+    async for served in serve(admission):
+        yield served
+
+
 async def serve(
     admission: AdmissionInterceptor,
 ) -> AsyncIterator[tuple[Methods, grpc.aio.Channel]]:
@@ -277,3 +287,25 @@ def test_the_organization_table_holds_only_organizations_with_calls() -> None:
     slots.give_back("a")
     slots.give_back("b")
     assert slots.taken == {}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method", ["Generated", "Written", "ClientStream", "Bidi"])
+async def test_an_organization_has_fewer_streams_than_calls(
+    one_stream: tuple[Methods, grpc.aio.Channel], method: str
+) -> None:
+    methods, channel = one_stream
+    holder = asyncio.ensure_future(call(channel, method, request(), GOOD))
+    await methods.wait_started()  # organization a holds its one stream
+    assert await refusal(channel, "Bidi", GOOD) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED, "ORG_STREAMS_OVERLOADED", 1000, "1000",
+    )  # fmt: skip
+    unary = asyncio.ensure_future(call(channel, "Unary", request(), GOOD))  # still admitted
+    other = asyncio.ensure_future(call(channel, method, request(), OTHER))  # b has its own
+    await methods.wait_started()
+    await methods.wait_started()
+    methods.release.set()
+    assert await unary
+    assert await other
+    assert await holder
+    assert await call(channel, "ClientStream", request(), GOOD)  # the stream slot came back

@@ -91,6 +91,15 @@ def test_contract_names() -> None:
             r"DNC_MAX_CONCURRENT_RPCS_PER_ORG=9: at most DNC_MAX_CONCURRENT_RPCS \(8\)",
         ),
         (
+            {
+                "DNC_JWT_SECRET": SECRET,
+                "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "4",
+                "DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG": "5",
+            },
+            r"DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG=5: at most "
+            r"DNC_MAX_CONCURRENT_RPCS_PER_ORG \(4\)",
+        ),
+        (
             {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": "0"},
             "DNC_JWT_MAX_LIFETIME_SECONDS",
         ),
@@ -260,14 +269,19 @@ def test_a_bad_grpc_address_stops_the_start_as_a_configuration_error(
 @pytest.mark.parametrize(
     ("environ", "limits"),
     [
-        ({}, (256, 32)),
-        ({"DNC_MAX_CONCURRENT_RPCS": "8"}, (8, 8)),  # unset: never above the global limit
-        ({"DNC_MAX_CONCURRENT_RPCS_PER_ORG": "4"}, (256, 4)),
-        ({"DNC_MAX_CONCURRENT_RPCS": "8", "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "8"}, (8, 8)),
+        ({}, (256, 32, 8)),
+        ({"DNC_MAX_CONCURRENT_RPCS": "4"}, (4, 4, 4)),  # unset: never above the limit above
+        ({"DNC_MAX_CONCURRENT_RPCS_PER_ORG": "4"}, (256, 4, 4)),
+        ({"DNC_MAX_CONCURRENT_RPCS": "8", "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "8"}, (8, 8, 8)),
+        ({"DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG": "2"}, (256, 32, 2)),
     ],
 )
-def test_the_per_organization_limit_is_within_the_global_one(
-    environ: dict[str, str], limits: tuple[int, int]
+def test_the_per_organization_limits_are_within_the_global_one(
+    environ: dict[str, str], limits: tuple[int, int, int]
 ) -> None:
     settings = Settings.from_env({"DNC_JWT_SECRET": SECRET, **environ})
-    assert (settings.max_concurrent_rpcs, settings.max_concurrent_rpcs_per_org) == limits
+    assert (
+        settings.max_concurrent_rpcs,
+        settings.max_concurrent_rpcs_per_org,
+        settings.max_concurrent_streaming_rpcs_per_org,
+    ) == limits
