@@ -42,7 +42,7 @@ class Store:
         self._mongo = client.connect(settings)
         db = self._mongo[settings.database]
         self._entries_collection = db[settings.entries_collection]
-        self.entries = EntriesStore(self._entries_collection)
+        self.entries = EntriesStore(self._entries_collection, clock)
         self.writes = EntryWrites(self._entries_collection, clock)
         self.audit = AuditLog(db[settings.audit_collection], clock)
         self.users = UsersStore(

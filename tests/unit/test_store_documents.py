@@ -108,12 +108,15 @@ def test_the_client_decodes_strings_that_are_not_utf8() -> None:
 def test_a_new_entry_is_stored_in_the_original_forms_plus_e164() -> None:
     at = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
     batch = "64e5f12345abcdef87650001"
-    full = new_document(str(ORG), NewEntry("+12125551234", batch, UUID, "call"), at)
+    full = new_document(str(ORG), NewEntry("+12125551234", batch, UUID, "call"), at, "u" * 24)
     assert isinstance(full.pop("_id"), ObjectId)
     assert full == {
         "phoneNumber": "12125551234", "phoneE164": "+12125551234", "orgId": ORG,
         "type": "call", "batchId": ObjectId(batch), "requestUUID": UUID, "createdAt": at,
+        "requestedAt": at, "addedBy": "u" * 24,
     }  # fmt: skip
-    bare = new_document(str(ORG), NewEntry("+442079460000"), at)
-    assert set(bare) == {"_id", "phoneNumber", "phoneE164", "orgId", "createdAt"}
+    bare = new_document(str(ORG), NewEntry("+442079460000"), at, "u" * 24)
+    assert set(bare) == {
+        "_id", "phoneNumber", "phoneE164", "orgId", "createdAt", "requestedAt", "addedBy",
+    }  # fmt: skip
     assert to_entry(bare).phone_number == "442079460000"

@@ -1,0 +1,173 @@
+"""Finding an organization's entries by number, whatever form another system stored it in.
+
+Every lookup by number (CheckDnc's answer, the writes' "already listed") goes through `listed`,
+so a listed number is never answered "not listed". Lookups are keyed on phoneE164, which the
+service writes on every add; other systems write rows without it, with phoneNumber as digits,
+punctuated text, int64 or double. Looking those forms up directly ({orgId, phoneNumber}) cannot
+work: `+1 (212) 555-1234` has endless spellings, and no index finds a spelling from its number.
+
+So phoneE164 is kept filled continuously: before answering, `heal` gives the organization's rows
+that lack it their number (phones.normalize_stored), an index-backed query that in steady state
+returns nothing. A row it cannot give one is marked with PHONE_E164_CONFLICT, so it is not read
+again on every call: UNPARSEABLE, or the number another row of the organization already holds
+(the unique index refused a second). A conflicted row is read again only by lookups of its own
+number: once the holder is gone (removed), it takes the number over and lists it.
+
+The heal query `{orgId, phoneE164: null, phoneE164Conflict: {$in: [null, *numbers]}}` is served
+by HEAL_INDEX (store/indexes.py): equality on each of its three fields. The unique number index
+cannot serve it: on MongoDB it is partial (phoneE164 $exists) and holds no row lacking the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, OperationFailure
+
+from ..phones import normalize_stored
+from .client import Document
+from .filters import unexpired
+from .schema import (
+    ID,
+    ORG_ID,
+    PHONE_E164,
+    PHONE_E164_CONFLICT,
+    PHONE_NUMBER,
+    UNPARSEABLE,
+    phone_text,
+)
+
+# Rows healed per round trip: bounds the memory one call holds, whatever the backlog.
+HEAL_BATCH_SIZE = 500
+DUPLICATE_KEY = 11000
+
+
+async def listed(
+    entries: AsyncCollection[Document],
+    org_id: str,
+    numbers: Sequence[str],
+    now: datetime,
+    projection: dict[str, Any],
+    max_time_ms: int | None = None,
+) -> dict[str, Document]:
+    """The unexpired row listing each of the E.164 `numbers` that is listed, after `heal`.
+
+    Call inside client.driver_errors(). The lookup is equality on orgId, then $in on phoneE164:
+    point lookups in the unique number index, expiry a residual condition.
+    """
+    distinct = list(dict.fromkeys(numbers))
+    if not distinct:
+        return {}
+    await heal(entries, org_id, distinct, max_time_ms)
+    found = entries.find(
+        {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": distinct}, **unexpired(now)},
+        projection | {PHONE_E164: 1},
+        max_time_ms=max_time_ms,
+    )
+    return {document[PHONE_E164]: document async for document in found}
+
+
+def heal_filter(org_id: str, numbers: Sequence[str]) -> dict[str, Any]:
+    """The organization's rows lacking phoneE164: never seen, or conflicted over `numbers`."""
+    return {
+        ORG_ID: ObjectId(org_id),
+        PHONE_E164: None,
+        PHONE_E164_CONFLICT: {"$in": [None, *numbers]},
+    }
+
+
+async def heal(
+    entries: AsyncCollection[Document],
+    org_id: str,
+    numbers: Sequence[str],
+    max_time_ms: int | None = None,
+) -> None:
+    """Give phoneE164 to the organization's rows that lack it (see the module docstring).
+
+    Walks by `_id`, HEAL_BATCH_SIZE rows at a time, so each row is read at most once per call.
+    """
+    where = heal_filter(org_id, numbers)
+    after: ObjectId | None = None
+    while True:
+        query = where if after is None else {**where, ID: {"$gt": after}}
+        batch = await entries.find(
+            query, {PHONE_NUMBER: 1, PHONE_E164_CONFLICT: 1}, sort=[(ID, 1)],
+            limit=HEAL_BATCH_SIZE, max_time_ms=max_time_ms,
+        ).to_list()  # fmt: skip
+        if not batch:
+            return
+        after = batch[-1][ID]
+        await _heal_batch(entries, batch)
+        if len(batch) < HEAL_BATCH_SIZE:
+            return
+
+
+async def _heal_batch(entries: AsyncCollection[Document], batch: list[Document]) -> None:
+    """Set each row's number; mark those the unique index refuses, and the unparseable."""
+    numbered: list[tuple[Document, str]] = []
+    marks: list[tuple[Document, str]] = []
+    for document in batch:
+        phone = normalize_stored(phone_text(document.get(PHONE_NUMBER)))
+        if phone is None:
+            marks.append((document, UNPARSEABLE))
+        else:
+            numbered.append((document, phone.e164))
+    refused = await _set_numbers(entries, numbered)
+    marks += [numbered[index] for index in sorted(refused)]
+    changed = [(doc, mark) for doc, mark in marks if doc.get(PHONE_E164_CONFLICT) != mark]
+    if changed:
+        await entries.bulk_write(
+            [_still_lacking(doc, {"$set": {PHONE_E164_CONFLICT: mark}}) for doc, mark in changed],
+            ordered=False,
+        )
+
+
+async def _set_numbers(
+    entries: AsyncCollection[Document], numbered: list[tuple[Document, str]]
+) -> set[int]:
+    """Write phoneE164 on each row; the indexes of those another row's number refused."""
+    if not numbered:
+        return set()
+    operations = [
+        _still_lacking(doc, {"$set": {PHONE_E164: number}, "$unset": {PHONE_E164_CONFLICT: ""}})
+        for doc, number in numbered
+    ]
+    try:
+        await entries.bulk_write(operations, ordered=False)
+    except BulkWriteError as error:
+        errors: list[dict[str, Any]] = error.details.get("writeErrors", [])
+        if any(each.get("code") != DUPLICATE_KEY for each in errors):
+            raise
+        return {each["index"] for each in errors}
+    except OperationFailure as error:
+        # FerretDB fails a whole batch over one unique-index conflict: learn which, row by row.
+        if error.code != DUPLICATE_KEY:
+            raise
+        return await _set_one_by_one(entries, operations)
+    return set()
+
+
+async def _set_one_by_one(
+    entries: AsyncCollection[Document], operations: list[UpdateOne]
+) -> set[int]:
+    refused: set[int] = set()
+    for index, operation in enumerate(operations):
+        try:
+            await entries.bulk_write([operation])
+        except BulkWriteError:
+            refused.add(index)
+        except OperationFailure as error:
+            if error.code != DUPLICATE_KEY:
+                raise
+            refused.add(index)
+    return refused
+
+
+def _still_lacking(document: Document, update: dict[str, Any]) -> UpdateOne:
+    """`update` on the row only while it still lacks phoneE164 (a concurrent call may heal it)."""
+    return UpdateOne({ID: document[ID], PHONE_E164: None}, update)
