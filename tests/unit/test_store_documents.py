@@ -120,3 +120,26 @@ def test_a_new_entry_is_stored_in_the_original_forms_plus_e164() -> None:
         "_id", "phoneNumber", "phoneE164", "orgId", "createdAt", "requestedAt", "addedBy",
     }  # fmt: skip
     assert to_entry(bare).phone_number == "442079460000"
+
+
+def test_the_compliance_record_is_stored_and_rendered_when_present() -> None:
+    at = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
+    asked, ends = at - timedelta(days=2), at + timedelta(days=30)
+    entry = NewEntry(
+        "+12125551234", source="sms_stop", reason="STOP", requested_at=asked, expires_at=ends
+    )
+    document = new_document(str(ORG), entry, at, "a" * 24)
+    assert {key: document[key] for key in ("source", "reason", "requestedAt", "expiresAt")} == {
+        "source": "sms_stop", "reason": "STOP", "requestedAt": asked, "expiresAt": ends,
+    }  # fmt: skip
+    assert document["addedBy"] == "a" * 24
+    rendered = to_entry(document)
+    assert (rendered.source, rendered.reason, rendered.added_by) == ("sms_stop", "STOP", "a" * 24)
+    assert rendered.requested_at.ToDatetime(UTC) == asked
+    assert rendered.expires_at.ToDatetime(UTC) == ends
+
+
+def test_a_row_without_the_compliance_record_renders_without_it() -> None:
+    rendered = to_entry({"_id": ObjectId(), "orgId": ORG, "phoneNumber": "12125551234"})
+    for field in ("source", "reason", "requested_at", "expires_at", "added_by"):
+        assert not rendered.HasField(field)
