@@ -45,6 +45,7 @@ from .schema import (
 # Rows healed per round trip: bounds the memory one call holds, whatever the backlog.
 HEAL_BATCH_SIZE = 500
 DUPLICATE_KEY = 11000
+_FERRETDB_UNIQUE = "UNIQUE constraint failed"
 
 
 async def listed(
@@ -146,7 +147,7 @@ async def _set_numbers(
         return {each["index"] for each in errors}
     except OperationFailure as error:
         # FerretDB fails a whole batch over one unique-index conflict: learn which, row by row.
-        if error.code != DUPLICATE_KEY:
+        if not _unique_conflict(error):
             raise
         return await _set_one_by_one(entries, operations)
     return set()
@@ -162,10 +163,18 @@ async def _set_one_by_one(
         except BulkWriteError:
             refused.add(index)
         except OperationFailure as error:
-            if error.code != DUPLICATE_KEY:
+            if not _unique_conflict(error):
                 raise
             refused.add(index)
     return refused
+
+
+def _unique_conflict(error: OperationFailure) -> bool:
+    """A duplicate key: MongoDB's code 11000, or FerretDB v1.24's answer to an update breaking a
+    unique index (InternalError, SQLite's "UNIQUE constraint failed")."""
+    return error.code == DUPLICATE_KEY or _FERRETDB_UNIQUE in str(
+        (error.details or {}).get("errmsg")
+    )
 
 
 def _still_lacking(document: Document, update: dict[str, Any]) -> UpdateOne:
