@@ -19,7 +19,8 @@ TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0
 # What a request may send: any RFC 3339 time json_format reads, 0 to 9 fraction digits and
 # "Z" or an offset (an upper-case "T" and "Z", as json_format requires).
 TIMESTAMP_INPUT_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 429, 500, 503, 504)
 # Only routes that read a body answer these: too large, and not JSON.
