@@ -270,8 +270,7 @@ class _Builder:
         """One value's schema, without the field's bounds (field_schema adds them)."""
         if field.message_type is not None:
             if field.message_type.full_name == "google.protobuf.Timestamp":
-                pattern = TIMESTAMP_INPUT_PATTERN if inputs else TIMESTAMP_PATTERN
-                return {"type": "string", "format": "date-time", "pattern": pattern}
+                return _timestamp_schema(inputs)
             if inputs:
                 checked = rules and not schema_rules.items_ignored(field)
                 return self.input_schema(field.message_type, checked)
@@ -299,6 +298,12 @@ _REQUEST_ID_PARAMETER: Schema = {
     "description": "Echoed back; a new one is made when absent or not 1-128 of [A-Za-z0-9._:-].",
     "schema": {"type": "string"},
 }
+
+
+def _timestamp_schema(inputs: bool) -> Schema:
+    """A Timestamp as JSON: what a request may send (any RFC 3339 time), or what is written."""
+    pattern = TIMESTAMP_INPUT_PATTERN if inputs else TIMESTAMP_PATTERN
+    return {"type": "string", "format": "date-time", "pattern": pattern}
 
 
 def _error_response(status: int) -> Schema:

@@ -8,7 +8,9 @@ import re
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from gateway import openapi
+from gateway import openapi, proto_docs
+from gateway.dnc_api import DNC_API
+from gateway.routes import routes_from_files
 
 READ = [
     "2025-05-15T10:30:00Z",
@@ -45,3 +47,20 @@ def test_the_request_pattern_refuses_what_json_format_refuses(text: str) -> None
 def test_the_response_pattern_is_the_written_form() -> None:
     assert re.fullmatch(openapi.TIMESTAMP_PATTERN, "2025-05-15T10:30:00.000Z")
     assert re.fullmatch(openapi.TIMESTAMP_INPUT_PATTERN, "2025-05-15T10:30:00.000Z")
+
+
+def test_the_dnc_document_describes_the_compliance_fields_both_ways() -> None:
+    routes = routes_from_files(DNC_API.files)
+    schemas = openapi.document(routes, DNC_API, proto_docs.leading_comments(DNC_API.files))[
+        "components"
+    ]["schemas"]
+    entry = schemas["dnc.v1.DncEntry"]["properties"]
+    for key in ("source", "reason", "requestedAt", "expiresAt", "addedBy"):
+        assert entry[key]["description"]
+        assert key not in schemas["dnc.v1.DncEntry"]["required"]
+    assert entry["expiresAt"]["pattern"] == openapi.TIMESTAMP_PATTERN
+    for name in ("dnc.v1.AddDncRequest.Input", "dnc.v1.AddDncRequest.UncheckedInput"):
+        given = schemas[name]["properties"]
+        for key in ("requestedAt", "expiresAt"):
+            assert given[key]["anyOf"][0]["pattern"] == openapi.TIMESTAMP_INPUT_PATTERN
+        assert "addedBy" not in given  # output only: not in the request message
