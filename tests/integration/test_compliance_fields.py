@@ -22,6 +22,8 @@ from data_support import Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from gateway_support import COMPLIANCE_KEYS, SEED_ENTRY_KEYS, Gateway, Reply, error_envelope
 from management_support import add, entries_of, rpc_error
+from service_support import Service
+from support import grpcurl
 
 ADDED = "Phone number added to DNC successfully"
 NEXT_YEAR = datetime.now(UTC).replace(microsecond=0) + timedelta(days=365)
@@ -186,3 +188,25 @@ def test_rest_batch_items_are_judged_one_by_one(gateway: Gateway, new_org: OrgFa
     assert results[1]["error"].startswith("entries[1].expires_at must be in the future")
     [entry] = data_of(gateway.get("/api/dnc/list", org.token))["dncList"]
     assert (entry["source"], entry["expiresAt"]) == ("agent", text(NEXT_YEAR))
+
+
+def test_grpcurl_adds_with_the_record_and_describes_it(
+    grpc_service: Service, new_org: OrgFactory
+) -> None:
+    org = new_org()
+    body = {
+        "phoneNumber": "+1 212 555 7030", "source": "call", "reason": "asked on the call",
+        "requestedAt": LAST_WEEK.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expiresAt": NEXT_YEAR.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }  # fmt: skip
+    added = grpcurl(
+        "-plaintext", "-H", f"authorization: Bearer {org.token}", "-d", json.dumps(body),
+        grpc_service.target, "dnc.v1.DncService/AddDnc",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    entry = json.loads(added.stdout)["entry"]
+    assert (entry["source"], entry["addedBy"]) == ("call", str(org.user_id))
+    assert entry["expiresAt"] == NEXT_YEAR.strftime("%Y-%m-%dT%H:%M:%SZ")
+    described = grpcurl("-plaintext", grpc_service.target, "describe", "dnc.v1.DncEntry")
+    for field in ("source", "reason", "requested_at", "expires_at", "added_by"):
+        assert f" {field} = " in described.stdout
