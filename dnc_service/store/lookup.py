@@ -6,11 +6,12 @@ service writes on every add; other systems write rows without it, with phoneNumb
 punctuated text, int64 or double. Looking those forms up directly ({orgId, phoneNumber}) cannot
 work: `+1 (212) 555-1234` has endless spellings, and no index finds a spelling from its number.
 
-So phoneE164 is kept filled continuously: before answering, `heal` gives the organization's rows
-that lack it their number (phones.normalize_stored), an index-backed query that in steady state
-returns nothing. A row it cannot give one is marked with PHONE_E164_CONFLICT, so it is not read
-again on every call: UNPARSEABLE, or the number another row of the organization already holds
-(the unique index refused a second). A conflicted row is read again only by lookups of its own
+So phoneE164 is kept filled continuously: `heal` gives the organization's rows that lack it their
+number (phones.normalize_stored) before a lookup answers. In steady state there are none, and the
+lookup is one query (`first_filter`): the rows listing the numbers, or any row to heal. A row
+`heal` cannot give a number is marked with PHONE_E164_CONFLICT, so it is not read again on every
+call: UNPARSEABLE, or the number another row of the organization already holds (the unique index
+refused a second). A conflicted row is read again only by lookups of its own
 number: once the holder is gone (removed), it takes the number over and lists it.
 
 The heal query `{orgId, phoneE164: null, phoneE164Conflict: {$in: [null, *numbers]}}` is served
@@ -58,19 +59,37 @@ async def listed(
 ) -> dict[str, Document]:
     """The unexpired row listing each of the E.164 `numbers` that is listed, after `heal`.
 
-    Call inside client.driver_errors(). The lookup is equality on orgId, then $in on phoneE164:
-    point lookups in the unique number index, expiry a residual condition.
+    Call inside client.driver_errors(). One query in steady state (`first_filter`): the rows
+    listing the numbers, or any row `heal` would handle. Only when one of the latter shows up
+    are the rows healed and the numbers looked up again (`listed_filter`).
     """
     distinct = list(dict.fromkeys(numbers))
     if not distinct:
         return {}
-    await heal(entries, org_id, distinct, max_time_ms)
-    found = entries.find(
-        {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": distinct}, **unexpired(now)},
-        projection | {PHONE_E164: 1},
-        max_time_ms=max_time_ms,
-    )
-    return {document[PHONE_E164]: document async for document in found}
+    fields = projection | {PHONE_E164: 1}
+    # At most one row per number lists it (the unique index): one more row means a heal row.
+    rows = await entries.find(
+        first_filter(org_id, distinct, now), fields,
+        limit=len(distinct) + 1, max_time_ms=max_time_ms,
+    ).to_list()  # fmt: skip
+    if any(not isinstance(row.get(PHONE_E164), str) for row in rows):
+        await heal(entries, org_id, distinct, max_time_ms)
+        rows = await entries.find(
+            listed_filter(org_id, distinct, now), fields, max_time_ms=max_time_ms
+        ).to_list()
+    return {row[PHONE_E164]: row for row in rows}
+
+
+def listed_filter(org_id: str, numbers: Sequence[str], now: datetime) -> dict[str, Any]:
+    """The unexpired rows listing `numbers`: equality on orgId, then $in on phoneE164 (point
+    lookups in the unique number index), expiry a residual condition."""
+    return {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": list(numbers)}, **unexpired(now)}
+
+
+def first_filter(org_id: str, numbers: Sequence[str], now: datetime) -> dict[str, Any]:
+    """`listed_filter` or `heal_filter`, in one query. Each `$or` branch is whole, orgId first,
+    so MongoDB plans each on its own index (the unique number index, the heal index)."""
+    return {"$or": [listed_filter(org_id, numbers, now), heal_filter(org_id, numbers)]}
 
 
 def heal_filter(org_id: str, numbers: Sequence[str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from dnc_service.store import NewEntry, SortKey
 from dnc_service.store.entries import EntriesStore
 from dnc_service.store.filters import listing_filter, unexpired
 from dnc_service.store.indexes import HEAL_INDEX, HEAL_INDEX_NAME, NUMBER_INDEX, NUMBER_INDEX_NAME
-from dnc_service.store.lookup import heal_filter
+from dnc_service.store.lookup import first_filter, heal_filter, listed_filter
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME, SORT
 from dnc_service.store.writes import EntryWrites
 
@@ -135,20 +135,28 @@ def test_management_queries_are_org_first_and_index_backed(
             await client.close()
 
     asyncio.run(run())
-    check_heal, check, batch_heal, batch_lookup, export = [
-        c for c in recorder.commands if "find" in c
-    ]
-    for heal in (check_heal, batch_heal):
-        # Equality on each field of the heal index (null: the rows lacking phoneE164).
-        assert heal["filter"] == heal_filter(str(org.org_id), numbers)
-        assert heal["filter"]["phoneE164Conflict"] == {"$in": [None, *numbers]}
-        assert list(heal["filter"]) == [key for key, _ in HEAL_INDEX]
-    for lookup in (check, batch_lookup):
-        # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
-        assert lookup["filter"] == {
-            "orgId": org.org_id, "phoneE164": {"$in": numbers}, **unexpired(NOW)
-        }  # fmt: skip
-        assert list(lookup["filter"])[:2] == [key for key, _ in NUMBER_INDEX]
+    # The org's seeded rows lack phoneE164: the check's first query meets them, heals them and
+    # looks the numbers up again; the batch's first query then finds nothing to heal.
+    first, heal, lookup, batch_first, export = [c for c in recorder.commands if "find" in c]
+    for query in (first, batch_first):
+        # One query in steady state: an $or of the two index-backed shapes below.
+        assert query["filter"] == first_filter(str(org.org_id), numbers, NOW)
+        branches = query["filter"]["$or"]
+        assert branches == [
+            listed_filter(str(org.org_id), numbers, NOW), heal_filter(str(org.org_id), numbers)
+        ]  # fmt: skip
+        assert all(next(iter(branch)) == "orgId" for branch in branches)
+        assert query["limit"] == len(numbers) + 1
+    # Equality on each field of the heal index (null: the rows lacking phoneE164).
+    assert heal["filter"] == heal_filter(str(org.org_id), numbers)
+    assert heal["filter"]["phoneE164Conflict"] == {"$in": [None, *numbers]}
+    assert list(heal["filter"]) == [key for key, _ in HEAL_INDEX]
+    # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
+    assert lookup["filter"] == listed_filter(str(org.org_id), numbers, NOW)
+    assert lookup["filter"] == {
+        "orgId": org.org_id, "phoneE164": {"$in": numbers}, **unexpired(NOW)
+    }  # fmt: skip
+    assert list(lookup["filter"])[:2] == [key for key, _ in NUMBER_INDEX]
     assert_index_prefix(export["filter"], org.org_id)
     assert export["filter"] == listing_filter(str(org.org_id), "555", NOW)
     assert list(export["sort"].items()) == [
@@ -172,3 +180,9 @@ def test_real_mongodb_checks_numbers_in_the_partial_unique_index(
     assert NUMBER_INDEX_NAME in str(plan["queryPlanner"]["winningPlan"])
     heal = mongo_db.dnc_entries.find(heal_filter(str(org.org_id), numbers)).explain()
     assert HEAL_INDEX_NAME in str(heal["queryPlanner"]["winningPlan"])
+    # The steady-state query: each $or branch on its index, no collection scan.
+    first = mongo_db.dnc_entries.find(first_filter(str(org.org_id), numbers, NOW)).explain()
+    winning = str(first["queryPlanner"]["winningPlan"])
+    assert NUMBER_INDEX_NAME in winning
+    assert HEAL_INDEX_NAME in winning
+    assert "COLLSCAN" not in winning
