@@ -11,8 +11,9 @@ number (phones.normalize_stored) before a lookup answers. In steady state there 
 lookup is one query (`first_filter`): the rows listing the numbers, or any row to heal. A row
 `heal` cannot give a number is marked with PHONE_E164_CONFLICT, so it is not read again on every
 call: UNPARSEABLE, or the number another row of the organization already holds (the unique index
-refused a second). A conflicted row is read again only by lookups of its own
-number: once the holder is gone (removed), it takes the number over and lists it.
+refused a second). A conflicted row is read again only by lookups of its own number: once the
+holder is gone (removed), it takes the number over; while the holder has expired but still holds
+the number (the unique index keeps expired rows), the conflicted row answers for the number.
 
 The heal query `{orgId, phoneE164: null, phoneE164Conflict: {$in: [null, *numbers]}}` is served
 by HEAL_INDEX (store/indexes.py): equality on each of its three fields. The unique number index
@@ -61,7 +62,7 @@ async def listed(
 
     Call inside client.driver_errors(). One query in steady state (`first_filter`): the rows
     listing the numbers, or any row `heal` would handle. Only when one of the latter shows up
-    are the rows healed and the numbers looked up again (`listed_filter`).
+    are the rows healed and the numbers looked up again (`settled_filter`).
     """
     distinct = list(dict.fromkeys(numbers))
     if not distinct:
@@ -75,15 +76,43 @@ async def listed(
     if any(not isinstance(row.get(PHONE_E164), str) for row in rows):
         await heal(entries, org_id, distinct, max_time_ms)
         rows = await entries.find(
-            listed_filter(org_id, distinct, now), fields, max_time_ms=max_time_ms
-        ).to_list()
-    return {row[PHONE_E164]: row for row in rows}
+            settled_filter(org_id, distinct, now), fields | {PHONE_E164_CONFLICT: 1},
+            max_time_ms=max_time_ms,
+        ).to_list()  # fmt: skip
+    return _by_number(rows)
+
+
+def _by_number(rows: list[Document]) -> dict[str, Document]:
+    """Each number's row: the one holding it, else a conflicted row standing for it (its holder
+    expired but still holds the number in the unique index)."""
+    found: dict[str, Document] = {}
+    for row in rows:
+        number = row.get(PHONE_E164)
+        if isinstance(number, str):
+            found[number] = row
+    for row in rows:
+        number = row.get(PHONE_E164_CONFLICT)
+        if row.get(PHONE_E164) is None and isinstance(number, str) and number != UNPARSEABLE:
+            found.setdefault(number, row)
+    return found
 
 
 def listed_filter(org_id: str, numbers: Sequence[str], now: datetime) -> dict[str, Any]:
     """The unexpired rows listing `numbers`: equality on orgId, then $in on phoneE164 (point
     lookups in the unique number index), expiry a residual condition."""
     return {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": list(numbers)}, **unexpired(now)}
+
+
+def settled_filter(org_id: str, numbers: Sequence[str], now: datetime) -> dict[str, Any]:
+    """After `heal`: `listed_filter`, or the unexpired rows conflicted over `numbers`. Such a row
+    lists its number too; it answers for it when its holder no longer does (expired)."""
+    conflicted = {
+        ORG_ID: ObjectId(org_id),
+        PHONE_E164: None,
+        PHONE_E164_CONFLICT: {"$in": list(numbers)},
+        **unexpired(now),
+    }
+    return {"$or": [listed_filter(org_id, numbers, now), conflicted]}
 
 
 def first_filter(org_id: str, numbers: Sequence[str], now: datetime) -> dict[str, Any]:

@@ -182,3 +182,35 @@ async def test_a_batch_item_with_a_past_expiry_is_invalid_alone(
     assert [r.status for r in results] == [ADDED, INVALID, INVALID]
     assert results[1].error.startswith("entries[1].expires_at must be in the future")
     assert results[2].error.startswith("entries[2].requested_at must not be more than 5 minutes")
+
+
+@pytest.mark.asyncio
+async def test_another_systems_row_answers_once_the_services_entry_expired(
+    clocked: tuple[SetClock, dnc_pb2_grpc.DncServiceAsyncStub], new_org: OrgFactory
+) -> None:
+    """An expired entry keeps its number in the unique index, so another system's row of that
+    number cannot take it (it is marked conflicted): it must still list the number."""
+    clock, stub = clocked
+    org = new_org(
+        entries=[
+            {"phoneNumber": "12125556030", "phoneE164": "+12125556030", "expiresAt": EXPIRY,
+             "createdAt": BASE_TIME},
+            {"phoneNumber": "+1 (212) 555-6030", "createdAt": BASE_TIME},
+        ]
+    )  # fmt: skip
+    [mine] = [str(row["_id"]) for row in org.entries if "expiresAt" in row]
+    [theirs] = [str(row["_id"]) for row in org.entries if "expiresAt" not in row]
+    check = dnc_pb2.CheckDncRequest(phone_numbers=["12125556030"])
+    [before] = (await stub.CheckDnc(check, metadata=org.metadata)).results
+    assert (before.listed, before.entry_id) == (True, mine)
+    clock.now = EXPIRY
+    for _ in range(2):  # and again, once the row is marked
+        [after] = (await stub.CheckDnc(check, metadata=org.metadata)).results
+        assert (after.listed, after.entry_id) == (True, theirs)
+    add = dnc_pb2.AddDncRequest(phone_number="12125556030")
+    results = (
+        await stub.BatchAddDnc(dnc_pb2.BatchAddDncRequest(entries=[add]), metadata=org.metadata)
+    ).results
+    assert (results[0].status, results[0].entry_id) == (
+        dnc_pb2.BATCH_ADD_STATUS_ALREADY_LISTED, theirs,
+    )  # fmt: skip

@@ -31,7 +31,7 @@ from dnc_service.store.history import (
     history_filter,
 )
 from dnc_service.store.indexes import HEAL_INDEX, HEAL_INDEX_NAME, NUMBER_INDEX, NUMBER_INDEX_NAME
-from dnc_service.store.lookup import first_filter, heal_filter, listed_filter
+from dnc_service.store.lookup import first_filter, heal_filter, listed_filter, settled_filter
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME, SORT
 from dnc_service.store.writes import EntryWrites
 
@@ -159,12 +159,19 @@ def test_management_queries_are_org_first_and_index_backed(
     assert heal["filter"] == heal_filter(str(org.org_id), numbers)
     assert heal["filter"]["phoneE164Conflict"] == {"$in": [None, *numbers]}
     assert list(heal["filter"]) == [key for key, _ in HEAL_INDEX]
+    # After the heal: the numbers' rows, or the rows conflicted over them.
+    assert lookup["filter"] == settled_filter(str(org.org_id), numbers, NOW)
+    listing, conflicted = lookup["filter"]["$or"]
     # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
-    assert lookup["filter"] == listed_filter(str(org.org_id), numbers, NOW)
-    assert lookup["filter"] == {
-        "orgId": org.org_id, "phoneE164": {"$in": numbers}, **unexpired(NOW)
+    assert listing == listed_filter(str(org.org_id), numbers, NOW)
+    assert listing == {"orgId": org.org_id, "phoneE164": {"$in": numbers}, **unexpired(NOW)}
+    assert list(listing)[:2] == [key for key, _ in NUMBER_INDEX]
+    # Equality on each field of the heal index, expiry residual.
+    assert list(conflicted)[:3] == [key for key, _ in HEAL_INDEX]
+    assert conflicted == {
+        "orgId": org.org_id, "phoneE164": None, "phoneE164Conflict": {"$in": numbers},
+        **unexpired(NOW),
     }  # fmt: skip
-    assert list(lookup["filter"])[:2] == [key for key, _ in NUMBER_INDEX]
     assert_index_prefix(export["filter"], org.org_id)
     assert export["filter"] == listing_filter(str(org.org_id), "555", NOW)
     assert list(export["sort"].items()) == [
@@ -191,6 +198,11 @@ def test_real_mongodb_checks_numbers_in_the_partial_unique_index(
     # The steady-state query: each $or branch on its index, no collection scan.
     first = mongo_db.dnc_entries.find(first_filter(str(org.org_id), numbers, NOW)).explain()
     winning = str(first["queryPlanner"]["winningPlan"])
+    assert NUMBER_INDEX_NAME in winning
+    assert HEAL_INDEX_NAME in winning
+    assert "COLLSCAN" not in winning
+    settled = mongo_db.dnc_entries.find(settled_filter(str(org.org_id), numbers, NOW)).explain()
+    winning = str(settled["queryPlanner"]["winningPlan"])
     assert NUMBER_INDEX_NAME in winning
     assert HEAL_INDEX_NAME in winning
     assert "COLLSCAN" not in winning
