@@ -45,7 +45,7 @@ class Store:
         self._mongo = client.connect(settings)
         db = self._mongo[settings.database]
         self._entries_collection = db[settings.entries_collection]
-        self.entries = EntriesStore(self._entries_collection)
+        self.entries = EntriesStore(self._entries_collection, clock)
         self.writes = EntryWrites(self._entries_collection, clock)
         self._audit_collection = db[settings.audit_collection]
         self.audit = AuditLog(self._audit_collection, clock)
@@ -61,7 +61,7 @@ class Store:
         await client.ping(self._mongo)
 
     async def ensure_indexes(self) -> None:
-        """Create the listing, the unique number and the history index if they are missing."""
+        """Create the listing, unique number, heal and history indexes if they are missing."""
         await indexes.ensure_indexes(self._entries_collection, self._audit_collection)
 
     async def migrate(self) -> MigrationReport:

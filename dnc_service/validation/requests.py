@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from dnc.v1 import dnc_pb2
@@ -129,9 +130,10 @@ def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
     return request.search.strip()
 
 
-def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
-    """Validate one AddDnc request (or batch item, its fields named under `prefix`)."""
-    rules.check(request, prefix)
+def parse_add(request: dnc_pb2.AddDncRequest, now: datetime, prefix: str = "") -> NewEntry:
+    """Validate one AddDnc request (or batch item, its fields named under `prefix`); `now`, the
+    service clock's, judges requested_at and expires_at."""
+    rules.check(request, prefix, now)
     phone = _phone(request.phone_number, f"{prefix}phone_number")
     batch_id = request.batch_id.lower() if request.HasField("batch_id") else None
     # The rule admits the 8-4-4-4-12 form in either case; it is stored lowercase.
@@ -140,15 +142,26 @@ def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
     )
     # The rules refuse control characters; surrounding blanks are trimmed, blank means none.
     entry_type = request.type.strip() or None
-    return NewEntry(phone.e164, batch_id, request_uuid, entry_type)
+    return NewEntry(
+        phone.e164, batch_id, request_uuid, entry_type,
+        source=request.source.strip() or None,
+        reason=request.reason.strip() or None,
+        requested_at=(
+            rules.stored_moment(request.requested_at)
+            if request.HasField("requested_at") else None
+        ),
+        expires_at=(
+            rules.stored_moment(request.expires_at) if request.HasField("expires_at") else None
+        ),
+    )  # fmt: skip
 
 
-async def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
+async def parse_batch(request: dnc_pb2.BatchAddDncRequest, now: datetime) -> Items[NewEntry]:
     """Each item validated on its own; only the item count (the proto's rule on `entries`)
     refuses the batch as a whole."""
     rules.check(request)
     return await Items.parse(
-        request.entries, lambda index, item: parse_add(item, prefix=f"entries[{index}].")
+        request.entries, lambda index, item: parse_add(item, now, prefix=f"entries[{index}].")
     )
 
 
