@@ -51,15 +51,17 @@ def service(tmp_path: Path, mongo_uri: str, mongo_db: Database[Document]) -> Ite
         yield started
 
 
-def flooding_org(new_org: OrgFactory) -> Org:
+@pytest.fixture
+def flooder(new_org: OrgFactory, mongo_db: Database[Document]) -> Iterator[Org]:
+    """An organization whose exports outgrow a stream's window; its entries are removed after
+    the test (FerretDB scans the whole collection per query: they would slow later tests)."""
     org = new_org()
-    return new_org(
-        [
-            make_entry(org.org_id, n, BASE_TIME, transcription="x" * 1024)
-            for n in range(EXPORT_ENTRIES)
-        ],
-        org_id=org.org_id,
-    )
+    entries = [
+        make_entry(org.org_id, n, BASE_TIME, transcription="x" * 1024)
+        for n in range(EXPORT_ENTRIES)
+    ]
+    yield new_org(entries, org_id=org.org_id)
+    mongo_db.dnc_entries.delete_many({"orgId": org.org_id})
 
 
 @asynccontextmanager
@@ -130,9 +132,9 @@ async def until_served(stub: dnc_pb2_grpc.DncServiceAsyncStub, org: Org) -> None
 
 
 def test_an_organization_at_its_limit_is_refused_while_another_is_served(
-    service: Service, new_org: OrgFactory
+    service: Service, new_org: OrgFactory, flooder: Org
 ) -> None:
-    flooder, other = flooding_org(new_org), new_org(entries=2)
+    other = new_org(entries=2)
 
     async def scenario() -> None:
         async with grpc.aio.insecure_channel(service.target) as channel:
@@ -159,9 +161,9 @@ def test_an_organization_at_its_limit_is_refused_while_another_is_served(
 
 
 def test_over_rest_the_refusal_is_429_with_retry_after(
-    service: Service, new_org: OrgFactory, gateway_factory: GatewayFactory
+    service: Service, new_org: OrgFactory, flooder: Org, gateway_factory: GatewayFactory
 ) -> None:
-    flooder, other = flooding_org(new_org), new_org(entries=1)
+    other = new_org(entries=1)
     gateway = gateway_factory(service.target)
 
     async def scenario() -> None:
@@ -209,8 +211,7 @@ def test_slots_come_back_after_errors(service: Service, new_org: OrgFactory) -> 
     asyncio.run(scenario())
 
 
-def test_a_caller_out_of_time_gives_its_slot_back(service: Service, new_org: OrgFactory) -> None:
-    flooder = flooding_org(new_org)
+def test_a_caller_out_of_time_gives_its_slot_back(service: Service, flooder: Org) -> None:
 
     async def scenario() -> None:
         async with grpc.aio.insecure_channel(service.target, options=SLOW_READER) as channel:
@@ -255,9 +256,8 @@ def test_health_is_answered_while_heavy_checks_run(service: Service, new_org: Or
 
 
 def test_an_organization_has_fewer_streams_than_calls(
-    tmp_path: Path, mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory
+    tmp_path: Path, mongo_uri: str, mongo_db: Database[Document], flooder: Org
 ) -> None:
-    flooder = flooding_org(new_org)
     limits = {
         "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "3",
         "DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG": "1",
