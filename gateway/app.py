@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import docs, middleware, openapi, proto_docs
+from .body import BodyLimits
 from .call_context import CallContext
 from .channel import open_channel
 from .cors import CorsPolicy
@@ -76,7 +77,9 @@ def _handler(
         context,
         spec.logged_trailers,
         spec.success_message(route.method.full_name),
-        settings.max_body_bytes,
+        BodyLimits(
+            settings.max_body_bytes, settings.body_idle_seconds, settings.body_timeout_seconds
+        ),
     )
 
 

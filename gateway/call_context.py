@@ -18,6 +18,10 @@ from .errors import GatewayError
 # The shortest deadline worth a call.
 MIN_TIMEOUT_SECONDS = 0.001
 MISSING_AUTHORIZATION = "missing bearer token: send 'Authorization: Bearer <jwt>'"
+MALFORMED_AUTHORIZATION = "malformed authorization: expected 'Bearer <jwt>'"
+# A bearer JWT's form, as the upstream tests it: the scheme, spaces, three base64url parts. A
+# value that fails it would be refused upstream anyway, so it is refused before any body is read.
+_BEARER = re.compile(r"(?i:bearer) +[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*", re.ASCII)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 # grpc-gateway's Grpc-Timeout units (the gRPC wire format): hours down to nanoseconds.
@@ -59,9 +63,9 @@ class CallContext:
         """`authorization` unchanged, the request id and the trace context; gRPC metadata must
         be printable ASCII.
 
-        No Authorization header (when the API requires one) or more than one is UNAUTHENTICATED
-        here, as the service would answer: with two, forwarding either would pick for the
-        service.
+        No Authorization header (when the API requires one), one not of the form `Bearer
+        <three base64url parts>`, or more than one is UNAUTHENTICATED here, as the service would
+        answer, before any body is read: with two, forwarding either would pick for the service.
         """
         metadata = ((REQUEST_ID_KEY, request_id_var.get()), *outgoing_metadata())
         given = request.headers.getall("Authorization", ())
@@ -77,6 +81,8 @@ class CallContext:
             raise GatewayError(
                 grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
             )
+        if self._authorization_required and not _BEARER.fullmatch(given[0].strip()):
+            raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, MALFORMED_AUTHORIZATION)
         return (*metadata, ("authorization", given[0]))
 
     def timeout(self, request: web.Request) -> float:

@@ -13,7 +13,7 @@ import grpc
 from aiohttp import web
 from google.protobuf.message import Message
 
-from . import envelope, metrics, rendering, streaming
+from . import body, envelope, metrics, rendering, streaming
 from .call_context import CallContext, request_id_var
 from .errors import ErrorRenderer, GatewayError
 from .middleware import LOG_FIELDS, route_label
@@ -73,18 +73,18 @@ class UnaryHandler(RouteHandler):
         context: CallContext,
         logged_trailers: Mapping[str, str],
         success_message: str,
-        max_body_bytes: int,
+        body_limits: body.BodyLimits,
     ) -> None:
         super().__init__(route, context, logged_trailers)
         self._success_message = success_message
-        self._max_body_bytes = max_body_bytes
+        self._body_limits = body_limits
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         route = self.route
         # Credentials first: a request without them is 401 whatever else is wrong with it.
         metadata = self._context.metadata(request)
-        body = await self._read_body(request) if route.body else b""
-        message = route.build_request(request.rel_url.query, request.match_info, body)
+        data = await self._read_body(request) if route.body else b""
+        message = route.build_request(request.rel_url.query, request.match_info, data)
         timeout = self._context.timeout(request)
         call = self._call(message, timeout=timeout, metadata=metadata)
         try:
@@ -99,18 +99,13 @@ class UnaryHandler(RouteHandler):
         )
 
     async def _read_body(self, request: web.Request) -> bytes:
-        """The body of a JSON route: JSON (or no Content-Type) within the size limit."""
+        """The body of a JSON route: JSON (or no Content-Type), unencoded, within the limits."""
         media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
             raise GatewayError.refusal(
                 415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
             )
-        try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise GatewayError.refusal(
-                413, f"The request body is larger than {self._max_body_bytes} bytes."
-            ) from None
+        return await body.read_whole(request, self._body_limits)
 
 
 class StreamHandler(RouteHandler):

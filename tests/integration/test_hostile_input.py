@@ -4,13 +4,10 @@ fast, and oversized, malformed or trickled requests get the envelope (4xx), neve
 from __future__ import annotations
 
 import http.client
-import json
 import select
 import socket
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import grpc
@@ -20,7 +17,13 @@ from bson import ObjectId
 from data_support import BASE_TIME, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import REQUEST_ID_KEY
-from gateway_support import ENVELOPE_KEYS, Gateway, GatewayFactory, error_envelope
+from gateway_support import (
+    Gateway,
+    GatewayFactory,
+    assert_envelope,
+    error_envelope,
+    parse_reply,
+)
 from service_support import Service
 from support import wait_until
 
@@ -62,33 +65,6 @@ def raw_request(gateway: Gateway, head: bytes) -> bytes:
         while chunk := connection.recv(65536):
             received += chunk
     return received
-
-
-@dataclass
-class RawReply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def parse_reply(raw: bytes) -> RawReply:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return RawReply(int(status_line.split(" ", 2)[1]), headers, body)
-
-
-def assert_envelope(reply: RawReply, status: int) -> dict[str, Any]:
-    assert reply.status == status, reply
-    assert reply.headers["content-type"].startswith("application/json")
-    assert reply.headers["server"] == "dnc-gateway"
-    body: dict[str, Any] = json.loads(reply.body)
-    assert list(body) == ENVELOPE_KEYS
-    assert (body["status"], body["code"], body["data"]) == (False, status, None)
-    return body
 
 
 @pytest.mark.parametrize(
