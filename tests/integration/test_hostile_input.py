@@ -182,3 +182,46 @@ def test_a_malformed_message_is_invalid_argument_and_logged(
         [line] = grpc_service.process.json_lines(request_id=request_id)
         assert (line["method"], line["code"]) == (method, "INVALID_ARGUMENT")
     assert "DecodeError" not in grpc_service.process.log()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "text"),
+    [
+        (
+            "/api/dnc/check",
+            b'{"phoneNumbers": ["+12125550100"], "phoneNumbers": ["+12125550101"]}',
+            "the request body repeats the key 'phoneNumbers'",
+        ),
+        (
+            "/api/dnc/check",
+            b'{"phone_numbers": ["+12125550100"], "phoneNumbers": ["+12125550101"]}',
+            "invalid request body: 'phone_numbers' and 'phoneNumbers' name the same field",
+        ),
+        (
+            "/api/dnc/batch-add",
+            b'{"entries": [{"phoneNumber": "+12125550100", "phoneNumber": "+12125550101"}]}',
+            "the request body repeats the key 'phoneNumber'",
+        ),
+        (
+            "/api/dnc/batch-add",
+            b'{"entries": [{"phoneNumber": "+12125550100", "phone_number": "+12125550101"}]}',
+            "invalid request body: 'entries[0].phoneNumber' and 'entries[0].phone_number' "
+            "name the same field",
+        ),
+        (
+            "/api/dnc/add",
+            b'{"phoneNumber": "+12125550100", "x": {"a": 1, "a": 2}}',
+            "the request body repeats the key 'a'",
+        ),
+    ],
+)
+def test_a_repeated_key_is_400_and_nothing_is_written(
+    gateway: Gateway, new_org: OrgFactory, path: str, body: bytes, text: str
+) -> None:
+    """Was: the last one won, so a check or write took a value a reviewer of the body missed."""
+    org = new_org()
+    headers = {"Authorization": f"Bearer {org.token}", "Content-Type": "application/json"}
+    reply = gateway.request(path, "POST", headers=headers, body=body)
+    assert error_envelope(reply, 400)["errorMessage"] == text
+    listed = gateway.get("/api/dnc/list", org.token).json()["data"]["pagination"]["total"]
+    assert listed == 0
