@@ -70,7 +70,8 @@ def _handler(
     """The route's handler with its deadline, its messages and its limits fixed."""
     if route.streaming:
         context = CallContext(settings.stream_timeout_seconds, spec.authorization_required)
-        return StreamHandler(route, context, spec.logged_trailers, renderer)
+        download_name = spec.download_name(route.method.full_name)
+        return StreamHandler(route, context, spec.logged_trailers, renderer, download_name)
     context = CallContext(settings.timeout_seconds, spec.authorization_required)
     return UnaryHandler(
         route,

@@ -117,9 +117,11 @@ class StreamHandler(RouteHandler):
         context: CallContext,
         logged_trailers: Mapping[str, str],
         renderer: ErrorRenderer,
+        download_name: str,
     ) -> None:
         super().__init__(route, context, logged_trailers)
         self._renderer = renderer
+        self._download_name = download_name
         payload_type: Any = route.method.output_type
         if route.response_body:  # a singular message field (routes.py checks)
             payload_type = payload_type.fields_by_name[route.response_body].message_type
@@ -150,6 +152,7 @@ class StreamHandler(RouteHandler):
                 output,
                 self._error_line,
                 outcome,
+                self._download_name,
             )
         finally:
             call.cancel()  # a no-op once the stream has ended
