@@ -13,8 +13,9 @@ from urllib.parse import quote, urlsplit
 import grpc
 import pytest
 from bson import ObjectId
+from pymongo.database import Database
 
-from data_support import BASE_TIME, OrgFactory, make_entry
+from data_support import BASE_TIME, Document, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import REQUEST_ID_KEY
 from gateway_support import (
@@ -24,6 +25,7 @@ from gateway_support import (
     error_envelope,
     parse_reply,
 )
+from management_support import audit_of
 from service_support import Service
 from support import wait_until
 
@@ -225,3 +227,61 @@ def test_a_repeated_key_is_400_and_nothing_is_written(
     assert error_envelope(reply, 400)["errorMessage"] == text
     listed = gateway.get("/api/dnc/list", org.token).json()["data"]["pagination"]["total"]
     assert listed == 0
+
+
+# Controls and non-ASCII are refused by the Python client itself ("Invalid metadata"); the rule
+# that refuses them in the service is unit-tested (tests/unit/test_call_context.py).
+@pytest.mark.parametrize("given", ["x" * 129, "has space", " padded", "", "x" * 5000])
+def test_a_request_id_that_is_not_plain_ascii_is_replaced_not_stored(
+    stub: dnc_pb2_grpc.DncServiceStub,
+    grpc_service: Service,
+    mongo_db: Database[Document],
+    new_org: OrgFactory,
+    given: str,
+) -> None:
+    """Was: stored in the audit and logged as given (controls, non-ASCII, any length)."""
+    org = new_org()
+    request = dnc_pb2.AddDncRequest(phone_number="12125550777")
+    stub.AddDnc(request, metadata=(*org.metadata, (REQUEST_ID_KEY, given)), timeout=10)
+    [record] = audit_of(mongo_db, org)
+    if given == "":  # an empty value is no id at all
+        assert record["requestId"] is None
+        return
+    made = record["requestId"]
+    assert uuid.UUID(made).version == 4
+    wait_until(lambda: bool(grpc_service.process.json_lines(request_id=made)))
+    lines = grpc_service.process.json_lines(request_id=made)
+    assert lines[0]["message"].startswith("refused the caller's x-request-id")
+    assert given not in grpc_service.process.log()
+
+
+@pytest.mark.parametrize(
+    "given", ["a" * 128, "req-1:2/3;4", "0f8fad5b-d9cb-469f-a165-70867728950e"]
+)
+def test_a_plain_request_id_is_kept(
+    stub: dnc_pb2_grpc.DncServiceStub,
+    mongo_db: Database[Document],
+    new_org: OrgFactory,
+    given: str,
+) -> None:
+    org = new_org()
+    request = dnc_pb2.AddDncRequest(phone_number="12125550778")
+    stub.AddDnc(request, metadata=(*org.metadata, (REQUEST_ID_KEY, given)), timeout=10)
+    assert [record["requestId"] for record in audit_of(mongo_db, org)] == [given]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("x" * 129, False), ("has space", False), ("req;1/2", True)]
+)
+def test_the_gateway_keeps_only_a_plain_x_request_id(
+    gateway: Gateway, new_org: OrgFactory, given: str, kept: bool
+) -> None:
+    org = new_org()
+    reply = gateway.get("/api/dnc/list", org.token, X_Request_Id=given)
+    assert reply.status == 200
+    used = reply.headers["X-Request-Id"]
+    assert (used == given) is kept
+    if not kept:
+        assert uuid.UUID(used).version == 4
+        wait_until(lambda: "refused the client's X-Request-Id" in gateway.process.log())
+        assert given not in gateway.process.log()
