@@ -42,8 +42,12 @@ async def server() -> AsyncIterator[TestServer]:
     app = web.Application()
     app.router.add_post("/whole", _whole)
     app.router.add_post("/chunks", _chunks)
-    async with TestServer(app) as started:
+    started = TestServer(app)
+    await started.start_server()
+    try:
         yield started
+    finally:
+        await started.close()
 
 
 async def _post(server: TestServer, path: str, data: object, **headers: str) -> tuple[int, str]:
