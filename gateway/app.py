@@ -52,7 +52,13 @@ def create_app(
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     handlers = [_handler(route, settings, spec, renderer) for route in routes]
     for handler in handlers:
-        app.router.add_route(handler.route.http_method, handler.route.path, handler.handle)
+        route = handler.route
+        if isinstance(handler, UnaryHandler) and route.body:
+            app.router.add_route(
+                route.http_method, route.path, handler.handle, expect_handler=handler.expect
+            )
+        else:
+            app.router.add_route(route.http_method, route.path, handler.handle)
     health = HealthCheck(spec.health_key)
     app.router.add_get("/healthz", health.handle, allow_head=False)
     comments = proto_docs.leading_comments(spec.files)

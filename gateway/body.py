@@ -63,12 +63,17 @@ async def chunks(request: web.BaseRequest, idle_seconds: float) -> AsyncIterator
         yield chunk
 
 
-async def read_whole(request: web.BaseRequest, limits: BodyLimits) -> bytes:
-    """The whole body within `limits`: 415, then 413 (from Content-Length, or counted), 408."""
+def check_head(request: web.BaseRequest, limits: BodyLimits) -> None:
+    """What the head alone refuses: an encoding (415), a declared length over the limit (413)."""
     check_encoding(request)
     declared = request.content_length
     if declared is not None and declared > limits.max_bytes:
         raise _too_large(limits.max_bytes)
+
+
+async def read_whole(request: web.BaseRequest, limits: BodyLimits) -> bytes:
+    """The whole body within `limits`: 415, then 413 (from Content-Length, or counted), 408."""
+    check_head(request, limits)
     body = bytearray()
     try:
         async with asyncio.timeout(limits.total_seconds):

@@ -100,12 +100,32 @@ class UnaryHandler(RouteHandler):
 
     async def _read_body(self, request: web.Request) -> bytes:
         """The body of a JSON route: JSON (or no Content-Type), unencoded, within the limits."""
-        media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-            raise GatewayError.refusal(
-                415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
-            )
+        _check_media_type(request)
         return await body.read_whole(request, self._body_limits)
+
+    async def expect(self, request: web.Request) -> None:
+        """`Expect: 100-continue`: the client is asked for its body only when the head alone
+        would not be refused (credentials, media type, encoding, declared length); else no
+        100 is sent, and the handler answers the refusal before the body is sent at all."""
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed()  # as aiohttp answers any other expectation
+        try:
+            self._context.metadata(request)
+            _check_media_type(request)
+            body.check_head(request, self._body_limits)
+        except GatewayError:
+            return
+        if request.version >= (1, 1):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # as aiohttp does: the response has not started
+
+
+def _check_media_type(request: web.Request) -> None:
+    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
+        raise GatewayError.refusal(
+            415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
+        )
 
 
 class StreamHandler(RouteHandler):

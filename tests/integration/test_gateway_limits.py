@@ -319,3 +319,47 @@ def test_connections_past_the_cap_get_503_until_one_closes(
         for connection in held:
             connection.close()
     assert "refused a connection over the limit of 2 open connections" in gateway.process.log()
+
+
+def expect_continue(
+    gateway: Gateway, authorization: str, *extra: bytes
+) -> tuple[bytes, socket.socket]:
+    """Send a JSON POST's head with `Expect: 100-continue`; what came back within 2 s."""
+    url = urlsplit(gateway.url)
+    connection = socket.create_connection((url.hostname, url.port), timeout=10)
+    body = b'{"phoneNumbers": ["+12125550100"]}'
+    connection.sendall(
+        b"POST " + CHECK.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: " + authorization.encode() + b"\r\nExpect: 100-continue\r\n"
+        + b"".join(extra) + b"Content-Length: %d\r\n\r\n" % len(body)
+    )  # fmt: skip
+    ready = select.select([connection], [], [], 2)[0]
+    return (connection.recv(65536) if ready else b""), connection
+
+
+@pytest.mark.parametrize(
+    ("authorization", "extra", "status"),
+    [
+        ("Bearer not-a-jwt", b"", 401),
+        ("Bearer {}", b"Content-Encoding: gzip\r\n", 415),
+    ],
+)
+def test_a_refused_head_gets_its_answer_instead_of_100_continue(
+    gateway: Gateway, new_org: OrgFactory, authorization: str, extra: bytes, status: int
+) -> None:
+    """curl asks before sending a body over 1 KiB: a refusal saves the whole upload."""
+    org = new_org()
+    received, connection = expect_continue(gateway, authorization.format(org.token), extra)
+    with connection:
+        assert not received.startswith(b"HTTP/1.1 100"), received
+        assert assert_envelope(parse_reply(received), status)
+
+
+def test_an_acceptable_head_gets_100_continue(gateway: Gateway, new_org: OrgFactory) -> None:
+    org = new_org()
+    received, connection = expect_continue(gateway, f"Bearer {org.token}")
+    with connection:
+        assert received == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(b'{"phoneNumbers": ["+12125550100"]}')
+        reply, _ = read_reply(connection, within=10)
+    assert reply.status == 200
