@@ -28,7 +28,7 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from . import envelope
+from . import envelope, metrics
 from .errors import ErrorRenderer, GatewayError
 
 logger = logging.getLogger("gateway.http")
@@ -83,6 +83,7 @@ class EnvelopeRequestHandler(RequestHandler):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._connections.open += 1
+        metrics.OPEN_CONNECTIONS.inc()
         self._counted = True
         self.over_capacity = self._connections.open > self._connections.limit
         self._start_head_timer()  # a connection that sends nothing is closed too
@@ -91,12 +92,14 @@ class EnvelopeRequestHandler(RequestHandler):
         if self._counted:
             self._counted = False
             self._connections.open -= 1
+            metrics.OPEN_CONNECTIONS.dec()
         self._stop_head_timer()
         super().connection_lost(exc)
 
     def refuse_over_capacity(self) -> web.Response:
         """503 to a connection opened past the cap; its body unread, the connection closed."""
         limit = self._connections.limit
+        metrics.CONNECTIONS_REFUSED.inc()
         logger.warning(
             "refused a connection over the limit of %d open connections", limit,
             extra={"status": 503},

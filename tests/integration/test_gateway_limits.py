@@ -313,6 +313,10 @@ def test_connections_past_the_cap_get_503_until_one_closes(
         assert error_envelope(reply, 503)
         assert reply.headers["Retry-After"] == "1"
         assert reply.headers["Connection"] == "close"
+        assert gateway.metrics()[("dnc_gateway_connections_refused_total", ())] == 1
+        # (/metrics has a listener of its own: the two held connections only, once the refused
+        # one is closed)
+        wait_until(lambda: gateway.metrics()[("dnc_gateway_open_connections", ())] == 2)
         held.pop().close()
         wait_until(lambda: gateway.health() == 200, timeout=5)
     finally:
