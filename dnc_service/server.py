@@ -19,7 +19,9 @@ from . import reflection
 from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .checks import Checks
+from .clock import Clock, system_clock
 from .errors import DncError
+from .history import History
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
@@ -40,15 +42,17 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class DncServer:
     """Owns the gRPC server, the store (database client) and the health of both."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
         self.settings = settings
-        self.store = Store(settings)
+        self.store = Store(settings, clock)
         verifier = BearerVerifier.from_settings(settings)
+        tokens = PageTokens.from_settings(settings)
         servicer = DncServicer(
             Authenticator(verifier, self.store.users),
-            Listing(self.store.entries, PageTokens.from_settings(settings)),
-            Writes(self.store.writes, self.store.audit, settings.write_scope),
+            Listing(self.store.entries, tokens),
+            Writes(self.store.writes, self.store.audit, settings.write_scope, clock),
             Checks(self.store.entries),
+            History(self.store.history, tokens),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
         )

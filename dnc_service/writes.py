@@ -11,6 +11,7 @@ from dnc.v1 import dnc_pb2
 
 from .auth import Caller
 from .call import annotate, request_id
+from .clock import Clock, system_clock
 from .errors import NotFound
 from .store import AuditLog, Change, EntryWrites, Listed, NewEntry
 from .validation.requests import parse_add, parse_batch, parse_remove
@@ -31,16 +32,21 @@ class Writes:
     """What each write RPC does, given who calls (see the module docstring)."""
 
     def __init__(
-        self, writes: EntryWrites, audit: AuditLog, write_scope: str | None = None
+        self,
+        writes: EntryWrites,
+        audit: AuditLog,
+        write_scope: str | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self._writes = writes
         self._audit = audit
         self._write_scope = write_scope
+        self._clock = clock  # requestedAt and expiresAt are judged against it
 
     async def add(self, caller: Caller, request: dnc_pb2.AddDncRequest) -> dnc_pb2.AddDncResponse:
         caller.require_scope(self._write_scope)
-        new = parse_add(request)
-        entry = await self._writes.add(caller.org_id, new)
+        new = parse_add(request, self._clock())
+        entry = await self._writes.add(caller.org_id, new, caller.user_id)
         await self._audit.record([_added(caller, entry.id, new.phone_e164)])
         return dnc_pb2.AddDncResponse(entry=entry)
 
@@ -64,10 +70,10 @@ class Writes:
     ) -> dnc_pb2.BatchAddDncResponse:
         """Each item answered on its own; repeats (in the batch or listed before) add nothing."""
         caller.require_scope(self._write_scope)
-        items = parse_batch(request)
+        items = parse_batch(request, self._clock())
         first = first_occurrences(items.valid)
         listed = await self._writes.add_many(
-            caller.org_id, [items.valid[index] for index in first.values()]
+            caller.org_id, [items.valid[index] for index in first.values()], caller.user_id
         )
         results = [
             dnc_pb2.BatchAddResult(index=index, status=INVALID, error=error.message)

@@ -25,6 +25,8 @@ SEED_ENTRY_KEYS = [
     "transcription",
     "createdAt",
 ]
+# The compliance record's keys (CONTRACT "Compliance record"), after the seed's, when present.
+COMPLIANCE_KEYS = ["source", "reason", "requestedAt", "expiresAt", "addedBy"]
 # The keys of every response body, in the seed's order; a failure has them too.
 ENVELOPE_KEYS = ["message", "status", "code", "errorMessage", "data"]
 

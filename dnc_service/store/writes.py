@@ -23,6 +23,7 @@ from dnc.v1 import dnc_pb2
 from ..clock import Clock, system_clock
 from ..errors import AlreadyExists
 from ..phones import normalize_stored
+from . import lookup
 from .client import Document, driver_errors
 from .schema import (
     ID,
@@ -61,10 +62,14 @@ class EntryWrites:
         self._entries = entries
         self._clock = clock
 
-    async def add(self, org_id: str, entry: NewEntry) -> dnc_pb2.DncEntry:
-        """Insert one entry and return it as the listing shows it; AlreadyExists if listed."""
-        document = new_document(org_id, entry, self._clock())
+    async def add(self, org_id: str, entry: NewEntry, added_by: str) -> dnc_pb2.DncEntry:
+        """Insert one entry and return it as the listing shows it; AlreadyExists if listed.
+
+        Rows of other systems lacking phoneE164 get it first (lookup.heal), so that the unique
+        index sees them."""
+        document = new_document(org_id, entry, self._clock(), added_by)
         with driver_errors():
+            await lookup.heal(self._entries, org_id, [entry.phone_e164])
             try:
                 await self._entries.insert_one(document)
             except DuplicateKeyError:
@@ -76,17 +81,21 @@ class EntryWrites:
                 ) from None
         return to_entry(document)
 
-    async def add_many(self, org_id: str, entries: Sequence[NewEntry]) -> dict[str, Listed]:
+    async def add_many(
+        self, org_id: str, entries: Sequence[NewEntry], added_by: str
+    ) -> dict[str, Listed]:
         """List distinct numbers; for each E.164 number, its entry and whether it is new."""
         numbers = [entry.phone_e164 for entry in entries]
         with driver_errors():
-            listed = {
-                number: Listed(entry_id, added=False)
-                for number, entry_id in (await self._find_listed(org_id, numbers)).items()
-            }
             now = self._clock()
+            listed = {
+                number: Listed(str(document[ID]), added=False)
+                for number, document in (
+                    await lookup.listed(self._entries, org_id, numbers, now, {ID: 1})
+                ).items()
+            }
             documents = [
-                new_document(org_id, entry, now)
+                new_document(org_id, entry, now, added_by)
                 for entry in entries
                 if entry.phone_e164 not in listed
             ]
