@@ -30,7 +30,7 @@ from .page_tokens import PageTokens
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store, deadline
-from .writes import Writes
+from .writes import Writes, write_policy
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     if settings.metrics_addr:
         serve_metrics(settings.metrics_addr)
     await server.start()
+    logger.info(write_policy(settings.write_scope), extra={"write_scope": settings.write_scope})
     watcher = asyncio.create_task(server.watch_database(stop))
     await stop.wait()
     logger.info(

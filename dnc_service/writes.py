@@ -21,6 +21,13 @@ ALREADY_LISTED = dnc_pb2.BATCH_ADD_STATUS_ALREADY_LISTED
 INVALID = dnc_pb2.BATCH_ADD_STATUS_INVALID
 
 
+def write_policy(write_scope: str | None) -> str:
+    """Who may write, in words: logged at start so that open writes are never a silent default."""
+    if write_scope is None:
+        return "any user of the organization may write (DNC_WRITE_SCOPE unset or empty)"
+    return f"writes need scope {write_scope!r} in the bearer token"
+
+
 class Writes:
     """What each write RPC does, given who calls (see the module docstring)."""
 
