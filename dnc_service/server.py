@@ -23,6 +23,7 @@ from .errors import DncError
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
+from .recovery import run_logged, sweep
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
@@ -43,11 +44,14 @@ class DncServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings)
+        self.writes = Writes(
+            self.store.writes, settings.write_scope, settings.request_timeout_seconds
+        )
         verifier = BearerVerifier.from_settings(settings)
         servicer = DncServicer(
             Authenticator(verifier, self.store.users),
             Listing(self.store.entries, PageTokens.from_settings(settings)),
-            Writes(self.store.writes, self.store.audit, settings.write_scope),
+            self.writes,
             Checks(self.store.entries),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
@@ -70,6 +74,7 @@ class DncServer:
         else:
             self.port = self.server.add_secure_port(settings.grpc_addr, credentials)
         self._indexes_ensured = not settings.ensure_indexes
+        self._recovered = False
         self._serving: bool | None = None
 
     async def start(self) -> None:
@@ -94,11 +99,16 @@ class DncServer:
                 await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
 
     async def check_database(self) -> None:
+        """Ping; before the first SERVING, ensure the indexes and complete what a crash left
+        half-done (recovery.py), so the audit is whole before calls are taken."""
         try:
             await self.store.ping()
             if not self._indexes_ensured:
                 await self.store.ensure_indexes()
                 self._indexes_ensured = True
+            if not self._recovered:
+                await run_logged(self.store, 0.0, "start-up")
+                self._recovered = True
         except DncError as error:
             await self._set_serving(False, reason=error.message)
         else:
@@ -132,6 +142,7 @@ class DncServer:
                 )
             logger.info("drained, no longer taking calls")
         await self.server.stop(self.settings.shutdown_grace_seconds)
+        await self.writes.drain(self.settings.shutdown_grace_seconds)
         await self.store.close()
         logger.info("stopped")
 
@@ -153,6 +164,7 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
         serve_metrics(settings.metrics_addr)
     await server.start()
     watcher = asyncio.create_task(server.watch_database(stop))
+    sweeper = asyncio.create_task(sweep(server.store, settings, stop))
     await stop.wait()
     logger.info(
         "shutting down",
@@ -162,9 +174,11 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
         },
     )
     watcher.cancel()  # a ping may be stuck on a slow database: don't wait for it
+    sweeper.cancel()  # what it leaves half-done, the next run completes
     await server.stop(hurry)
-    with contextlib.suppress(asyncio.CancelledError):
-        await watcher
+    for task in (watcher, sweeper):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def connection_options(settings: Settings) -> list[tuple[str, int]]:

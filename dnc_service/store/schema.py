@@ -29,6 +29,11 @@ REQUEST_UUID = "requestUUID"
 CALL_RECORDING = "callRecording"
 TRANSCRIPTION = "transcription"
 CREATED_AT = "createdAt"
+# The compliance fields (issue 17), read here by the audit and expiry.
+SOURCE = "source"
+REASON = "reason"
+EXPIRES_AT = "expiresAt"
+ADDED_BY = "addedBy"
 
 # Only what the contract shows is read from the database.
 PROJECTION = dict.fromkeys(

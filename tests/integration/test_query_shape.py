@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory
-from dnc_service.store import NewEntry, SortKey
+from dnc_service.store import AuditLog, Author, NewEntry, SortKey
 from dnc_service.store.entries import EntriesStore
 from dnc_service.store.filters import listing_filter
 from dnc_service.store.indexes import NUMBER_INDEX, NUMBER_INDEX_NAME
@@ -102,7 +102,7 @@ def test_management_queries_are_org_first_and_index_backed(
     mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory
 ) -> None:
     """Check and batch add look numbers up along {orgId, phoneE164} (the unique index); the
-    export sorts along the listing index; remove names the organization with the id."""
+    export sorts along the listing index; remove finds its entry by id and organization."""
     org = new_org(entries=3)
     recorder = Recorder()
     numbers = ["+12125550800", "+12125550801"]
@@ -110,18 +110,19 @@ def test_management_queries_are_org_first_and_index_backed(
     async def run() -> None:
         client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
         collection = client[mongo_db.name].dnc_entries
+        writes = EntryWrites(collection, AuditLog(client[mongo_db.name].dnc_audit))
+        author = Author(str(org.user_id), None)
         try:
             await EntriesStore(collection).check(str(org.org_id), numbers, 5000)
-            await EntryWrites(collection).add_many(
-                str(org.org_id), [NewEntry(number) for number in numbers]
-            )
+            await writes.add_many(str(org.org_id), [NewEntry(number) for number in numbers], author)
             _ = [e async for e in EntriesStore(collection).export(str(org.org_id), "555", 5000)]
-            await EntryWrites(collection).remove(str(org.org_id), str(org.entries[0]["_id"]))
+            await writes.remove(str(org.org_id), str(org.entries[0]["_id"]), author)
+            await writes.flush(5)
         finally:
             await client.close()
 
     asyncio.run(run())
-    check, batch_lookup, export = [c for c in recorder.commands if "find" in c]
+    check, batch_lookup, export, remove = [c for c in recorder.commands if "find" in c]
     for lookup in (check, batch_lookup):
         # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
         assert lookup["filter"] == {"orgId": org.org_id, "phoneE164": {"$in": numbers}}
@@ -131,9 +132,7 @@ def test_management_queries_are_org_first_and_index_backed(
     assert list(export["sort"].items()) == [
         (key, direction) for key, direction in LISTING_INDEX[1:]
     ]
-    [remove] = [c for c in recorder.commands if "findAndModify" in c]
-    assert remove["query"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
-    assert remove["remove"] is True
+    assert remove["filter"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
 
 
 def test_real_mongodb_checks_numbers_in_the_partial_unique_index(

@@ -70,12 +70,12 @@ async def serve() -> AsyncIterator[Any]:
     channels: list[grpc.aio.Channel] = []
 
     async def start(
-        authenticator: Any, entries: Any, writes: Any = None, audit: Any = None
+        authenticator: Any, entries: Any, writes: Any = None
     ) -> dnc_pb2_grpc.DncServiceAsyncStub:
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
             DncServicer(
-                authenticator, Listing(entries, TOKENS), Writes(writes, audit), Checks(entries), 5.0
+                authenticator, Listing(entries, TOKENS), Writes(writes), Checks(entries), 5.0
             ),
             server,
         )
