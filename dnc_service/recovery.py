@@ -23,19 +23,23 @@ MAX_LINES = 100
 
 def summary(report: RecoveryReport) -> str:
     return (
-        f"recover: {report.add_records} add record(s) written ({report.markers} marker(s) "
-        f"cleared), {report.ends} removal(s) completed ({report.deleted} entr(ies) deleted), "
-        f"{report.expired} entr(ies) expired"
+        f"recover: {report.add_records} missing add record(s) written, {report.deleted} "
+        f"removal(s) completed, {report.expired} entr(ies) expired ({report.markers} "
+        f"marker(s) and {report.settled} pending record(s) cleared)"
     )
 
 
-async def run_logged(store: Store, grace_seconds: float, when: str) -> RecoveryReport:
-    """One run, logged with its counts (at INFO when it completed something)."""
-    report = await store.recovery.run(grace_seconds)
+async def run_logged(
+    store: Store, grace_seconds: float, when: str, clear: bool = True
+) -> RecoveryReport:
+    """One run, logged with its counts (WARNING when it completed a change a call left
+    half-done, INFO when it expired entries or at start-up)."""
+    report = await store.recovery.run(grace_seconds, clear)
     logger.log(
-        logging.INFO if report.completed or when == "start-up" else logging.DEBUG,
+        logging.WARNING if report.add_records or report.deleted else
+        logging.INFO if report.expired or when == "start-up" else logging.DEBUG,
         "audit recovery (%s): %s", when, summary(report).removeprefix("recover: "),
-        extra={"add_records": report.add_records, "removals": report.ends,
+        extra={"add_records": report.add_records, "removals": report.deleted,
                "expired": report.expired},
     )  # fmt: skip
     return report
@@ -63,7 +67,6 @@ async def recover(settings: Settings, out: TextIO) -> int:
         if settings.ensure_indexes:
             await store.ensure_indexes()
         report = await store.recovery.run(0.0)
-        await store.writes.flush(settings.request_timeout_seconds)
     except DncError as error:
         print(f"recover failed: {error.message}", file=out)
         return 1

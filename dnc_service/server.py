@@ -100,14 +100,15 @@ class DncServer:
 
     async def check_database(self) -> None:
         """Ping; before the first SERVING, ensure the indexes and complete what a crash left
-        half-done (recovery.py), so the audit is whole before calls are taken."""
+        half-done (recovery.py), so the audit is whole before calls are taken (its markers are
+        cleared by the sweep later: bookkeeping must not hold the start back)."""
         try:
             await self.store.ping()
             if not self._indexes_ensured:
                 await self.store.ensure_indexes()
                 self._indexes_ensured = True
             if not self._recovered:
-                await run_logged(self.store, 0.0, "start-up")
+                await run_logged(self.store, 0.0, "start-up", clear=False)
                 self._recovered = True
         except DncError as error:
             await self._set_serving(False, reason=error.message)

@@ -89,11 +89,10 @@ class Writes:
         return dnc_pb2.BatchAddDncResponse(results=results)
 
     async def drain(self, timeout_seconds: float) -> None:
-        """Wait (bounded) for changes still completing after their calls ended, then for the
-        store's background clears: before the database client closes."""
+        """Wait (bounded) for changes still completing after their calls ended: before the
+        database client closes."""
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout_seconds)
-        await self._writes.flush(timeout_seconds)
 
     async def _finish(self, change: Coroutine[Any, Any, T]) -> T:
         """Run `change` to its end whatever happens to this call, within its own bound."""

@@ -9,11 +9,12 @@ Writing a record twice is then a duplicate-key error, i.e. a no-op, with no new 
 rewrite of old data (records written before keep their random ObjectIds).
 
 - An add inserts the entry carrying `auditPending` (ENTRY_MARKER) in the same document, then
-  its record, then unsets the marker: a marker left behind is an add whose record may be
-  missing, and recovery (store/audit_recovery.py) writes it from the entry itself.
+  its record. A marked entry is an add whose record may be missing: the audit sweep
+  (store/audit_recovery.py) writes the record from the entry itself (a no-op when it exists)
+  and unsets the markers in bulk.
 - A remove or an expiry inserts its record first with `pending: true`: that insert decides
-  which of concurrent removers wins; then the entry is deleted and `pending` unset. A pending
-  record left behind is a removal recovery rolls forward.
+  which of concurrent removers wins; then the entry is deleted. A pending record is a removal
+  the sweep rolls forward (the delete, a no-op when done), then unsets `pending` in bulk.
 """
 
 from __future__ import annotations
@@ -93,11 +94,11 @@ class AuditLog:
     def __init__(self, audit: AsyncCollection[Document]) -> None:
         self.collection = audit
 
-    async def write(self, records: Sequence[Document]) -> int:
+    async def write(self, records: Sequence[Document]) -> list[Document]:
         """Insert records; one already there (same `_id`) is the same record: left as is.
-        How many were new."""
+        The records that were new."""
         if not records:
-            return 0
+            return []
         with driver_errors():
             try:
                 await self.collection.insert_many(records, ordered=False)
@@ -105,8 +106,9 @@ class AuditLog:
                 errors: list[dict[str, Any]] = error.details.get("writeErrors", [])
                 if any(each.get("code") != _DUPLICATE_KEY for each in errors):
                     raise
-                return len(records) - len(errors)
-        return len(records)
+                there = {each["index"] for each in errors}
+                return [record for index, record in enumerate(records) if index not in there]
+        return list(records)
 
     async def claim(self, record: Document) -> bool:
         """Insert a pending end record; False when the entry's end is already recorded."""
@@ -116,11 +118,3 @@ class AuditLog:
             except DuplicateKeyError:
                 return False
         return True
-
-    async def settle(self, record_ids: Sequence[ObjectId]) -> None:
-        """Unset `pending` on records whose entries are deleted."""
-        if record_ids:
-            with driver_errors():
-                await self.collection.update_many(
-                    {ID: {"$in": list(record_ids)}}, {"$unset": {PENDING: ""}}
-                )

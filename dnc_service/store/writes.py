@@ -10,6 +10,9 @@ numbers already listed, one unordered insert_many of the rest, whose duplicate-k
 concurrent writer won) are looked up once more; then one insert_many of the add records.
 
 How each change and its record survive a crash between them is store/audit.py's docstring.
+The markers it leaves (an entry's `auditPending`, a record's `pending`) are cleared by the
+audit sweep in bulk, not here: the hot path stays the change and its record, two round trips,
+as before (an update per write would be a third; on FerretDB, a full scan each).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from ..errors import AlreadyExists
 from ..phones import normalize_stored
 from .audit import (
     ENTRY_MARKER,
-    PENDING,
     SYSTEM_ACTOR,
     Action,
     AuditLog,
@@ -39,7 +41,6 @@ from .audit import (
     marker,
 )
 from .client import Document, driver_errors
-from .deferred import DeferredUnset
 from .schema import (
     ADDED_BY,
     CREATED_AT,
@@ -108,8 +109,6 @@ class EntryWrites:
         self._entries = entries
         self._audit = audit
         self._clock = clock
-        self._markers = DeferredUnset(entries, ENTRY_MARKER)
-        self._pending = DeferredUnset(audit.collection, PENDING)
 
     async def add(self, org_id: str, entry: NewEntry, author: Author) -> dnc_pb2.DncEntry:
         """Insert one entry and return it as the listing shows it; AlreadyExists if listed."""
@@ -118,7 +117,6 @@ class EntryWrites:
             if not await self._insert_one(document):
                 raise await self._already_listed(org_id, entry.phone_e164)
             await self._audit.write([add_record(document)])
-        self._markers.add([document[ID]])
         return to_entry(document)
 
     async def add_many(
@@ -136,7 +134,6 @@ class EntryWrites:
             ]
             added = await self._insert_racing(org_id, documents, listed)
             await self._audit.write([add_record(each) for each in added])
-        self._markers.add(each[ID] for each in added)
         result = {number: Listed(str(row[ID]), added=False) for number, row in listed.items()}
         result.update({each[PHONE_E164]: Listed(str(each[ID]), added=True) for each in added})
         return result
@@ -195,14 +192,7 @@ class EntryWrites:
                 await self._audit.write([add_record(document)])
             won = await self._audit.claim(record)
             await self._entries.delete_one({ID: document[ID], ORG_ID: document[ORG_ID]})
-        if won:
-            self._pending.add([record[ID]])
         return won
-
-    async def flush(self, timeout_seconds: float) -> None:
-        """Let the background clears finish (bounded), e.g. before the client closes."""
-        await self._markers.flush(timeout_seconds)
-        await self._pending.flush(timeout_seconds)
 
     def _new_document(
         self, org_id: str, entry: NewEntry, author: Author, now: datetime

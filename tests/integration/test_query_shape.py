@@ -117,7 +117,6 @@ def test_management_queries_are_org_first_and_index_backed(
             await writes.add_many(str(org.org_id), [NewEntry(number) for number in numbers], author)
             _ = [e async for e in EntriesStore(collection).export(str(org.org_id), "555", 5000)]
             await writes.remove(str(org.org_id), str(org.entries[0]["_id"]), author)
-            await writes.flush(5)
         finally:
             await client.close()
 

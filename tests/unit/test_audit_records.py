@@ -78,9 +78,9 @@ def test_a_row_expires_at_its_expires_at_and_not_before() -> None:
 
 
 def test_the_summary_names_every_count() -> None:
-    report = RecoveryReport(add_records=1, markers=2, ends=3, deleted=4, expired=5)
+    report = RecoveryReport(add_records=1, markers=2, settled=3, deleted=4, expired=5)
     assert summary(report) == (
-        "recover: 1 add record(s) written (2 marker(s) cleared), 3 removal(s) completed "
-        "(4 entr(ies) deleted), 5 entr(ies) expired"
+        "recover: 1 missing add record(s) written, 4 removal(s) completed, 5 entr(ies) expired "
+        "(2 marker(s) and 3 pending record(s) cleared)"
     )
-    assert report.completed == 10
+    assert report.completed == 10  # the clears are bookkeeping, not changes
