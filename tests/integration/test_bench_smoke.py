@@ -29,8 +29,13 @@ ENTRY_POINTS = [
     ),
     pytest.param(
         "bench.management",
-        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1",
-        ["## Management RPCs", "ExportDnc, 300 entries over REST (CSV"],
+        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1"
+        " --audit-singles 10 --audit-batch 20 --audit-rounds 1",
+        [
+            "## Management RPCs",
+            "ExportDnc, 300 entries over REST (CSV",
+            "BatchAddDnc of 20, store work: crash-safe audit / two-step write",
+        ],
         id="make-bench-management",
     ),
     pytest.param(
