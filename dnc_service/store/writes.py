@@ -204,16 +204,17 @@ class EntryWrites:
 
     async def _insert_one(self, document: Document) -> bool:
         """Insert; when an expired row holds the number, expire it and insert once more.
-        False when the number is listed."""
+        False when the number is listed (by an unexpired row)."""
         for _ in range(2):
             try:
                 await self._entries.insert_one(document)
             except DuplicateKeyError:
                 in_the_way = await self._find_listed(document[ORG_ID], [document[PHONE_E164]])
-                if not await self.expire(
-                    row for row in in_the_way.values() if expired(row, self._clock())
-                ):
+                now = self._clock()
+                if any(not expired(row, now) for row in in_the_way.values()):
                     return False
+                # Expired (by this call or a concurrent one), or gone meanwhile: once more.
+                await self.expire(in_the_way.values())
             else:
                 return True
         return False
