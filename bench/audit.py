@@ -48,7 +48,7 @@ class TwoStepWrites:
         self._entries, self._audit = entries, audit
 
     async def add(self, org_id: str, entry: NewEntry, author: Author) -> Document:
-        document = new_document(org_id, entry, system_clock())
+        document = new_document(org_id, entry, system_clock(), author.actor)
         await self._entries.insert_one(document)
         await self._audit.insert_one(_record(document, author))
         return document
@@ -60,7 +60,11 @@ class TwoStepWrites:
         found = self._entries.find({ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": numbers}})
         listed = {row[PHONE_E164]: row async for row in found}
         now = system_clock()
-        new = [new_document(org_id, e, now) for e in entries if e.phone_e164 not in listed]
+        new = [
+            new_document(org_id, e, now, author.actor)
+            for e in entries
+            if e.phone_e164 not in listed
+        ]
         if new:
             await self._entries.insert_many(new, ordered=False)
             await self._audit.insert_many([_record(d, author) for d in new], ordered=False)

@@ -196,9 +196,13 @@ class BearerVerifier:
 
 
 def _scopes(claim: object) -> frozenset[str]:
-    """OAuth 2.0's space-separated `scope` (RFC 8693), or a list of names as some issuers send."""
+    """OAuth 2.0's space-separated `scope` (RFC 8693), or a list of names as some issuers send.
+
+    Split on the space character only (RFC 6749 3.3: scope-tokens joined by %x20): with
+    str.split(), "dnc:read\u00a0dnc:write" or a tab would grant both scopes.
+    """
     if isinstance(claim, str):
-        return frozenset(claim.split())
+        return frozenset(name for name in claim.split(" ") if name)
     if isinstance(claim, list):
         return frozenset(name for name in claim if isinstance(name, str) and name)
     return frozenset()

@@ -10,18 +10,19 @@ task, so whatever the wrapper opens, the behaviour sees, and no other call does.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from dnc_common.wire import REQUEST_ID_KEY
+from dnc_common.wire import MAX_REQUEST_ID_CHARS, REQUEST_ID_KEY, is_request_id
 
 from .errors import DncError
 
+logger = logging.getLogger(__name__)
 Metadata = Iterable[tuple[str, str | bytes]] | None
 T = TypeVar("T")
-# A request id longer than this is cut: it only labels log lines and audit records.
-MAX_REQUEST_ID_CHARS = 128
 
 
 class Call:
@@ -82,8 +83,23 @@ def verified(verify: Callable[[], T]) -> T:
 
 
 def request_id_of(metadata: Metadata) -> str | None:
-    """The caller's request id in `metadata`, bounded in length; None when absent."""
+    """The caller's request id in `metadata`; None when absent or empty.
+
+    One that is not 1-128 printable ASCII characters without spaces is not used (it would reach
+    log lines and audit records as sent): a new one is made, and the refusal logged under it.
+    """
     for key, value in metadata or ():
-        if key == REQUEST_ID_KEY and isinstance(value, str):
-            return value[:MAX_REQUEST_ID_CHARS]
+        if key == REQUEST_ID_KEY and isinstance(value, str) and value:
+            return value if is_request_id(value) else _replacement(value)
     return None
+
+
+def _replacement(refused: str) -> str:
+    made = str(uuid.uuid4())
+    logger.warning(
+        "refused the caller's x-request-id (%d characters; an id is 1-%d printable ASCII "
+        "characters without spaces): this call's id is %s",
+        len(refused), MAX_REQUEST_ID_CHARS, made,
+        extra={"request_id": made},
+    )  # fmt: skip
+    return made

@@ -19,7 +19,9 @@ from . import reflection
 from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .checks import Checks
+from .clock import Clock, system_clock
 from .errors import DncError
+from .history import History
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
@@ -27,7 +29,7 @@ from .recovery import run_logged, sweep
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store
-from .writes import Writes
+from .writes import Writes, write_policy
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +43,20 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class DncServer:
     """Owns the gRPC server, the store (database client) and the health of both."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
         self.settings = settings
-        self.store = Store(settings)
+        self.store = Store(settings, clock)
         self.writes = Writes(
-            self.store.writes, settings.write_scope, settings.request_timeout_seconds
+            self.store.writes, settings.write_scope, settings.request_timeout_seconds, clock
         )
         verifier = BearerVerifier.from_settings(settings)
+        tokens = PageTokens.from_settings(settings)
         servicer = DncServicer(
             Authenticator(verifier, self.store.users),
-            Listing(self.store.entries, PageTokens.from_settings(settings)),
+            Listing(self.store.entries, tokens),
             self.writes,
             Checks(self.store.entries),
+            History(self.store.history, tokens),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
         )
@@ -164,6 +168,7 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     if settings.metrics_addr:
         serve_metrics(settings.metrics_addr)
     await server.start()
+    logger.info(write_policy(settings.write_scope), extra={"write_scope": settings.write_scope})
     watcher = asyncio.create_task(server.watch_database(stop))
     sweeper = asyncio.create_task(sweep(server.store, settings, stop))
     await stop.wait()

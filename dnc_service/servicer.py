@@ -1,6 +1,7 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
 every error into a status in one place. Each request concept has its module: listing.py
-(ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc)."""
+(ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc),
+history.py (ListDncHistory)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .auth import Authenticator, Caller
 from .call import annotate
 from .checks import Checks
 from .errors import abort
+from .history import History
 from .listing import Listing
 from .store import deadline
 from .writes import Writes
@@ -35,6 +37,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         listing: Listing,
         writes: Writes,
         checks: Checks,
+        history: History,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
     ) -> None:
@@ -42,6 +45,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self._listing = listing
         self._writes = writes
         self._checks = checks
+        self._history = history
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
 
@@ -93,12 +97,15 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         finally:
             annotate(exported=exported)
 
-    # The RPCs below are declared in the proto and built by issues 16 and 17; until then they
-    # answer UNIMPLEMENTED, as a servicer without them would.
     async def ListDncHistory(
         self, request: dnc_pb2.ListDncHistoryRequest, context: Context
     ) -> dnc_pb2.ListDncHistoryResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDncHistory is not served yet")
+        return await self._unary(
+            context, lambda caller, budget: self._history.list(caller, request, _ms(budget))
+        )
+
+    # The RPCs below are declared in the proto and built by issues 16 and 17; until then they
+    # answer UNIMPLEMENTED, as a servicer without them would.
 
     async def ScrubDnc(  # type: ignore[override]
         self, request_iterator: Any, context: Context

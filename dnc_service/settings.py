@@ -99,7 +99,7 @@ class Settings:
             export_timeout_seconds=env.seconds(
                 "DNC_EXPORT_TIMEOUT_SECONDS", cls.export_timeout_seconds
             ),
-            write_scope=env.optional("DNC_WRITE_SCOPE"),
+            write_scope=_scope_token("DNC_WRITE_SCOPE", env.optional("DNC_WRITE_SCOPE")),
             health_check_interval_seconds=env.seconds(
                 "DNC_HEALTH_CHECK_INTERVAL_SECONDS", cls.health_check_interval_seconds
             ),
@@ -147,6 +147,20 @@ class Settings:
         _check_jwt(settings)
         _check_tls(settings)
         return replace(settings, deprecations=tuple(env.deprecations))
+
+
+# RFC 6749 3.3: a scope-token is printable ASCII but for space, `"` and `\`.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _scope_token(name: str, value: str | None) -> str | None:
+    """One OAuth scope, or None (unset, empty or blank: writes are open, as the start says)."""
+    if value is not None and not _SCOPE_TOKEN.fullmatch(value):
+        raise SettingsError(
+            f"{name}={value!r}: expected one OAuth scope (printable ASCII without spaces, "
+            "quotes or backslashes), e.g. dnc:write"
+        )
+    return value
 
 
 def _check_jwt(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from dnc.v1 import dnc_pb2
 
 from .auth import Caller
 from .call import annotate, request_id
+from .clock import Clock, system_clock
 from .errors import DeadlineExceeded, NotFound
 from .store import Author, EntryWrites, Listed, NewEntry
 from .validation.requests import parse_add, parse_batch, parse_remove
@@ -33,6 +34,13 @@ ALREADY_LISTED = dnc_pb2.BATCH_ADD_STATUS_ALREADY_LISTED
 INVALID = dnc_pb2.BATCH_ADD_STATUS_INVALID
 
 
+def write_policy(write_scope: str | None) -> str:
+    """Who may write, in words: logged at start so that open writes are never a silent default."""
+    if write_scope is None:
+        return "any user of the organization may write (DNC_WRITE_SCOPE unset or empty)"
+    return f"writes need scope {write_scope!r} in the bearer token"
+
+
 class Writes:
     """What each write RPC does, given who calls (see the module docstring)."""
 
@@ -41,15 +49,17 @@ class Writes:
         writes: EntryWrites,
         write_scope: str | None = None,
         change_timeout_seconds: float = 10.0,
+        clock: Clock = system_clock,
     ) -> None:
         self._writes = writes
         self._write_scope = write_scope
         self._change_timeout_seconds = change_timeout_seconds
         self._running: set[asyncio.Task[Any]] = set()
+        self._clock = clock  # requestedAt and expiresAt are judged against it
 
     async def add(self, caller: Caller, request: dnc_pb2.AddDncRequest) -> dnc_pb2.AddDncResponse:
         caller.require_scope(self._write_scope)
-        new = parse_add(request)
+        new = parse_add(request, self._clock())
         entry = await self._finish(self._writes.add(caller.org_id, new, _author(caller)))
         return dnc_pb2.AddDncResponse(entry=entry)
 
@@ -69,7 +79,7 @@ class Writes:
     ) -> dnc_pb2.BatchAddDncResponse:
         """Each item answered on its own; repeats (in the batch or listed before) add nothing."""
         caller.require_scope(self._write_scope)
-        items = parse_batch(request)
+        items = parse_batch(request, self._clock())
         first = first_occurrences(items.valid)
         listed = await self._finish(
             self._writes.add_many(

@@ -89,7 +89,8 @@ def _record(
 
 
 class AuditLog:
-    """Writes records idempotently (never read by the service itself, except by recovery)."""
+    """Writes records idempotently (read back by recovery here, and by ListDncHistory in
+    store/history.py)."""
 
     def __init__(self, audit: AsyncCollection[Document]) -> None:
         self.collection = audit

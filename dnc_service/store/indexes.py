@@ -1,4 +1,5 @@
-"""The indexes the service relies on: the listing order, and one entry per organization and number.
+"""The indexes the service relies on: the listing order, one entry per organization and number,
+and a number's history in the audit trail (store/history.py's HISTORY_INDEX).
 
 `{orgId: 1, phoneE164: 1}` is unique: it is what keeps concurrent adds of one number from
 listing it twice (an insert that would repeat it fails with a duplicate-key error), and it
@@ -21,6 +22,11 @@ each with a range on one field: `auditPending.at` (entries whose add record may 
 that may be unfinished). The two entry indexes are sparse where the server allows it (only the
 few rows with the field are indexed; a range on a Date never matches a missing field, so a
 sparse index serves it); a server that refuses sparse indexes gets plain ones.
+
+`{orgId: 1, phoneE164: 1, phoneE164Conflict: 1}` (HEAL_INDEX, not unique, not partial) serves
+the number lookup's heal query (store/lookup.py): the organization's rows with no phoneE164,
+never seen or conflicted over the numbers asked. The unique index cannot: on MongoDB it is
+partial and holds no row lacking phoneE164. In steady state that query's range is empty.
 """
 
 from __future__ import annotations
@@ -33,14 +39,17 @@ from pymongo.errors import OperationFailure
 from ..errors import DncError
 from .audit import AT, MARKER_AT, PENDING
 from .client import Document, driver_errors
+from .history import HISTORY_INDEX, HISTORY_INDEX_NAME
 from .order import LISTING_INDEX, LISTING_INDEX_NAME
-from .schema import EXPIRES_AT, ORG_ID, PHONE_E164
+from .schema import EXPIRES_AT, ORG_ID, PHONE_E164, PHONE_E164_CONFLICT
 
 logger = logging.getLogger(__name__)
 
 NUMBER_INDEX = [(ORG_ID, 1), (PHONE_E164, 1)]
 NUMBER_INDEX_NAME = "_".join(f"{field}_{direction}" for field, direction in NUMBER_INDEX)
 NUMBER_INDEX_FILTER = {PHONE_E164: {"$exists": True}}
+HEAL_INDEX = [(ORG_ID, 1), (PHONE_E164, 1), (PHONE_E164_CONFLICT, 1)]
+HEAL_INDEX_NAME = "_".join(f"{field}_{direction}" for field, direction in HEAL_INDEX)
 _NOT_IMPLEMENTED = 238
 _DUPLICATE_KEY = 11000
 # Entries whose add record may be missing, and entries due to expire (sparse where allowed).
@@ -51,15 +60,17 @@ PENDING_INDEX = [(PENDING, 1), (AT, 1)]
 
 
 async def ensure_indexes(
-    entries: AsyncCollection[Document], audit: AsyncCollection[Document] | None = None
+    entries: AsyncCollection[Document], audit: AsyncCollection[Document]
 ) -> None:
-    """Create the listing, the unique number and the audit indexes if missing (idempotent)."""
+    """Create the listing, the unique number, the heal, the history and the audit recovery
+    indexes if missing (idempotent)."""
     with driver_errors():
+        await audit.create_index(HISTORY_INDEX, name=HISTORY_INDEX_NAME)
         await entries.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)
+        await entries.create_index(HEAL_INDEX, name=HEAL_INDEX_NAME)
         for keys in (MARKER_INDEX, EXPIRY_INDEX):
             await _sparse_index(entries, keys)
-        if audit is not None:
-            await audit.create_index(PENDING_INDEX, name=_name(PENDING_INDEX))
+        await audit.create_index(PENDING_INDEX, name=_name(PENDING_INDEX))
         try:
             await entries.create_index(
                 NUMBER_INDEX, name=NUMBER_INDEX_NAME, unique=True,

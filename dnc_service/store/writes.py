@@ -31,6 +31,7 @@ from dnc.v1 import dnc_pb2
 from ..clock import Clock, system_clock
 from ..errors import AlreadyExists
 from ..phones import normalize_stored
+from . import lookup
 from .audit import (
     ENTRY_MARKER,
     SYSTEM_ACTOR,
@@ -111,9 +112,13 @@ class EntryWrites:
         self._clock = clock
 
     async def add(self, org_id: str, entry: NewEntry, author: Author) -> dnc_pb2.DncEntry:
-        """Insert one entry and return it as the listing shows it; AlreadyExists if listed."""
+        """Insert one entry and return it as the listing shows it; AlreadyExists if listed.
+
+        Rows of other systems lacking phoneE164 get it first (lookup.heal), so that the unique
+        index sees them."""
         document = self._new_document(org_id, entry, author, self._clock())
         with driver_errors():
+            await lookup.heal(self._entries, org_id, [entry.phone_e164])
             if not await self._insert_one(document):
                 raise await self._already_listed(org_id, entry.phone_e164)
             await self._audit.write([add_record(document)])
@@ -125,8 +130,10 @@ class EntryWrites:
         """List distinct numbers; for each E.164 number, its entry and whether it is new."""
         numbers = [entry.phone_e164 for entry in entries]
         with driver_errors():
-            listed = await self._unexpired(org_id, numbers)
             now = self._clock()
+            # Expired rows are not listed here; their numbers' inserts meet them in the unique
+            # index, and _insert_racing expires them and inserts once more.
+            listed = await lookup.listed(self._entries, org_id, numbers, now, {ID: 1})
             documents = [
                 self._new_document(org_id, entry, author, now)
                 for entry in entries
@@ -197,8 +204,7 @@ class EntryWrites:
     def _new_document(
         self, org_id: str, entry: NewEntry, author: Author, now: datetime
     ) -> Document:
-        document = new_document(org_id, entry, now)
-        document.setdefault(ADDED_BY, author.actor)
+        document = new_document(org_id, entry, now, author.actor)
         document[ENTRY_MARKER] = marker(now, author.actor, author.request_id)
         return document
 

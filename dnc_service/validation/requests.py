@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from dnc.v1 import dnc_pb2
@@ -25,6 +26,12 @@ from . import rules
 
 DEFAULT_PAGE = 1
 DEFAULT_LIMIT = 10
+DEFAULT_HISTORY_LIMIT = 20
+# A history token's purpose (see page_tokens.py): it opens for ListDncHistory only.
+HISTORY_TOKEN_PURPOSE = "history"
+HISTORY_TOKEN_INVALID = (
+    "page_token is not valid: pass next_page_token as given, with the same phone_number"
+)
 Item = TypeVar("Item")
 Raw = TypeVar("Raw")
 
@@ -49,6 +56,17 @@ class ListQuery:
     @property
     def page(self) -> int:
         return self.position.page
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """A validated history request: whose number (E.164), how many events, starting where."""
+
+    phone_e164: str
+    limit: int = DEFAULT_HISTORY_LIMIT
+    position: PagePosition = field(
+        default_factory=lambda: PagePosition.at_page(DEFAULT_PAGE, DEFAULT_HISTORY_LIMIT)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +103,32 @@ def parse_list(request: dnc_pb2.ListDncRequest, org_id: str, tokens: PageTokens)
     return ListQuery.at_page(page, limit, search)
 
 
+def parse_history(
+    request: dnc_pb2.ListDncHistoryRequest, org_id: str, tokens: PageTokens
+) -> HistoryQuery:
+    """The number normalized as CheckDnc's, the limit's default, and the page token, which
+    opens only for the organization and number it was made for (any limit, as AIP-158 allows)."""
+    rules.check(request)
+    number = _phone(request.phone_number, "phone_number").e164
+    limit = request.limit if request.HasField("limit") else DEFAULT_HISTORY_LIMIT
+    if not request.page_token:
+        return HistoryQuery(number, limit, PagePosition.at_page(DEFAULT_PAGE, limit))
+    position = tokens.decode(
+        request.page_token, org_id, number, HISTORY_TOKEN_PURPOSE, HISTORY_TOKEN_INVALID
+    )
+    return HistoryQuery(number, limit, position)
+
+
 def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
     """The export's search (the proto's rules, as ListDnc's), trimmed as ListDnc trims it."""
     rules.check(request)
     return request.search.strip()
 
 
-def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
-    """Validate one AddDnc request (or batch item, its fields named under `prefix`)."""
-    rules.check(request, prefix)
+def parse_add(request: dnc_pb2.AddDncRequest, now: datetime, prefix: str = "") -> NewEntry:
+    """Validate one AddDnc request (or batch item, its fields named under `prefix`); `now`, the
+    service clock's, judges requested_at and expires_at."""
+    rules.check(request, prefix, now)
     phone = _phone(request.phone_number, f"{prefix}phone_number")
     batch_id = request.batch_id.lower() if request.HasField("batch_id") else None
     # The rule admits the 8-4-4-4-12 form in either case; it is stored lowercase.
@@ -102,15 +137,26 @@ def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
     )
     # The rules refuse control characters; surrounding blanks are trimmed, blank means none.
     entry_type = request.type.strip() or None
-    return NewEntry(phone.e164, batch_id, request_uuid, entry_type)
+    return NewEntry(
+        phone.e164, batch_id, request_uuid, entry_type,
+        source=request.source.strip() or None,
+        reason=request.reason.strip() or None,
+        requested_at=(
+            rules.stored_moment(request.requested_at)
+            if request.HasField("requested_at") else None
+        ),
+        expires_at=(
+            rules.stored_moment(request.expires_at) if request.HasField("expires_at") else None
+        ),
+    )  # fmt: skip
 
 
-def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
+def parse_batch(request: dnc_pb2.BatchAddDncRequest, now: datetime) -> Items[NewEntry]:
     """Each item validated on its own; only the item count (the proto's rule on `entries`)
     refuses the batch as a whole."""
     rules.check(request)
     return Items.parse(
-        request.entries, lambda index, item: parse_add(item, prefix=f"entries[{index}].")
+        request.entries, lambda index, item: parse_add(item, now, prefix=f"entries[{index}].")
     )
 
 

@@ -3,6 +3,7 @@ fields reachable from the code that serves the call, and nothing leaking between
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -96,7 +97,27 @@ def test_outside_a_call_nothing_is_kept() -> None:
     assert calls == ["a", "b"]
 
 
-def test_request_ids_are_bounded() -> None:
-    assert call.request_id_of([("x-request-id", "x" * 500)]) == "x" * 128
+def test_absent_or_empty_request_ids_are_none() -> None:
     assert call.request_id_of([("x-request-id-bin", b"1")]) is None
+    assert call.request_id_of([("x-request-id", "")]) is None
     assert call.request_id_of(None) is None
+
+
+@pytest.mark.parametrize("given", ["a", "x" * 128, "req-1:2/3;4", "~"])
+def test_plain_request_ids_are_kept(given: str) -> None:
+    assert call.request_id_of([("x-request-id", given)]) == given
+
+
+@pytest.mark.parametrize(
+    "given", ["x" * 129, "x" * 5000, "a b", "a\nb", "a\rb", "a\x00b", "a\x7f", "caf\u00e9", "\t"]
+)
+def test_other_request_ids_are_replaced_and_the_refusal_logged(
+    given: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = call.request_id_of([("x-request-id", given)])
+    assert made is not None
+    assert uuid.UUID(made).version == 4
+    [record] = caplog.records
+    assert record.getMessage().startswith("refused the caller's x-request-id")
+    assert made in record.getMessage()
+    assert given not in record.getMessage()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from dnc_service.writes import first_occurrences
 MAX_BATCH_ITEMS = 1000  # the proto's rule on BatchAddDncRequest.entries and CheckDnc's numbers
 
 UUID = "550e8400-e29b-41d4-a716-446655440000"
+NOW = datetime(2026, 5, 15, 10, 30, tzinfo=UTC)
 
 
 def test_a_full_request_becomes_the_stored_forms() -> None:
@@ -23,13 +25,13 @@ def test_a_full_request_becomes_the_stored_forms() -> None:
         phone_number="+1 (212) 555-1234", batch_id="64E5F12345ABCDEF87650001",
         request_uuid=UUID.upper(), type="  customer_request ",
     )  # fmt: skip
-    assert parse_add(request) == NewEntry(
+    assert parse_add(request, NOW) == NewEntry(
         "+12125551234", "64e5f12345abcdef87650001", UUID, "customer_request"
     )
 
 
 def test_absent_and_blank_optional_fields_are_none() -> None:
-    assert parse_add(dnc_pb2.AddDncRequest(phone_number="12125551234", type=" ")) == NewEntry(
+    assert parse_add(dnc_pb2.AddDncRequest(phone_number="12125551234", type=" "), NOW) == NewEntry(
         "+12125551234"
     )
 
@@ -53,10 +55,10 @@ def test_absent_and_blank_optional_fields_are_none() -> None:
 )
 def test_each_refusal_names_its_field(fields: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        parse_add(dnc_pb2.AddDncRequest(**fields))
+        parse_add(dnc_pb2.AddDncRequest(**fields), NOW)
     assert raised.value.field == field
     with pytest.raises(InvalidArgument) as in_batch:
-        parse_add(dnc_pb2.AddDncRequest(**fields), prefix="entries[3].")
+        parse_add(dnc_pb2.AddDncRequest(**fields), NOW, prefix="entries[3].")
     assert in_batch.value.field == f"entries[3].{field}"
 
 
@@ -64,7 +66,7 @@ def test_a_batch_answers_each_item() -> None:
     request = dnc_pb2.BatchAddDncRequest(
         entries=[dnc_pb2.AddDncRequest(phone_number=p) for p in ("12125551234", "911")]
     )
-    items = parse_batch(request)
+    items = parse_batch(request, NOW)
     assert items.valid == {0: NewEntry("+12125551234")}
     assert list(items.invalid) == [1]
     assert items.invalid[1].field == "entries[1].phone_number"
@@ -76,7 +78,7 @@ def test_batch_and_check_sizes_are_bounded(count: int) -> None:
         entries=[dnc_pb2.AddDncRequest(phone_number="12125551234")] * count
     )
     with pytest.raises(InvalidArgument) as raised:
-        parse_batch(batch)
+        parse_batch(batch, NOW)
     assert raised.value.field == "entries"
     with pytest.raises(InvalidArgument) as raised:
         parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["12125551234"] * count))
