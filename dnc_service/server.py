@@ -27,6 +27,7 @@ from .history import History
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
+from .recovery import run_logged, sweep
 from .servicer import DncServicer
 from .settings import Settings
 from .store import Store, deadline
@@ -47,13 +48,16 @@ class DncServer:
     def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
         self.settings = settings
         self.store = Store(settings, clock)
+        self.writes = Writes(
+            self.store.writes, settings.write_scope, settings.request_timeout_seconds, clock
+        )
         verifier = BearerVerifier.from_settings(settings)
         authenticator = Authenticator(verifier, self.store.users)
         tokens = PageTokens.from_settings(settings)
         servicer = DncServicer(
             authenticator,
             Listing(self.store.entries, tokens),
-            Writes(self.store.writes, self.store.audit, settings.write_scope, clock),
+            self.writes,
             Checks(self.store.entries),
             History(self.store.history, tokens),
             settings.request_timeout_seconds,
@@ -81,6 +85,7 @@ class DncServer:
         else:
             self.port = self.server.add_secure_port(settings.grpc_addr, credentials)
         self._indexes_ensured = not settings.ensure_indexes
+        self._recovered = False
         self._serving: bool | None = None
 
     async def start(self) -> None:
@@ -105,11 +110,17 @@ class DncServer:
                 await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
 
     async def check_database(self) -> None:
+        """Ping; before the first SERVING, ensure the indexes and complete what a crash left
+        half-done (recovery.py), so the audit is whole before calls are taken (its markers are
+        cleared by the sweep later: bookkeeping must not hold the start back)."""
         try:
             await self.store.ping()
             if not self._indexes_ensured:
                 await self.store.ensure_indexes()
                 self._indexes_ensured = True
+            if not self._recovered:
+                await run_logged(self.store, 0.0, "start-up", clear=False)
+                self._recovered = True
         except DncError as error:
             await self._set_serving(False, reason=error.message)
         else:
@@ -143,6 +154,7 @@ class DncServer:
                 )
             logger.info("drained, no longer taking calls")
         await self.server.stop(self.settings.shutdown_grace_seconds)
+        await self.writes.drain(self.settings.shutdown_grace_seconds)
         await self.store.close()
         logger.info("stopped")
 
@@ -165,6 +177,7 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     await server.start()
     logger.info(write_policy(settings.write_scope), extra={"write_scope": settings.write_scope})
     watcher = asyncio.create_task(server.watch_database(stop))
+    sweeper = asyncio.create_task(sweep(server.store, settings, stop))
     await stop.wait()
     logger.info(
         "shutting down",
@@ -174,9 +187,11 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
         },
     )
     watcher.cancel()  # a ping may be stuck on a slow database: don't wait for it
+    sweeper.cancel()  # what it leaves half-done, the next run completes
     await server.stop(hurry)
-    with contextlib.suppress(asyncio.CancelledError):
-        await watcher
+    for task in (watcher, sweeper):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def bounded(

@@ -62,6 +62,10 @@ class Settings:
     grpc_tls_key_file: Path | None = None
     grpc_tls_client_ca_file: Path | None = None
     log_level: str = "INFO"
+    # The audit's recovery and expiry sweep: how often, and how old a half-done change must be
+    # before the sweep completes it (live calls finish their own).
+    audit_sweep_seconds: float = 10.0
+    audit_sweep_grace_seconds: float = 5.0
     # Deprecated variable names found in the environment, for the CLI to warn about once logging
     # is configured (docs/configuration.md, "Renamed settings").
     deprecations: tuple[str, ...] = field(default=(), compare=False)
@@ -138,6 +142,12 @@ class Settings:
             ),
             log_level=env.choice(
                 "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
+            ),
+            audit_sweep_seconds=env.seconds(
+                "DNC_AUDIT_SWEEP_SECONDS", cls.audit_sweep_seconds, 0.1
+            ),
+            audit_sweep_grace_seconds=env.seconds(
+                "DNC_AUDIT_SWEEP_GRACE_SECONDS", cls.audit_sweep_grace_seconds, 0
             ),
         )
         _check_jwt(settings)

@@ -30,6 +30,10 @@ def service_env(mongo_uri: str, database: str, **overrides: str) -> dict[str, st
         "DNC_SHUTDOWN_GRACE_SECONDS": "5",
         "DNC_LOG_LEVEL": "INFO",
         "DNC_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        # The audit sweep clears markers with an update each, which on FerretDB scans the
+        # collection: the session's growing database would pay for it all suite long. The
+        # tests of the sweep set their own interval (test_audit_recovery.py).
+        "DNC_AUDIT_SWEEP_SECONDS": "3600",
         **overrides,
     }
 

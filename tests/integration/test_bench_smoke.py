@@ -34,11 +34,13 @@ ENTRY_POINTS = [
     ),
     pytest.param(
         "bench.management",
-        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1 --history-events 45",
+        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1 --history-events 45"
+        " --audit-singles 10 --audit-batch 20 --audit-rounds 1",
         [
             "## Management RPCs",
             "ExportDnc, 300 entries over REST (CSV",
             "ListDncHistory, last page (3) / first page (keyset)",
+            "BatchAddDnc of 20, store work: crash-safe audit / two-step write",
             "## Fairness",  # the other commands' sections are kept
         ],
         id="make-bench-management",

@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory
-from dnc_service.store import NewEntry, SortKey
+from dnc_service.store import AuditLog, Author, NewEntry, SortKey
 from dnc_service.store.entries import EntriesStore
 from dnc_service.store.filters import listing_filter, unexpired
 from dnc_service.store.history import (
@@ -123,7 +123,7 @@ def test_management_queries_are_org_first_and_index_backed(
 ) -> None:
     """Check and batch add heal along {orgId, phoneE164, phoneE164Conflict} (the heal index),
     then look numbers up along {orgId, phoneE164} (the unique index); the export sorts along
-    the listing index; remove names the organization with the id."""
+    the listing index; remove finds its entry by id and organization."""
     org = new_org(entries=3)
     recorder = Recorder()
     numbers = ["+12125550800", "+12125550801"]
@@ -131,21 +131,21 @@ def test_management_queries_are_org_first_and_index_backed(
     async def run() -> None:
         client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
         collection = client[mongo_db.name].dnc_entries
+        writes = EntryWrites(collection, AuditLog(client[mongo_db.name].dnc_audit), clock)
+        author = Author(str(org.user_id), None)
         try:
             await EntriesStore(collection, clock).check(str(org.org_id), numbers, 5000)
-            await EntryWrites(collection, clock).add_many(
-                str(org.org_id), [NewEntry(number) for number in numbers], str(org.user_id)
-            )
+            await writes.add_many(str(org.org_id), [NewEntry(number) for number in numbers], author)
             store = EntriesStore(collection, clock)
             _ = [e async for e in store.export(str(org.org_id), "555", 5000)]
-            await EntryWrites(collection).remove(str(org.org_id), str(org.entries[0]["_id"]))
+            await writes.remove(str(org.org_id), str(org.entries[0]["_id"]), author)
         finally:
             await client.close()
 
     asyncio.run(run())
     # The org's seeded rows lack phoneE164: the check's first query meets them, heals them and
     # looks the numbers up again; the batch's first query then finds nothing to heal.
-    first, heal, lookup, batch_first, export = [c for c in recorder.commands if "find" in c]
+    first, heal, lookup, batch_first, export, remove = [c for c in recorder.commands if "find" in c]
     for query in (first, batch_first):
         # One query in steady state: an $or of the two index-backed shapes below.
         assert query["filter"] == first_filter(str(org.org_id), numbers, NOW)
@@ -177,9 +177,7 @@ def test_management_queries_are_org_first_and_index_backed(
     assert list(export["sort"].items()) == [
         (key, direction) for key, direction in LISTING_INDEX[1:]
     ]
-    [remove] = [c for c in recorder.commands if "findAndModify" in c]
-    assert remove["query"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
-    assert remove["remove"] is True
+    assert remove["filter"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
 
 
 def test_real_mongodb_checks_numbers_in_the_partial_unique_index(
