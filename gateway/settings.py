@@ -29,6 +29,8 @@ class GatewaySettings:
     # Longest request body read; 1 MiB holds a 1000-item batch with every optional field.
     max_body_bytes: int = 1024 * 1024
     header_timeout_seconds: float = 10.0
+    # A request body (a scrub or import stream too) that sends no byte for this long is ended.
+    body_idle_seconds: float = 30.0
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
@@ -68,6 +70,7 @@ class GatewaySettings:
             header_timeout_seconds=env.seconds(
                 "DNC_GATEWAY_HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
             ),
+            body_idle_seconds=env.seconds("DNC_GATEWAY_BODY_IDLE_SECONDS", cls.body_idle_seconds),
             cors_allowed_origins=_origins(env, "DNC_GATEWAY_CORS_ALLOWED_ORIGINS"),
             shutdown_grace_seconds=env.seconds(
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0
