@@ -14,10 +14,9 @@ import asyncio
 import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
-from aiohttp import StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
 from google.protobuf.message import Message
 
@@ -61,11 +60,17 @@ class Progress:
     items: int = 0  # items of their repeated field (rows, numbers) written
 
 
+class Body(Protocol):
+    """Where a body's bytes come from: aiohttp's request.content."""
+
+    async def readany(self) -> bytes: ...
+
+
 class LineReader:
     """The body's lines, decoded, in batches (one per chunk received): bounded, idle-limited."""
 
     def __init__(
-        self, content: StreamReader, max_line_bytes: int, idle_seconds: float, progress: Progress
+        self, content: Body, max_line_bytes: int, idle_seconds: float, progress: Progress
     ) -> None:
         self._content = content
         self._max = self.max_line_bytes = max_line_bytes

@@ -1,0 +1,165 @@
+"""The streamed-body readers: lines (bounded, idle-limited, UTF-8, CRLF, BOM) and CSV rows
+(quoting, header, grouping into messages of up to the field's max_items)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import grpc
+import pytest
+
+from dnc.v1 import dnc_pb2
+from gateway.csv_upload import CsvReader, singular
+from gateway.errors import GatewayError
+from gateway.upload import LineReader, Progress
+
+SCRUB = dnc_pb2.ScrubDncRequest
+IMPORT = dnc_pb2.ImportDncRequest
+
+
+class Chunks:
+    """A body arriving in the given chunks; then it waits forever when `stall`, else ends."""
+
+    def __init__(self, chunks: Iterable[bytes], stall: bool = False) -> None:
+        self._chunks = list(chunks)
+        self._stall = stall
+
+    async def readany(self) -> bytes:
+        if self._chunks:
+            return self._chunks.pop(0)
+        if self._stall:
+            await asyncio.Event().wait()
+        return b""
+
+
+async def read_lines(
+    chunks: Iterable[bytes], max_line: int = 100, stall: bool = False
+) -> list[str]:
+    reader = LineReader(Chunks(chunks, stall), max_line, 0.05, Progress())
+    return [line async for batch in reader.batches() for line in batch]
+
+
+async def refusal(
+    chunks: Iterable[bytes], max_line: int = 100, stall: bool = False
+) -> GatewayError:
+    with pytest.raises(GatewayError) as caught:
+        await read_lines(chunks, max_line, stall)
+    return caught.value
+
+
+@pytest.mark.asyncio
+async def test_lines_split_across_chunks_with_crlf_and_a_bom() -> None:
+    body = "\ufeffa,b\r\n1,2\r\n\r\n3,4".encode()
+    pieces = [body[i : i + 3] for i in range(0, len(body), 3)]  # the BOM itself is cut in two
+    assert await read_lines(pieces) == ["a,b", "1,2", "", "3,4"]
+
+
+@pytest.mark.asyncio
+async def test_a_multibyte_character_cut_by_a_chunk_is_whole() -> None:
+    assert await read_lines([b"caf\xc3", b"\xa9\n"]) == ["café"]
+
+
+@pytest.mark.asyncio
+async def test_a_line_longer_than_the_limit_is_413_even_before_it_ends() -> None:
+    error = await refusal([b"ok\n", b"x" * 60, b"x" * 60])  # never a newline
+    assert (error.status, error.details) == (
+        413,
+        "line 2 is longer than 100 bytes (each line is one message).",
+    )
+    error = await refusal([b"ok\n" + b"y" * 101 + b"\nok\n"])
+    assert (error.status, error.details.split(" is")[0]) == (413, "line 2")
+
+
+@pytest.mark.asyncio
+async def test_a_body_that_is_not_utf8_names_its_line() -> None:
+    error = await refusal([b"one\ntwo\nth\xffree\n"])
+    assert (error.code, error.details) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "line 3: the body is not UTF-8 text",
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_body_that_stops_sending_is_408() -> None:
+    error = await refusal([b"one\n", b"tw"], stall=True)
+    assert error.status == 408
+    assert "sent nothing for 0.05 s after line 1" in error.details
+
+
+def csv_messages(
+    request_class: type, lines: list[str], max_record: int = 10_000
+) -> list[dnc_pb2.ScrubDncRequest | dnc_pb2.ImportDncRequest]:
+    descriptor = request_class.DESCRIPTOR
+    field = descriptor.fields_by_name["phone_numbers" if request_class is SCRUB else "entries"]
+    reader = CsvReader(request_class, descriptor, field, max_record)
+    half = len(lines) // 2  # fed in two batches, as chunks would arrive
+    out = reader.feed(lines[:half], 1) + reader.feed(lines[half:], half + 1)
+    return [*out, *reader.close()]
+
+
+def test_scrub_rows_are_grouped_into_messages_of_1000() -> None:
+    rows = [f"+1212555{index:04d}" for index in range(2500)]
+    messages = csv_messages(SCRUB, ["phoneNumber", *rows])
+    assert [len(m.phone_numbers) for m in messages] == [1000, 1000, 500]  # type: ignore[union-attr]
+    assert [n for m in messages for n in m.phone_numbers] == rows  # type: ignore[union-attr]
+
+
+def test_the_scalar_column_is_the_singular_json_name_and_others_are_ignored() -> None:
+    assert singular("phoneNumbers") == "phoneNumber"
+    (message,) = csv_messages(SCRUB, ["id,phoneNumbers", "1,+12125550001"])
+    assert list(message.phone_numbers) == ["+12125550001"]  # type: ignore[union-attr]
+
+
+def test_quoted_cells_with_commas_quotes_and_newlines() -> None:
+    lines = [
+        "phoneNumber,reason,type",
+        '+12125550001,"said ""stop"", twice",customer_request',
+        '+12125550002,"line one',
+        'line two",',
+        "",
+        "+12125550003,,",
+    ]
+    (message,) = csv_messages(IMPORT, lines)
+    entries = message.entries  # type: ignore[union-attr]
+    assert [entry.reason for entry in entries] == ['said "stop", twice', "line one\nline two", ""]
+    assert [entry.HasField("type") for entry in entries] == [True, False, False]
+
+
+def test_import_columns_by_json_or_proto_name_and_typed_cells() -> None:
+    lines = ["phone_number,requestedAt", "+12125550001,2025-05-15T10:30:00Z"]
+    (message,) = csv_messages(IMPORT, lines)
+    entry = message.entries[0]  # type: ignore[union-attr]
+    assert (entry.phone_number, entry.requested_at.seconds) == ("+12125550001", 1747305000)
+
+
+def test_a_bad_typed_cell_names_its_line() -> None:
+    lines = ["phoneNumber,expiresAt", "+12125550001,", "+12125550002,tomorrow"]
+    with pytest.raises(GatewayError) as caught:
+        csv_messages(IMPORT, lines)
+    assert caught.value.details.startswith("line 3: invalid request body")
+
+
+@pytest.mark.parametrize(
+    ("request_class", "header", "text"),
+    [
+        (SCRUB, "number", "the CSV header has no 'phoneNumber' column"),
+        (IMPORT, "type,reason", "the CSV header has no 'phoneNumber' column"),
+        (IMPORT, "phoneNumber,phone_number", "the CSV header names 'phoneNumber' twice"),
+    ],
+)
+def test_a_header_without_the_needed_column_is_400_naming_it(
+    request_class: type, header: str, text: str
+) -> None:
+    with pytest.raises(GatewayError) as caught:
+        csv_messages(request_class, [header, "1"])
+    assert (caught.value.status, caught.value.details) == (400, text)
+
+
+def test_a_quoted_cell_never_closed_is_an_error_and_bounded() -> None:
+    with pytest.raises(GatewayError) as caught:
+        csv_messages(SCRUB, ["phoneNumber", '"+1212', "555"])
+    assert caught.value.details == "line 2: a quoted CSV cell is never closed"
+    with pytest.raises(GatewayError) as caught:
+        csv_messages(SCRUB, ["phoneNumber", '"+1212', *["5" * 50] * 10], max_record=200)
+    assert caught.value.status == 413
