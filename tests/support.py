@@ -108,6 +108,15 @@ class Stoppable:
         self.stop()
 
 
+def rss_kib(pid: int) -> int:
+    """A process's resident memory now, from /proc."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 class Process(Stoppable):
     """A real `python -m <module>` subprocess with its output kept in a file for assertions."""
 
