@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -68,7 +68,7 @@ def scrub(
 
 
 def import_requests(
-    chunks: Iterable[list[dnc_pb2.AddDncRequest | str]],
+    chunks: Iterable[Sequence[dnc_pb2.AddDncRequest | str]],
     dry_run: bool = False,
     region: str | None = None,
 ) -> Iterator[dnc_pb2.ImportDncRequest]:
@@ -82,7 +82,7 @@ def import_requests(
 def import_rows(
     stub: dnc_pb2_grpc.DncServiceStub,
     metadata: tuple[tuple[str, str], ...],
-    chunks: Iterable[list[dnc_pb2.AddDncRequest | str]],
+    chunks: Iterable[Sequence[dnc_pb2.AddDncRequest | str]],
     dry_run: bool = False,
     region: str | None = None,
 ) -> dnc_pb2.ImportDncResponse:

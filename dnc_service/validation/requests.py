@@ -69,7 +69,10 @@ class Items(Generic[Item]):
             try:
                 valid[index] = parse(index, item)
             except InvalidArgument as error:
-                invalid[index] = error
+                # Kept without its traceback and context: a stream holds a thousand such errors
+                # per message, and their frames would make each garbage collection crawl.
+                invalid[index] = error.with_traceback(None)
+                error.__context__ = None
         return cls(valid, invalid)
 
 
