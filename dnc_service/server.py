@@ -51,6 +51,7 @@ class DncServer:
             Checks(self.store.entries),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
+            settings.stream_timeout_seconds,
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.

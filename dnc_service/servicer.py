@@ -1,10 +1,11 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
 every error into a status in one place. Each request concept has its module: listing.py
-(ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc)."""
+(ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc),
+scrubbing.py (ScrubDnc), imports.py (ImportDnc)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, TypeVar
 
@@ -17,7 +18,9 @@ from .auth import Authenticator, Caller
 from .call import annotate
 from .checks import Checks
 from .errors import abort
+from .imports import Imports
 from .listing import Listing
+from .scrubbing import Scrubbing
 from .store import deadline
 from .writes import Writes
 
@@ -27,7 +30,8 @@ Reply = TypeVar("Reply")
 
 class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     """Every RPC bounded by the caller's deadline and the server's own limit for its kind:
-    `request_timeout_seconds` for unary calls, `export_timeout_seconds` for an export."""
+    `request_timeout_seconds` for unary calls, `export_timeout_seconds` for an export,
+    `stream_timeout_seconds` for a scrub or an import (whose queries keep the unary limit)."""
 
     def __init__(
         self,
@@ -37,6 +41,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         checks: Checks,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
+        stream_timeout_seconds: float = 3600.0,
     ) -> None:
         self._authenticator = authenticator
         self._listing = listing
@@ -44,6 +49,9 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self._checks = checks
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
+        self._stream_timeout_seconds = stream_timeout_seconds
+        self._scrubbing = Scrubbing(checks)
+        self._imports = Imports(writes)
 
     async def ListDnc(
         self, request: dnc_pb2.ListDncRequest, context: Context
@@ -93,20 +101,43 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         finally:
             annotate(exported=exported)
 
-    # The RPCs below are declared in the proto and built by issues 16 and 17; until then they
-    # answer UNIMPLEMENTED, as a servicer without them would.
+    async def ScrubDnc(  # type: ignore[override]  # writes its stream with context.write
+        self, request_iterator: AsyncIterator[dnc_pb2.ScrubDncRequest], context: Context
+    ) -> None:
+        """One response per request message, in order; see scrubbing.py for the pipeline."""
+        answered = 0
+        try:
+            budget = self._budget_seconds(context, self._stream_timeout_seconds)
+            async with deadline(budget):
+                caller = await self._caller(context)
+                query_ms = _ms(min(budget, self._request_timeout_seconds))
+                responses = self._scrubbing.scrub(caller, request_iterator, query_ms)
+                async with aclosing(responses):
+                    async for response in responses:
+                        await context.write(response)
+                        answered += 1
+        except Exception as error:
+            await abort(context, error)
+        finally:
+            annotate(messages=answered)
+
+    async def ImportDnc(
+        self, request_iterator: AsyncIterator[dnc_pb2.ImportDncRequest], context: Context
+    ) -> dnc_pb2.ImportDncResponse:
+        try:
+            budget = self._budget_seconds(context, self._stream_timeout_seconds)
+            async with deadline(budget):
+                caller = await self._caller(context)
+                return await self._imports.load(caller, request_iterator)
+        except Exception as error:
+            await abort(context, error)
+
+    # ListDncHistory is declared in the proto and built by issue 17; until then it answers
+    # UNIMPLEMENTED, as a servicer without it would.
     async def ListDncHistory(
         self, request: dnc_pb2.ListDncHistoryRequest, context: Context
     ) -> dnc_pb2.ListDncHistoryResponse:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDncHistory is not served yet")
-
-    async def ScrubDnc(  # type: ignore[override]
-        self, request_iterator: Any, context: Context
-    ) -> None:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ScrubDnc is not served yet")
-
-    async def ImportDnc(self, request_iterator: Any, context: Context) -> dnc_pb2.ImportDncResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ImportDnc is not served yet")
 
     async def _unary(
         self, context: Context, work: Callable[[Caller, float], Awaitable[Reply]]

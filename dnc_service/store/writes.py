@@ -69,7 +69,7 @@ class EntryWrites:
                 await self._entries.insert_one(document)
             except DuplicateKeyError:
                 number = entry.phone_e164
-                existing = await self._find_listed(org_id, [number])
+                existing = await self.find_listed(org_id, [number])
                 raise AlreadyExists(
                     f"{number} is already on the list"
                     + (f" (entry {existing[number]})" if existing else "")
@@ -82,7 +82,7 @@ class EntryWrites:
         with driver_errors():
             listed = {
                 number: Listed(entry_id, added=False)
-                for number, entry_id in (await self._find_listed(org_id, numbers)).items()
+                for number, entry_id in (await self.find_listed(org_id, numbers)).items()
             }
             now = self._clock()
             documents = [
@@ -95,7 +95,7 @@ class EntryWrites:
                 if document[PHONE_E164] not in raced:
                     listed[document[PHONE_E164]] = Listed(str(document[ID]), added=True)
             if raced:
-                for number, entry_id in (await self._find_listed(org_id, raced)).items():
+                for number, entry_id in (await self.find_listed(org_id, raced)).items():
                     listed[number] = Listed(entry_id, added=False)
         return listed
 
@@ -114,7 +114,7 @@ class EntryWrites:
             number = parsed.e164 if parsed else None
         return Removed(entry_id, number)
 
-    async def _find_listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
+    async def find_listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
         """The entry id listing each of `numbers` that is listed (one indexed query)."""
         found = self._entries.find(
             {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": list(dict.fromkeys(numbers))}},

@@ -59,14 +59,20 @@ class Items(Generic[Item]):
     invalid: dict[int, InvalidArgument]
 
     @classmethod
-    def parse(cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
+    def parse(
+        cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item], start: int = 0
+    ) -> Items[Item]:
+        """Each item by its index, counted from `start`."""
         valid: dict[int, Item] = {}
         invalid: dict[int, InvalidArgument] = {}
-        for index, item in enumerate(raw):
+        for index, item in enumerate(raw, start):
             try:
                 valid[index] = parse(index, item)
             except InvalidArgument as error:
-                invalid[index] = error
+                # Kept without its traceback and context: a stream holds a thousand such errors
+                # per message, and their frames would make each garbage collection crawl.
+                invalid[index] = error.with_traceback(None)
+                error.__context__ = None
         return cls(valid, invalid)
 
 
@@ -91,10 +97,16 @@ def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
     return request.search.strip()
 
 
-def parse_add(request: dnc_pb2.AddDncRequest, prefix: str = "") -> NewEntry:
-    """Validate one AddDnc request (or batch item, its fields named under `prefix`)."""
+def parse_add(
+    request: dnc_pb2.AddDncRequest, prefix: str = "", region: str | None = None
+) -> NewEntry:
+    """Validate one AddDnc request (or batch item, its fields named under `prefix`); its own
+    region, else `region` (the enclosing request's, a value of phones.region_code), reads a
+    national number."""
     rules.check(request, prefix)
-    phone = _phone(request.phone_number, f"{prefix}phone_number")
+    if request.HasField("region"):
+        region = _region(request.region, f"{prefix}region")
+    phone = _phone(request.phone_number, region, f"{prefix}phone_number")
     batch_id = request.batch_id.lower() if request.HasField("batch_id") else None
     # The rule admits the 8-4-4-4-12 form in either case; it is stored lowercase.
     request_uuid = (
@@ -114,12 +126,21 @@ def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
     )
 
 
-def parse_check(request: dnc_pb2.CheckDncRequest) -> Items[Phone]:
-    """Each number parsed on its own: its Phone, or why it can't be checked."""
+def parse_check(request: dnc_pb2.CheckDncRequest | dnc_pb2.ScrubDncRequest) -> Items[Phone]:
+    """Each number parsed on its own: its Phone, or why it can't be checked. A ScrubDnc
+    message is read exactly as a CheckDnc request."""
     rules.check(request)
-    return Items.parse(
-        request.phone_numbers, lambda index, raw: _phone(raw, f"phone_numbers[{index}]")
-    )
+    region = _region(request.region, "region") if request.HasField("region") else None
+    return Items.parse(request.phone_numbers, lambda index, raw: _number(raw, region, index))
+
+
+def parse_import(request: dnc_pb2.ImportDncRequest, first_row: int) -> Items[NewEntry]:
+    """One chunk of an import: each row as a batch item, indexed by its row over the whole
+    stream (`first_row` is this chunk's first); only the row count or the request's region
+    refuses the chunk."""
+    rules.check(request)
+    region = _region(request.region, "region") if request.HasField("region") else None
+    return Items.parse(request.entries, lambda _, item: parse_add(item, "", region), first_row)
 
 
 def parse_remove(request: dnc_pb2.RemoveDncRequest) -> str:
@@ -128,9 +149,24 @@ def parse_remove(request: dnc_pb2.RemoveDncRequest) -> str:
     return request.id.lower()
 
 
-def _phone(raw: str, field_path: str) -> Phone:
+def _phone(raw: str, region: str | None, field_path: str) -> Phone:
     """`raw` as a number; InvalidArgument naming `field_path` when it is none."""
     try:
-        return phones.normalize(raw)
+        return phones.normalize(raw, region)
     except InvalidArgument as error:
         raise InvalidArgument(error.message, field=field_path) from None
+
+
+def _number(raw: str, region: str | None, index: int) -> Phone:
+    """Item `index` of `phone_numbers`; its field path is made only when it is refused."""
+    try:
+        return phones.normalize(raw, region)
+    except InvalidArgument as error:
+        raise InvalidArgument(error.message, field=f"phone_numbers[{index}]") from None
+
+
+def _region(value: str, field_path: str) -> str | None:
+    try:
+        return phones.region_code(value)
+    except InvalidArgument as error:
+        raise InvalidArgument(f"{field_path}: {error.message}", field=field_path) from None

@@ -10,7 +10,7 @@ from pymongo.database import Database
 
 from data_support import Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from management_support import audit_of, entries_of, rpc_error, scoped
+from management_support import audit_of, entries_of, import_rows, rpc_error, scoped
 from service_support import service_env, start_service
 
 SCOPE = "dnc:write"
@@ -104,3 +104,18 @@ def test_without_a_configured_scope_any_user_of_the_org_writes(
         "+12125550600",
         "+12125550601",
     }
+
+
+def test_an_import_needs_the_scope_even_for_a_dry_run(
+    scoped_stub: dnc_pb2_grpc.DncServiceStub, mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    org = new_org()
+    for dry_run in (False, True):
+        with pytest.raises(grpc.RpcError) as raised:
+            import_rows(scoped_stub, scoped(org, "dnc:read"), [["12125550602"]], dry_run=dry_run)
+        assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert entries_of(mongo_db, org) == []
+    assert audit_of(mongo_db, org) == []
+    response = import_rows(scoped_stub, scoped(org, SCOPE), [["12125550602"]])
+    assert response.added == 1
+    assert [record["action"] for record in audit_of(mongo_db, org)] == ["add"]
