@@ -102,10 +102,13 @@ async def lines_of(gateway: Gateway, path: str, token: str, body: bytes, **heade
             yield body[start : start + 4096]
 
     sent = {"Authorization": f"Bearer {token}", **headers}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{gateway.url}{path}", data=chunks(), headers=sent) as response:
-            assert response.status == 200
-            return await response.text()
+    url = f"{gateway.url}{path}"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=chunks(), headers=sent) as response,
+    ):
+        assert response.status == 200
+        return await response.text()
 
 
 @pytest.mark.asyncio
@@ -133,10 +136,14 @@ async def test_scrub_answers_one_line_per_number_in_order_ndjson_and_csv(
     assert results[1000]["listed"] is False
     assert results[1000]["error"]
     assert (results[1001]["listed"], results[1001]["phoneE164"]) == (True, "+19175550007")
+    upload = csv_body("name,phoneNumber", [f"x,{n}" for n in campaign[:1000]])
     as_csv = await lines_of(
-        gateway, "/api/dnc/scrub", org.token, csv_body("name,phoneNumber", [f"x,{n}" for n in campaign[:1000]]),
+        gateway,
+        "/api/dnc/scrub",
+        org.token,
+        upload,
         **{"Content-Type": "text/csv", "Accept": "text/csv"},
-    )  # fmt: skip
+    )
     rows = list(csv.DictReader(io.StringIO(as_csv)))
     assert [row["input"] for row in rows] == campaign[:1000]
     assert [row["listed"] for row in rows] == ["true", "false"] * 500
