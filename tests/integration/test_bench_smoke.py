@@ -34,6 +34,12 @@ ENTRY_POINTS = [
         id="make-bench-management",
     ),
     pytest.param(
+        "bench.volume",
+        "--entries 300 --scrub-numbers 3000 --import-rows 1500",
+        ["## Volume: scrub, import and export", "ScrubDnc over REST (CSV) / gRPC"],
+        id="make-bench-volume",
+    ),
+    pytest.param(
         "bench.tracing",
         "--seconds 0.3 --rounds 1 --concurrency 2",
         [],
