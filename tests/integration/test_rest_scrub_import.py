@@ -147,3 +147,13 @@ async def test_scrub_answers_one_line_per_number_in_order_ndjson_and_csv(
     rows = list(csv.DictReader(io.StringIO(as_csv)))
     assert [row["input"] for row in rows] == campaign[:1000]
     assert [row["listed"] for row in rows] == ["true", "false"] * 500
+
+
+def test_many_invalid_rows_are_a_bounded_report(gateway: Gateway, new_org: OrgFactory) -> None:
+    org = new_org()
+    rows = [f"not-a-number-{n}" for n in range(5000)]
+    reply = post(gateway, "/api/dnc/import", org.token, csv_body("phoneNumber", rows), "text/csv")
+    assert reply.status == 200, reply.body[:300]
+    data = reply.json()["data"]
+    assert (data["invalid"], len(data["errors"])) == (5000, 1000)
+    assert [error["row"] for error in data["errors"]] == list(range(1000))
