@@ -79,7 +79,6 @@ class LineReader:
 
     async def batches(self) -> AsyncIterator[list[str]]:
         pending = b""
-        first = True
         while chunk := await self._chunk():
             data = pending + chunk
             end = data.rfind(b"\n") + 1
@@ -87,11 +86,7 @@ class LineReader:
             if len(pending) > self._max:
                 raise self._too_long(self._progress.lines + data[:end].count(b"\n") + 1)
             if end:
-                lines = self._decode(data[: end - 1])
-                if first and lines[0].startswith(_BOM):
-                    lines[0] = lines[0][1:]
-                first = False
-                yield lines
+                yield self._decode(data[: end - 1])
         if pending:
             yield self._decode(pending)
 
@@ -120,6 +115,8 @@ class LineReader:
             raise GatewayError(
                 grpc.StatusCode.INVALID_ARGUMENT, f"line {line}: the body is not UTF-8 text"
             ) from None
+        if start == 0 and text.startswith(_BOM):
+            text = text[1:]
         lines = text.split("\n")
         if len(data) > self._max:
             for number, text_line in enumerate(lines, start + 1):

@@ -58,6 +58,11 @@ async def test_lines_split_across_chunks_with_crlf_and_a_bom() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_bom_before_a_single_line_without_newline_is_dropped() -> None:
+    assert await read_lines(["\ufeffphoneNumber".encode()]) == ["phoneNumber"]
+
+
+@pytest.mark.asyncio
 async def test_a_multibyte_character_cut_by_a_chunk_is_whole() -> None:
     assert await read_lines([b"caf\xc3", b"\xa9\n"]) == ["café"]
 
