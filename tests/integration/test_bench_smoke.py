@@ -35,7 +35,7 @@ ENTRY_POINTS = [
     ),
     pytest.param(
         "bench.volume",
-        "--entries 300 --scrub-numbers 3000 --import-rows 1500",
+        "--entries 300 --scrub-numbers 3000 --import-rows 1500 --repeat 1",
         ["## Volume: scrub, import and export", "ScrubDnc over REST (CSV) / gRPC"],
         id="make-bench-volume",
     ),
