@@ -20,6 +20,7 @@ from .admission import AdmissionInterceptor
 from .auth import Authenticator, BearerVerifier
 from .checks import Checks
 from .errors import DncError
+from .history import History
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
@@ -44,11 +45,13 @@ class DncServer:
         self.settings = settings
         self.store = Store(settings)
         verifier = BearerVerifier.from_settings(settings)
+        tokens = PageTokens.from_settings(settings)
         servicer = DncServicer(
             Authenticator(verifier, self.store.users),
-            Listing(self.store.entries, PageTokens.from_settings(settings)),
+            Listing(self.store.entries, tokens),
             Writes(self.store.writes, self.store.audit, settings.write_scope),
             Checks(self.store.entries),
+            History(self.store.history, tokens),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
             settings.stream_timeout_seconds,

@@ -1,7 +1,7 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
 every error into a status in one place. Each request concept has its module: listing.py
 (ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc),
-scrubbing.py (ScrubDnc), imports.py (ImportDnc)."""
+scrubbing.py (ScrubDnc), imports.py (ImportDnc), history.py (ListDncHistory)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .auth import Authenticator, Caller
 from .call import annotate
 from .checks import Checks
 from .errors import abort
+from .history import History
 from .imports import Imports
 from .listing import Listing
 from .scrubbing import Scrubbing
@@ -39,6 +40,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         listing: Listing,
         writes: Writes,
         checks: Checks,
+        history: History,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
         stream_timeout_seconds: float = 3600.0,
@@ -47,6 +49,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self._listing = listing
         self._writes = writes
         self._checks = checks
+        self._history = history
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
         self._stream_timeout_seconds = stream_timeout_seconds
@@ -132,12 +135,12 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         except Exception as error:
             await abort(context, error)
 
-    # ListDncHistory is declared in the proto and built by issue 17; until then it answers
-    # UNIMPLEMENTED, as a servicer without it would.
     async def ListDncHistory(
         self, request: dnc_pb2.ListDncHistoryRequest, context: Context
     ) -> dnc_pb2.ListDncHistoryResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDncHistory is not served yet")
+        return await self._unary(
+            context, lambda caller, budget: self._history.list(caller, request, _ms(budget))
+        )
 
     async def _unary(
         self, context: Context, work: Callable[[Caller, float], Awaitable[Reply]]

@@ -195,7 +195,7 @@ class _Builder:
             # parameter is read by its JSON name.
             "name": field.name if location == "path" else field.json_name,
             "in": location,
-            "required": location == "path",
+            "required": location == "path" or schema_rules.required(field),
             "schema": schema,
         }
         if field.full_name in self.comments:

@@ -12,6 +12,7 @@ from . import client, indexes
 from .audit import AuditLog, Change
 from .client import deadline
 from .entries import EntriesStore, Page
+from .history import EventPage, HistoryReader
 from .migration import MigrationReport, backfill_phone_e164
 from .order import SortKey
 from .schema import NewEntry
@@ -23,6 +24,8 @@ __all__ = [
     "Change",
     "EntriesStore",
     "EntryWrites",
+    "EventPage",
+    "HistoryReader",
     "Listed",
     "MigrationReport",
     "NewEntry",
@@ -44,7 +47,9 @@ class Store:
         self._entries_collection = db[settings.entries_collection]
         self.entries = EntriesStore(self._entries_collection)
         self.writes = EntryWrites(self._entries_collection, clock)
-        self.audit = AuditLog(db[settings.audit_collection], clock)
+        self._audit_collection = db[settings.audit_collection]
+        self.audit = AuditLog(self._audit_collection, clock)
+        self.history = HistoryReader(self._audit_collection)
         self.users = UsersStore(
             db[settings.users_collection],
             settings.org_cache_ttl_seconds,
@@ -56,8 +61,8 @@ class Store:
         await client.ping(self._mongo)
 
     async def ensure_indexes(self) -> None:
-        """Create the listing and the unique number index if they are missing."""
-        await indexes.ensure_indexes(self._entries_collection)
+        """Create the listing, the unique number and the history index if they are missing."""
+        await indexes.ensure_indexes(self._entries_collection, self._audit_collection)
 
     async def migrate(self) -> MigrationReport:
         """Backfill phoneE164 on the rows that lack it (see store/migration.py)."""

@@ -1,4 +1,5 @@
-"""The indexes the service relies on: the listing order, and one entry per organization and number.
+"""The indexes the service relies on: the listing order, one entry per organization and number,
+and a number's history in the audit trail (store/history.py's HISTORY_INDEX).
 
 `{orgId: 1, phoneE164: 1}` is unique: it is what keeps concurrent adds of one number from
 listing it twice (an insert that would repeat it fails with a duplicate-key error), and it
@@ -25,6 +26,7 @@ from pymongo.errors import OperationFailure
 
 from ..errors import DncError
 from .client import Document, driver_errors
+from .history import HISTORY_INDEX, HISTORY_INDEX_NAME
 from .order import LISTING_INDEX, LISTING_INDEX_NAME
 from .schema import ORG_ID, PHONE_E164
 
@@ -37,9 +39,12 @@ _NOT_IMPLEMENTED = 238
 _DUPLICATE_KEY = 11000
 
 
-async def ensure_indexes(entries: AsyncCollection[Document]) -> None:
-    """Create the listing and the unique number index if missing (idempotent)."""
+async def ensure_indexes(
+    entries: AsyncCollection[Document], audit: AsyncCollection[Document]
+) -> None:
+    """Create the listing, the unique number and the history index if missing (idempotent)."""
     with driver_errors():
+        await audit.create_index(HISTORY_INDEX, name=HISTORY_INDEX_NAME)
         await entries.create_index(LISTING_INDEX, name=LISTING_INDEX_NAME)
         try:
             await entries.create_index(

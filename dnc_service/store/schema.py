@@ -142,3 +142,10 @@ def _timestamp(moment: datetime) -> Timestamp:
     """Timestamp.FromDatetime's result, computed directly (a third of its cost)."""
     delta = moment - _EPOCH
     return Timestamp(seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000)
+
+
+def stored_timestamp(value: object) -> Timestamp | None:
+    """A stored time (as `to_entry` reads createdAt) as a Timestamp, or None when unusable;
+    for the other collections' documents (store/history.py)."""
+    moment = _aware(value)
+    return None if moment is None else _timestamp(moment)

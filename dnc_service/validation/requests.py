@@ -25,6 +25,12 @@ from . import rules
 
 DEFAULT_PAGE = 1
 DEFAULT_LIMIT = 10
+DEFAULT_HISTORY_LIMIT = 20
+# A history token's purpose (see page_tokens.py): it opens for ListDncHistory only.
+HISTORY_TOKEN_PURPOSE = "history"
+HISTORY_TOKEN_INVALID = (
+    "page_token is not valid: pass next_page_token as given, with the same phone_number"
+)
 Item = TypeVar("Item")
 Raw = TypeVar("Raw")
 
@@ -49,6 +55,17 @@ class ListQuery:
     @property
     def page(self) -> int:
         return self.position.page
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """A validated history request: whose number (E.164), how many events, starting where."""
+
+    phone_e164: str
+    limit: int = DEFAULT_HISTORY_LIMIT
+    position: PagePosition = field(
+        default_factory=lambda: PagePosition.at_page(DEFAULT_PAGE, DEFAULT_HISTORY_LIMIT)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +106,22 @@ def parse_list(request: dnc_pb2.ListDncRequest, org_id: str, tokens: PageTokens)
         return ListQuery(limit, search, tokens.decode(request.page_token, org_id, search))
     page = request.page if request.HasField("page") else DEFAULT_PAGE
     return ListQuery.at_page(page, limit, search)
+
+
+def parse_history(
+    request: dnc_pb2.ListDncHistoryRequest, org_id: str, tokens: PageTokens
+) -> HistoryQuery:
+    """The number normalized as CheckDnc's, the limit's default, and the page token, which
+    opens only for the organization and number it was made for (any limit, as AIP-158 allows)."""
+    rules.check(request)
+    number = _phone(request.phone_number, None, "phone_number").e164
+    limit = request.limit if request.HasField("limit") else DEFAULT_HISTORY_LIMIT
+    if not request.page_token:
+        return HistoryQuery(number, limit, PagePosition.at_page(DEFAULT_PAGE, limit))
+    position = tokens.decode(
+        request.page_token, org_id, number, HISTORY_TOKEN_PURPOSE, HISTORY_TOKEN_INVALID
+    )
+    return HistoryQuery(number, limit, position)
 
 
 def parse_export(request: dnc_pb2.ExportDncRequest) -> str:

@@ -29,8 +29,12 @@ ENTRY_POINTS = [
     ),
     pytest.param(
         "bench.management",
-        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1",
-        ["## Management RPCs", "ExportDnc, 300 entries over REST (CSV"],
+        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1 --history-events 45",
+        [
+            "## Management RPCs",
+            "ExportDnc, 300 entries over REST (CSV",
+            "ListDncHistory, last page (3) / first page (keyset)",
+        ],
         id="make-bench-management",
     ),
     pytest.param(

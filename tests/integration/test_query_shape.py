@@ -1,4 +1,5 @@
-"""Every query the repository sends is one MongoDB answers from the listing index.
+"""Every query the repository sends is one MongoDB answers from an index: the listing's, the
+unique number index, or (a number's history) the audit trail's.
 
 FerretDB sorts in memory, so its timings prove nothing; the shape is what makes MongoDB fast:
 equality on orgId, then a sort exactly along {orgId: 1, createdAt: -1, _id: -1}. Against a real
@@ -20,6 +21,13 @@ from data_support import Document, OrgFactory
 from dnc_service.store import NewEntry, SortKey
 from dnc_service.store.entries import EntriesStore
 from dnc_service.store.filters import listing_filter
+from dnc_service.store.history import (
+    HISTORY_INDEX,
+    HISTORY_INDEX_NAME,
+    HISTORY_ORDER,
+    HistoryReader,
+    history_filter,
+)
 from dnc_service.store.indexes import NUMBER_INDEX, NUMBER_INDEX_NAME
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME, SORT
 from dnc_service.store.writes import EntryWrites
@@ -146,3 +154,58 @@ def test_real_mongodb_checks_numbers_in_the_partial_unique_index(
         pytest.skip("FerretDB, not MongoDB: no index plan (and no partial index) to check")
     # The partial index serves the lookup only because $in implies its $exists filter.
     assert NUMBER_INDEX_NAME in str(plan["queryPlanner"]["winningPlan"])
+
+
+HISTORY_NUMBER = "+12125550950"
+LATER_PAGE = SortKey(str(ObjectId()), datetime(2025, 5, 15, tzinfo=UTC))
+
+
+def test_history_queries_follow_the_history_index(
+    mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    """Equality on orgId, then on the number, then the sort exactly along
+    {orgId: 1, phoneE164: 1, at: -1, _id: -1}; a later page only adds the keyset clause."""
+    org = new_org()
+    recorder = Recorder()
+
+    async def run() -> None:
+        client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
+        reader = HistoryReader(client[mongo_db.name].dnc_audit)
+        try:
+            await reader.page(str(org.org_id), HISTORY_NUMBER, 5, max_time_ms=5000)
+            await reader.page(
+                str(org.org_id), HISTORY_NUMBER, 5, after=LATER_PAGE, max_time_ms=5000
+            )
+        finally:
+            await client.close()
+
+    asyncio.run(run())
+    first, later = [c for c in recorder.commands if "find" in c]
+    for find in (first, later):
+        query = find["filter"]
+        assert list(query)[:2] == [key for key, _ in HISTORY_INDEX[:2]]
+        assert (query["orgId"], query["phoneE164"]) == (org.org_id, HISTORY_NUMBER)
+        assert set(query) <= {"orgId", "phoneE164", "$or"}
+        assert list(find["sort"].items()) == HISTORY_INDEX[2:]
+        assert find["limit"] == 6  # one more than the page: whether another follows
+        assert "pending" not in find["projection"]
+    assert first["filter"] == history_filter(str(org.org_id), HISTORY_NUMBER)
+    assert later["filter"] == history_filter(str(org.org_id), HISTORY_NUMBER, LATER_PAGE)
+
+
+@pytest.mark.parametrize("after", [None, LATER_PAGE])
+def test_real_mongodb_plans_history_along_its_index_without_a_blocking_sort(
+    mongo_db: Database[Document], new_org: OrgFactory, after: SortKey | None
+) -> None:
+    org = new_org()
+    mongo_db.dnc_audit.create_index(HISTORY_INDEX, name=HISTORY_INDEX_NAME)
+    where = history_filter(str(org.org_id), HISTORY_NUMBER, after)
+    plan = mongo_db.dnc_audit.find(where).sort(list(HISTORY_ORDER)).limit(6).explain()
+    if "ferretdbVersion" in plan.get("serverInfo", {}):
+        pytest.skip(
+            "FerretDB, not MongoDB: no index plan to check; "
+            "test_history_queries_follow_the_history_index is the proof here"
+        )
+    winning = str(plan["queryPlanner"]["winningPlan"])
+    assert HISTORY_INDEX_NAME in winning
+    assert "'SORT'" not in winning
