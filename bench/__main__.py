@@ -44,6 +44,8 @@ WORK = Path(os.environ.get("DNC_BENCH_WORK") or ROOT / ".cache" / "bench")
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
 MANAGEMENT_MARKER = "<!-- bench-management -->"
+# bench/volume.py's section, the page's last: bench/management.py keeps it.
+VOLUME_MARKER = "<!-- bench-volume -->"
 # Which processes' CPU time each target is charged with.
 WATCHED = {
     "floor": [],

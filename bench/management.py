@@ -33,7 +33,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from bench.__main__ import MANAGEMENT_MARKER as MARKER
-from bench.__main__ import ROOT, SECRET, WORK, free_port, process, wait_http
+from bench.__main__ import ROOT, SECRET, VOLUME_MARKER, WORK, free_port, process, wait_http
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
@@ -322,7 +322,8 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
     head = text.split(MARKER, 1)[0].rstrip("\n")
-    args.out.write_text(f"{head}\n\n{section}")
+    volume = text.partition(VOLUME_MARKER)  # bench/volume.py's section follows, kept
+    args.out.write_text(f"{head}\n\n{section}" + (f"\n{volume[1]}{volume[2]}" if volume[1] else ""))
     print(f"wrote {args.out}")
 
 

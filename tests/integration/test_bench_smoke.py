@@ -34,6 +34,13 @@ ENTRY_POINTS = [
         id="make-bench-management",
     ),
     pytest.param(
+        "bench.volume",
+        "--export-entries 300 --list-entries 20 --scrub-numbers 2000 --import-rows 1500"
+        " --sizes 50,300 --per-size 1000",
+        ["## Volume: scrub, import, export", "ScrubDnc / pymongo", "import: service CPU per item"],
+        id="make-bench-volume",
+    ),
+    pytest.param(
         "bench.tracing",
         "--seconds 0.3 --rounds 1 --concurrency 2",
         [],
