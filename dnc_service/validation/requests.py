@@ -91,7 +91,7 @@ def parse_list(request: dnc_pb2.ListDncRequest, org_id: str, tokens: PageTokens)
     return ListQuery.at_page(page, limit, search)
 
 
-def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
+def parse_export(request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesRequest) -> str:
     """The export's search (the proto's rules, as ListDnc's), trimmed as ListDnc trims it."""
     rules.check(request)
     return request.search.strip()
