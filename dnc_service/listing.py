@@ -17,6 +17,8 @@ from .store import EntriesStore, Page, SortKey
 from .validation.requests import ListQuery, parse_export, parse_list
 
 _INT32_MAX = 2**31 - 1
+# A batch of exported entries (named here: inside Listing, `list` is the ListDnc method).
+Entries = list[dnc_pb2.DncEntry]
 
 
 class Listing:
@@ -67,7 +69,7 @@ class Listing:
         caller: Caller,
         request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesRequest,
         max_time_ms: int,
-    ) -> AsyncGenerator[list[dnc_pb2.DncEntry]]:
+    ) -> AsyncGenerator[Entries]:
         """Every matching entry, newest first, a database batch at a time; the search is
         validated as ListDnc's. ExportDnc sends them one by one, ExportDncBatches together."""
         search = parse_export(request)

@@ -177,9 +177,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         return max(0.001, min(remaining, limit))
 
 
-async def _write_entries(
-    context: Context, entries: list[dnc_pb2.DncEntry], batched: bool
-) -> None:
+async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> None:
     if batched:
         await context.write(dnc_pb2.ExportDncBatchesResponse(entries=entries))
         return
