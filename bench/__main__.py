@@ -44,8 +44,10 @@ WORK = Path(os.environ.get("DNC_BENCH_WORK") or ROOT / ".cache" / "bench")
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
 MANAGEMENT_MARKER = "<!-- bench-management -->"
-# bench/volume.py's section, after the management one; both other benchmarks keep it.
+# bench/volume.py's section, the page's last: bench/management.py keeps it.
 VOLUME_MARKER = "<!-- bench-volume -->"
+# bench/rest_volume.py's section, after the volume one: the other three keep it.
+REST_VOLUME_MARKER = "<!-- bench-rest-volume -->"
 # Which processes' CPU time each target is charged with.
 WATCHED = {
     "floor": [],

@@ -36,7 +36,16 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from bench.__main__ import MANAGEMENT_MARKER as MARKER
-from bench.__main__ import ROOT, SECRET, VOLUME_MARKER, WORK, free_port, process, wait_http
+from bench.__main__ import (
+    REST_VOLUME_MARKER,
+    ROOT,
+    SECRET,
+    VOLUME_MARKER,
+    WORK,
+    free_port,
+    process,
+    wait_http,
+)
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
@@ -392,8 +401,10 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
     head = text.split(MARKER, 1)[0].rstrip("\n")
-    volume = text.partition(VOLUME_MARKER)  # bench/volume.py's section stays
-    args.out.write_text(f"{head}\n\n{section}" + (f"\n{volume[1]}{volume[2]}" if volume[1] else ""))
+    # The volume sections (bench/volume.py, bench/rest_volume.py) follow, kept.
+    starts = [text.find(marker) for marker in (VOLUME_MARKER, REST_VOLUME_MARKER)]
+    kept = text[min(s for s in starts if s >= 0) :] if max(starts) >= 0 else ""
+    args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
 
 

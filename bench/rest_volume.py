@@ -1,7 +1,7 @@
-"""`make bench-volume`: scrubbing, importing and exporting at volume, REST against its peers, as
-ratios within one run.
+"""`make bench-rest-volume`: scrubbing, importing and exporting at volume, REST against its
+peers, as ratios within one run.
 
-    python -m bench.volume [--entries N] [--scrub-numbers N] [--import-rows N]
+    python -m bench.rest_volume [--entries N] [--scrub-numbers N] [--import-rows N]
 
 - ScrubDnc of a campaign over gRPC, and over REST as NDJSON and as CSV (goal: REST >= 0.5x gRPC);
 - ExportDnc of the organization over REST (NDJSON, CSV) against pymongo iterating the same query
@@ -9,7 +9,8 @@ ratios within one run.
 - ImportDnc of fresh rows over gRPC and over REST (CSV);
 - the gateway's resident memory sampled during each REST stream (goal: < 20 MB growth).
 
-The result replaces the "Volume" section of docs/benchmarks.md, which the other benchmarks keep.
+The result replaces the "Volume over REST" section of docs/benchmarks.md (the page's last), which
+the other benchmarks keep.
 """
 
 from __future__ import annotations
@@ -30,21 +31,21 @@ import aiohttp
 import grpc
 from pymongo import MongoClient
 
-from bench.__main__ import ROOT, SECRET, VOLUME_MARKER, WORK, free_port, process, wait_http
+from bench.__main__ import REST_VOLUME_MARKER, ROOT, SECRET, WORK, free_port, process, wait_http
 from bench.management import ORG, USER, growth, number, sampled, seed
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
 
-DB = "dnc_bench_volume"
+DB = "dnc_bench_rest_volume"
 CHUNK = 1000
 IMPORT_TYPE = "bench_import"
 Row = tuple[str, str]
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.volume", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.rest_volume", description=__doc__)
     parser.add_argument("--entries", type=int, default=5_000, help="listed, and exported")
     parser.add_argument("--scrub-numbers", type=int, default=20_000)
     parser.add_argument("--import-rows", type=int, default=10_000)
@@ -279,14 +280,14 @@ async def csv_rows(header: str, rows: Any) -> AsyncIterator[bytes]:
 def write(args: argparse.Namespace, rows: list[Row]) -> None:
     """Replace the volume section of the benchmarks page (or add it at the end)."""
     command = (
-        "make bench-volume"
+        "make bench-rest-volume"
         if len(sys.argv) == 1
-        else "python -m bench.volume " + " ".join(sys.argv[1:])
+        else "python -m bench.rest_volume " + " ".join(sys.argv[1:])
     )
     section = "\n".join(
         [
-            VOLUME_MARKER,
-            "## Volume: scrub, import and export",
+            REST_VOLUME_MARKER,
+            "## Volume over REST: scrub, import and export",
             "",
             f"`{command}` on {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores, shared; "
             f"{args.entries:,} listed entries (FerretDB unless MONGODB_URI is set), a campaign "
@@ -308,7 +309,7 @@ def write(args: argparse.Namespace, rows: list[Row]) -> None:
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(VOLUME_MARKER, 1)[0].rstrip("\n")
+    head = text.split(REST_VOLUME_MARKER, 1)[0].rstrip("\n")
     args.out.write_text(f"{head}\n\n{section}")
     print(f"wrote {args.out}")
 

@@ -67,14 +67,18 @@ class Writes:
         caller.require_scope(self._write_scope)
 
     async def add_items(
-        self, caller: Caller, items: Items[NewEntry]
+        self, caller: Caller, items: Items[NewEntry], *, listed_ids: bool = True
     ) -> list[dnc_pb2.BatchAddResult]:
         """The write step of BatchAddDnc and ImportDnc: list the valid items' numbers (the
-        first occurrence of each), audit every added entry; one result per item, by index."""
+        first occurrence of each), audit every added entry; one result per item, by index.
+        Without `listed_ids` (an import counts, it shows no ids) an already listed number's
+        entry id is not looked up."""
         first = first_occurrences(items.valid)
         listed = (
             await self._writes.add_many(
-                caller.org_id, [items.valid[index] for index in first.values()]
+                caller.org_id,
+                [items.valid[index] for index in first.values()],
+                listed_ids=listed_ids,
             )
             if first
             else {}

@@ -47,6 +47,7 @@ class _Unscripted(dnc_pb2_grpc.DncServiceServicer):
     CheckDnc = dnc_pb2_grpc.DncServiceServicer.CheckDnc
     ExportDnc = dnc_pb2_grpc.DncServiceServicer.ExportDnc
     ListDncHistory = dnc_pb2_grpc.DncServiceServicer.ListDncHistory
+    ExportDncBatches = dnc_pb2_grpc.DncServiceServicer.ExportDncBatches
 
 
 class ScriptedUploads(_Unscripted):

@@ -124,7 +124,7 @@ def parse_history(
     return HistoryQuery(number, limit, position)
 
 
-def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
+def parse_export(request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesRequest) -> str:
     """The export's search (the proto's rules, as ListDnc's), trimmed as ListDnc trims it."""
     rules.check(request)
     return request.search.strip()

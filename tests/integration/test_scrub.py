@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from data_support import BASE_TIME, Document, Org, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from management_support import rss_bytes, scrub, scrub_requests
 from service_support import Service, service_env, start_service
+from support import grpcurl
 
 LOOKUPS = ("dnc_scrub_lookups_total", ())
 
@@ -235,3 +237,28 @@ def test_the_server_bounds_a_stream_by_its_own_limit(
         with pytest.raises(grpc.RpcError) as raised:
             collections.deque(responses, maxlen=0)
     assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_grpcurl_streams_the_messages_of_its_input(
+    grpc_service: Service, new_org: OrgFactory
+) -> None:
+    org, _ = seeded_list(new_org, ["12125550703"])
+    messages = [
+        {"phoneNumbers": ["(212) 555-0703", "+44 20 7946 0703"], "region": "US"},
+        {"phoneNumbers": ["12125550704"]},
+    ]
+    result = grpcurl(
+        "-plaintext", "-H", f"authorization: Bearer {org.token}", "-d", "@",
+        grpc_service.target, "dnc.v1.DncService/ScrubDnc",
+        stdin="\n".join(json.dumps(message) for message in messages),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    decoder, text, answers = json.JSONDecoder(), result.stdout.strip(), []
+    while text:
+        answer, end = decoder.raw_decode(text)
+        answers.append(answer)
+        text = text[end:].strip()
+    assert [[r.get("listed", False) for r in a["results"]] for a in answers] == [
+        [True, False],
+        [False],
+    ]
