@@ -29,8 +29,8 @@ class GatewaySettings:
     # Longest request body read; 1 MiB holds a 1000-item batch with every optional field.
     max_body_bytes: int = 1024 * 1024
     header_timeout_seconds: float = 10.0
-    # A request body (a scrub or import stream too) that sends no byte for this long is ended.
-    body_idle_seconds: float = 30.0
+    # A body that sends no byte for this long is ended (408); a slow but live upload goes on.
+    body_idle_seconds: float = 10.0
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
