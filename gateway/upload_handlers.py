@@ -37,6 +37,7 @@ class _Upload:
     def source(self, request: web.Request, progress: upload.Progress) -> AsyncIterator[Message]:
         """The body's messages; its form and the query are checked now, before any call."""
         route = self._route
+        upload.check_encoding(request.headers.getall("Content-Encoding", []))
         form = upload.body_format(request.headers.get("Content-Type"), route)
         template = route.stream_template(request.rel_url.query, request.match_info)
         lines = upload.LineReader(

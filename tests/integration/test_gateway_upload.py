@@ -232,6 +232,17 @@ async def test_other_content_types_are_415(client: Client) -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_compressed_body_is_415_before_any_call(
+    client: Client, service: tuple[ScriptedUploads, str]
+) -> None:
+    headers = {**CSV, "Content-Encoding": "gzip"}
+    status, answer = await post(client, "/api/dnc/import", b"\x1f\x8b\x08\x00", headers)
+    assert status == 415, answer
+    assert "Content-Encoding 'gzip'" in json.loads(answer)["errorMessage"]
+    assert service[0].seen.messages == 0
+
+
+@pytest.mark.asyncio
 async def test_a_bad_query_value_is_400_before_any_call(
     client: Client, service: tuple[ScriptedUploads, str]
 ) -> None:
