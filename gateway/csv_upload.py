@@ -99,6 +99,29 @@ def _named_cells(
     return cells
 
 
+def _unfinished(text: str) -> bool:
+    """Whether `text` ends inside a quoted cell (a literal quote in a bare cell does not)."""
+    try:
+        for _ in csv.reader([text], strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
+
+
+def _rows(records: list[str], numbers: list[int]) -> list[list[str]]:
+    """Each record's cells; a record csv cannot read (a cell over its field limit) is a 400."""
+    rows: list[list[str]] = []
+    try:
+        rows.extend(csv.reader(records))
+    except csv.Error as error:
+        line = numbers[min(len(rows), len(numbers) - 1)]
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"line {line}: not CSV the gateway reads ({error})"
+        ) from None
+    return rows
+
+
 def _header_error(text: str) -> GatewayError:
     return GatewayError(grpc.StatusCode.INVALID_ARGUMENT, text)
 
@@ -119,8 +142,9 @@ class CsvReader:
         self._field = field
         self._group = _group_size(field)
         self._columns: _Columns | None = None
-        # A record whose quoted cell spans lines, until its quotes balance: (first line, parts).
-        self._open: tuple[int, list[str]] | None = None
+        # A record whose quoted cell spans lines, until it closes: its first line, its lines,
+        # their quotes and their size.
+        self._open: tuple[int, list[str], int, int] | None = None
         self._items: list[Any] = []
         self._item_lines: list[int] = []
 
@@ -128,7 +152,7 @@ class CsvReader:
         """The messages these lines complete (each holding a full group)."""
         records, numbers = self._records(lines, first_line)
         done: list[Message] = []
-        for number, row in zip(numbers, csv.reader(records), strict=True):
+        for number, row in zip(numbers, _rows(records, numbers), strict=True):
             if self._columns is None:
                 self._columns = _Columns(self._field, row)
                 continue
@@ -159,23 +183,35 @@ class CsvReader:
         numbers: list[int] = []
         for line in lines:
             if self._open is not None:
-                start, parts = self._open
-                parts.append(line)
-                if sum(map(len, parts)) > self._max_record:
-                    raise GatewayError.refusal(
-                        413, f"line {start}: a CSV row is longer than {self._max_record} bytes"
-                    )
-                if sum(part.count('"') for part in parts) % 2 == 0:
-                    records.append("\n".join(parts))
-                    numbers.append(start)
+                record = self._continue(line)
+                if record is not None:
+                    records.append(record)
+                    numbers.append(self._open[0])
                     self._open = None
-            elif line.count('"') % 2:
-                self._open = (number, [line])
+            elif '"' in line and _unfinished(line):
+                self._open = (number, [line], line.count('"'), len(line))
             elif line:
                 records.append(line)
                 numbers.append(number)
             number += 1
         return records, numbers
+
+    def _continue(self, line: str) -> str | None:
+        """The open record with `line` added: the whole record once its quoted cell closes."""
+        assert self._open is not None
+        start, parts, quotes, size = self._open
+        parts.append(line)
+        quotes += line.count('"')
+        size += len(line) + 1
+        if size > self._max_record:
+            raise GatewayError.refusal(
+                413, f"line {start}: a CSV row is longer than {self._max_record} bytes"
+            )
+        self._open = (start, parts, quotes, size)
+        # Only an even count can close it; then the strict parse says whether it did.
+        if quotes % 2 or _unfinished(record := "\n".join(parts)):
+            return None
+        return record
 
     def _value(self, row: list[str], number: int) -> Any:
         assert self._columns is not None

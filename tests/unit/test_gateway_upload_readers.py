@@ -170,3 +170,17 @@ def test_a_quoted_cell_never_closed_is_an_error_and_bounded() -> None:
     with pytest.raises(GatewayError) as caught:
         csv_messages(SCRUB, ["phoneNumber", '"+1212', *["5" * 50] * 10], max_record=200)
     assert caught.value.status == 413
+
+
+def test_a_quote_inside_a_bare_cell_is_a_character_not_a_quoted_cell() -> None:
+    lines = ["phoneNumber,reason", '+12125550001,O"Brien asked', '+12125550002,D"Arcy too']
+    (message,) = csv_messages(IMPORT, lines)
+    assert [entry.reason for entry in message.entries] == ['O"Brien asked', 'D"Arcy too']
+
+
+def test_a_cell_past_the_csv_field_limit_is_400_naming_its_line() -> None:
+    lines = ["phoneNumber,reason", "+12125550001,ok", "+12125550002," + "r" * 200_000]
+    with pytest.raises(GatewayError) as caught:
+        csv_messages(IMPORT, lines, max_record=1_000_000)
+    assert caught.value.status == 400
+    assert caught.value.details.startswith("line 3: not CSV the gateway reads")
