@@ -110,16 +110,37 @@ def _unfinished(text: str) -> bool:
 
 
 def _rows(records: list[str], numbers: list[int]) -> list[list[str]]:
-    """Each record's cells; a record csv cannot read (a cell over its field limit) is a 400."""
-    rows: list[list[str]] = []
+    """Each record's cells. A record csv cannot read as one row (a cell past its field limit,
+    a bare carriage return inside a row) is a 400 naming its line."""
     try:
-        rows.extend(csv.reader(records))
-    except csv.Error as error:
-        line = numbers[min(len(rows), len(numbers) - 1)]
-        raise GatewayError(
-            grpc.StatusCode.INVALID_ARGUMENT, f"line {line}: not CSV the gateway reads ({error})"
-        ) from None
-    return rows
+        rows = list(csv.reader(records))
+        if len(rows) == len(records):
+            return rows
+    except csv.Error:
+        pass
+    for record, number in zip(records, numbers, strict=True):
+        try:
+            one = list(csv.reader([record]))
+        except csv.Error as error:
+            raise _row_error(number, _csv_words(str(error))) from None
+        if len(one) != 1:
+            raise _row_error(number, "a carriage return inside the row")
+    raise _row_error(numbers[-1], "unreadable")  # not reached: some record failed above
+
+
+def _csv_words(text: str) -> str:
+    """The csv module's complaint in a client's words."""
+    if "new-line character" in text:
+        return "a carriage return inside the row"
+    if "field limit" in text:
+        return f"a cell longer than {csv.field_size_limit():,} characters"
+    return text
+
+
+def _row_error(line: int, why: str) -> GatewayError:
+    return GatewayError(
+        grpc.StatusCode.INVALID_ARGUMENT, f"line {line}: not CSV the gateway reads ({why})"
+    )
 
 
 def _header_error(text: str) -> GatewayError:

@@ -10,6 +10,8 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message import Message
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dnc.v1 import dnc_pb2
 from gateway.csv_upload import CsvReader, singular
@@ -183,4 +185,42 @@ def test_a_cell_past_the_csv_field_limit_is_400_naming_its_line() -> None:
     with pytest.raises(GatewayError) as caught:
         csv_messages(IMPORT, lines, max_record=1_000_000)
     assert caught.value.status == 400
-    assert caught.value.details.startswith("line 3: not CSV the gateway reads")
+    assert caught.value.details == (
+        "line 3: not CSV the gateway reads (a cell longer than 131,072 characters)"
+    )
+
+
+def test_a_bare_carriage_return_inside_a_row_is_400_naming_its_line() -> None:
+    with pytest.raises(GatewayError) as caught:
+        csv_messages(SCRUB, ["phoneNumber", "+12125550001", "+1212\r5550002"])
+    assert (
+        caught.value.details
+        == "line 3: not CSV the gateway reads (a carriage return inside the row)"
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=400), cuts=st.lists(st.integers(0, 400), max_size=4))
+def test_any_bytes_in_any_chunks_are_messages_or_a_clear_refusal(
+    body: bytes, cuts: list[int]
+) -> None:
+    """Hostile bodies: whatever arrives, the readers answer messages or a GatewayError (a 4xx),
+    never another exception (a 500)."""
+    edges = sorted({min(cut, len(body)) for cut in cuts})
+    pieces = [body[a:b] for a, b in zip([0, *edges], [*edges, len(body)], strict=True)]
+    descriptor: Any = IMPORT.DESCRIPTOR
+
+    async def run() -> None:
+        progress = Progress()
+        lines = LineReader(Chunks([b"phoneNumber,type,requestedAt\n", *pieces]), 200, 1.0, progress)
+        reader = CsvReader(IMPORT, descriptor, descriptor.fields_by_name["entries"], 200)
+        async for batch in lines.batches():
+            reader.feed(batch, progress.lines - len(batch) + 1)
+        reader.close()
+
+    refused: GatewayError | None = None
+    try:
+        asyncio.run(run())
+    except GatewayError as error:
+        refused = error
+    assert refused is None or 400 <= refused.status < 500
