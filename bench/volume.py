@@ -58,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--sizes", default="1000,10000,100000", help="list sizes for CPU/item")
     parser.add_argument("--per-size", type=int, default=10_000, help="items per size and RPC")
+    parser.add_argument(
+        "--parts", default="export,scrub,import,sizes", help="which measurements to run"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (export, scrub)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     return parser.parse_args()
@@ -88,6 +91,9 @@ def running(uri: str, database: str, label: str) -> Iterator[tuple[int, str]]:
     env = {
         "MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING",
         "DNC_MONGODB_DB": database, "DNC_GRPC_ADDR": addr,
+        # FerretDB scans a whole list per lookup: at 100,000 entries on a busy machine one
+        # CheckDnc may take longer than the default 10 s.
+        "DNC_REQUEST_TIMEOUT_SECONDS": "300",
     }  # fmt: skip
     with process([sys.executable, "-m", "dnc_service"], env, WORK / f"volume-{label}.log") as p:
         yield p.pid, addr
@@ -207,10 +213,21 @@ def import_floor(uri: str, database: str, chunks: list[list[str]]) -> float:
     return elapsed
 
 
+def drop_entries(uri: str, database: str) -> None:
+    """An empty list for the import (the service creates its indexes when it starts)."""
+    with MongoClient[dict[str, Any]](uri) as client:
+        client[database].dnc_entries.drop()
+        client[database].dnc_audit.drop()
+
+
 def reset_import(uri: str, database: str) -> None:
+    """Remove what an import added (by id, 1,000 at a time: FerretDB's SQLite refuses a delete
+    of too many rows at once) and the audit."""
     with MongoClient[dict[str, Any]](uri) as client:
         db = client[database]
-        db.dnc_entries.delete_many({"phoneE164": {"$regex": "^\\+1718"}})
+        ids = [doc["_id"] for doc in db.dnc_entries.find({"phoneNumber": {"$regex": "^1718"}}, {})]
+        for start in range(0, len(ids), 1000):
+            db.dnc_entries.delete_many({"_id": {"$in": ids[start : start + 1000]}})
         db.dnc_audit.drop()
 
 
@@ -288,7 +305,7 @@ async def measure_scrub(uri: str, numbers: int, listed: int, rounds: int, rows: 
 
 async def measure_import(uri: str, count: int, rows: Rows) -> None:
     chunks = import_chunks(count, "1718")
-    reset_import(uri, IMPORT_DB)
+    drop_entries(uri, IMPORT_DB)
     with running(uri, IMPORT_DB, "import") as (pid, addr):
         service = await connect(pid, addr)
         with sampled({"service": pid}) as rss:
@@ -302,7 +319,7 @@ async def measure_import(uri: str, count: int, rows: Rows) -> None:
             f"{floor:.1f} s ({count / floor:,.0f}/s)")  # fmt: skip
         row(rows, "ImportDnc / pymongo (goal >= 0.7x)", f"{floor / seconds:.2f}x")
         row(rows, "ImportDnc service RSS growth (goal <= 20 MB)", growth(rss["service"]))
-    reset_import(uri, IMPORT_DB)
+    drop_entries(uri, IMPORT_DB)
 
 
 async def per_size(uri: str, database: str, size: int, items: int) -> dict[str, float]:
@@ -334,9 +351,15 @@ async def per_size(uri: str, database: str, size: int, items: int) -> dict[str, 
 
 async def measure(args: argparse.Namespace, uri: str) -> Rows:
     rows: Rows = []
-    await measure_export(uri, args.export_entries, args.rounds, rows)
-    await measure_scrub(uri, args.scrub_numbers, args.list_entries, args.rounds, rows)
-    await measure_import(uri, args.import_rows, rows)
+    parts = set(args.parts.split(","))
+    if "export" in parts:
+        await measure_export(uri, args.export_entries, args.rounds, rows)
+    if "scrub" in parts:
+        await measure_scrub(uri, args.scrub_numbers, args.list_entries, args.rounds, rows)
+    if "import" in parts:
+        await measure_import(uri, args.import_rows, rows)
+    if "sizes" not in parts:
+        return rows
     sizes = [int(each) for each in args.sizes.split(",")]
     costs = {
         size: await per_size(
@@ -394,6 +417,23 @@ def write(args: argparse.Namespace, rows: Rows) -> None:
             "| measurement | result |",
             "|---|---|",
             *[f"| {name} | {value} |" for name, value in rows],
+            "",
+            "How to read it. The floors are pymongo sending the service's own queries from one "
+            "process: the service can only approach them. Export and scrub interleave rounds of "
+            "service and floor (the machine is shared and its load drifts). One gRPC message per "
+            "entry costs grpc.aio more than the database costs per entry, hence "
+            "ExportDncBatches (500 entries a message, gRPC only); ExportDnc also fetches the "
+            "next cursor batch while it sends the previous one. An import writes every entry "
+            "and its audit record (two inserts per row where the floor has one), so on a "
+            "database that writes one collection at a time (FerretDB's SQLite) it cannot pass "
+            "about 0.5x of an insert-only floor. Our layers' CPU per item should not grow with "
+            "the list: they never touch rows they do not answer. The database's cost does: "
+            "FerretDB v1 filters and sorts in memory, so each check or scrub lookup scans the "
+            "organization's whole list (its time grows linearly with the list) and an export "
+            "sorts it; MongoDB answers the `$in` lookups from the unique index {orgId, "
+            "phoneE164} (k point lookups, O(k log n)), walks the listing index {orgId, "
+            "createdAt, _id} for the export (constant per entry) and updates three indexes per "
+            "inserted row (O(log n)).",
             "",
         ]
     )

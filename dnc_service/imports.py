@@ -1,16 +1,19 @@
 """ImportDnc: a customer's list of any length, loaded chunk by chunk through BatchAddDnc's write
 step (Writes.add_items), answered with counts.
 
-Memory stays flat: the service holds the chunk being written and the one being parsed (parsing
-the next overlaps the database writing the previous), the counts, and at most MAX_ERRORS
-refused rows. Chunks are written in order, so a number repeated later in the stream finds the
-entry an earlier chunk added and counts as already listed. A dry run writes nothing; its
-repeats across chunks are recognised for the first DRY_RUN_MEMORY distinct new numbers.
+Memory stays flat: the service holds at most WRITES_IN_FLIGHT parsed chunks (parsing one
+overlaps the database writing another; one chunk's audit records go in while the next chunk's
+entries do), the counts, and at most MAX_ERRORS refused rows, counted in stream order. A number
+repeated in the stream is listed by whichever of its rows is written first (the unique index
+decides) and the others count as already listed: the counts are those of an import in order. A
+dry run writes nothing; its repeats across chunks are recognised for the first DRY_RUN_MEMORY
+distinct new numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,6 +26,8 @@ from .store import NewEntry
 from .validation.requests import Items, parse_import
 from .writes import ADDED, ALREADY_LISTED, Writes
 
+# Chunks written at once: one chunk's audit records go in while the next chunk's entries do.
+WRITES_IN_FLIGHT = 2
 # The refused rows reported; the others are only counted.
 MAX_ERRORS = 1000
 # Distinct new numbers a dry run remembers to count later repeats as already listed (~100 B
@@ -40,16 +45,22 @@ class Tally:
     invalid: int = 0
     errors: list[dnc_pb2.ImportError] = field(default_factory=list)
 
+    def refused(self, items: Items[NewEntry]) -> None:
+        """Count a chunk's refused rows, in stream order (before its writes, which may finish
+        out of order)."""
+        self.invalid += len(items.invalid)
+        for row, error in items.invalid.items():
+            if len(self.errors) >= MAX_ERRORS:
+                break
+            self.errors.append(dnc_pb2.ImportError(row=row, error=error.message))
+
     def count(self, results: list[dnc_pb2.BatchAddResult]) -> None:
+        """Count a chunk's written rows (its refused ones were counted by `refused`)."""
         for result in results:
             if result.status == ADDED:
                 self.added += 1
             elif result.status == ALREADY_LISTED:
                 self.already_listed += 1
-            else:
-                self.invalid += 1
-                if len(self.errors) < MAX_ERRORS:
-                    self.errors.append(dnc_pb2.ImportError(row=result.index, error=result.error))
 
     def response(self) -> dnc_pb2.ImportDncResponse:
         return dnc_pb2.ImportDncResponse(
@@ -72,28 +83,30 @@ class Imports:
         """Write every chunk of `requests` in order; the counts of the whole stream."""
         self._writes.authorize(caller)
         tally, seen = Tally(), set[str]()
-        writing: asyncio.Future[None] | None = None
+        writing: deque[asyncio.Future[None]] = deque()
         row, dry_run = 0, None
         try:
             async for request in requests:
+                if len(writing) >= WRITES_IN_FLIGHT:  # room first: at most two chunks held
+                    await writing.popleft()
                 dry_run = _same_dry_run(dry_run, request.dry_run)
                 items = parse_import(request, row)
                 row += len(request.entries)
-                if writing is not None:
-                    await writing
-                writing = asyncio.ensure_future(self._write(caller, items, dry_run, seen, tally))
-            if writing is not None:
-                await writing
+                tally.refused(items)
+                writing.append(
+                    asyncio.ensure_future(self._write(caller, items, dry_run, seen, tally))
+                )
+            while writing:
+                await writing.popleft()
         except Exception:
-            # A bad message or a broken stream: the chunk being written is finished (its
+            # A bad message or a broken stream: the chunks being written are finished (their
             # entries and their audit together), never cut, before the call fails.
-            if writing is not None:
-                await asyncio.gather(writing, return_exceptions=True)
+            await asyncio.gather(*writing, return_exceptions=True)
             raise
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-                await asyncio.gather(writing, return_exceptions=True)
+            for each in writing:
+                each.cancel()
+            await asyncio.gather(*writing, return_exceptions=True)
         if dry_run is None:
             raise InvalidArgument("an import needs at least one message", field="entries")
         annotate(rows=row, added=tally.added, invalid=tally.invalid, dry_run=dry_run)

@@ -22,9 +22,10 @@ from .errors import InvalidArgument
 from .metrics import SCRUB_LOOKUPS
 from .validation.requests import parse_check
 
-# Lookups in flight per stream: enough to keep the database busy while a message is parsed
-# and a response written; each holds one pooled connection.
-READ_AHEAD = 3
+# Lookups in flight per stream: the next message is parsed and sent while the database answers
+# the previous one. More did not help on FerretDB (CPU-bound: its queries only queue up); each
+# holds one pooled connection.
+READ_AHEAD = 2
 
 Lookup = asyncio.Task[list[dnc_pb2.CheckResult]]
 

@@ -83,8 +83,8 @@ class EntryWrites:
         """List distinct numbers; for each E.164 number, its entry and whether it is new. The
         entry id of a number listed before is looked up only with `listed_ids` ("" otherwise,
         or when that entry went away meanwhile)."""
-        now = self._clock()
-        documents = [new_document(org_id, entry, now) for entry in entries]
+        now, org = self._clock(), ObjectId(org_id)
+        documents = [new_document(org, entry, now) for entry in entries]
         with driver_errors():
             listed = await self._insert_new(documents)
             ids = await self.find_listed(org_id, listed) if listed_ids else {}

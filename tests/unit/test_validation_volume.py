@@ -9,7 +9,7 @@ from dnc.v1 import dnc_pb2
 from dnc_service.errors import InvalidArgument
 from dnc_service.imports import MAX_ERRORS, Tally
 from dnc_service.validation.requests import parse_add, parse_check, parse_import
-from dnc_service.writes import ADDED, ALREADY_LISTED, INVALID
+from dnc_service.writes import ADDED, ALREADY_LISTED
 
 
 def rows(*numbers: str, region: str | None = None) -> dnc_pb2.ImportDncRequest:
@@ -72,14 +72,13 @@ def test_add_takes_a_region() -> None:
 
 def test_the_tally_keeps_the_first_errors_only() -> None:
     tally = Tally()
-    invalid = [
-        dnc_pb2.BatchAddResult(index=row, status=INVALID, error="bad") for row in range(1500)
-    ]
-    tally.count(invalid)
+    for first_row in (0, 1000):
+        tally.refused(parse_import(rows(*["911"] * 1000), first_row))
     tally.count([
         dnc_pb2.BatchAddResult(index=1500, status=ADDED),
         dnc_pb2.BatchAddResult(index=1501, status=ALREADY_LISTED),
     ])  # fmt: skip
     response = tally.response()
-    assert (response.added, response.already_listed, response.invalid) == (1, 1, 1500)
+    assert (response.added, response.already_listed, response.invalid) == (1, 1, 2000)
     assert [error.row for error in response.errors] == list(range(MAX_ERRORS))
+    assert "not a possible" in response.errors[0].error
