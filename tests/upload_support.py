@@ -34,7 +34,6 @@ class Seen:
     dry_runs: set[bool] = field(default_factory=set)
     half_closed: bool = False
     cancelled: bool = False
-    done: asyncio.Event | None = None
 
 
 class _Unscripted(dnc_pb2_grpc.DncServiceServicer):
