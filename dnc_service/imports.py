@@ -118,7 +118,7 @@ class Imports:
         if dry_run:
             results = await self._writes.preview_items(caller, items, seen, DRY_RUN_MEMORY)
         else:
-            results = await self._writes.add_items(caller, items, listed_ids=False)
+            results = await self._writes.add_items(caller, items)
         tally.count(results)
 
 

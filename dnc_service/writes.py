@@ -67,18 +67,14 @@ class Writes:
         caller.require_scope(self._write_scope)
 
     async def add_items(
-        self, caller: Caller, items: Items[NewEntry], *, listed_ids: bool = True
+        self, caller: Caller, items: Items[NewEntry]
     ) -> list[dnc_pb2.BatchAddResult]:
         """The write step of BatchAddDnc and ImportDnc: list the valid items' numbers (the
-        first occurrence of each), audit every added entry; one result per item, by index.
-        Without `listed_ids` (an import counts, it shows no ids) an already listed number's
-        entry id is not looked up."""
+        first occurrence of each), audit every added entry; one result per item, by index."""
         first = first_occurrences(items.valid)
         listed = (
             await self._writes.add_many(
-                caller.org_id,
-                [items.valid[index] for index in first.values()],
-                listed_ids=listed_ids,
+                caller.org_id, [items.valid[index] for index in first.values()]
             )
             if first
             else {}
@@ -103,7 +99,7 @@ class Writes:
     ) -> list[dnc_pb2.BatchAddResult]:
         """What add_items would answer, writing nothing (an import's dry run). Numbers in
         `seen` count as listed by an earlier chunk; up to `remember` new ones join it."""
-        listed = await self._writes.find_listed(
+        listed = await self._writes.listed(
             caller.org_id, [entry.phone_e164 for entry in items.valid.values()]
         )
         results = _invalid_results(items)

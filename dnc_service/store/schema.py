@@ -55,14 +55,13 @@ class NewEntry:
     type: str | None = None
 
 
-def new_document(org_id: str | ObjectId, entry: NewEntry, created_at: datetime) -> Document:
-    """The stored form of a new entry: the original API's fields plus phoneE164 (a batch passes
-    its organization's ObjectId, made once)."""
+def new_document(org_id: str, entry: NewEntry, created_at: datetime) -> Document:
+    """The stored form of a new entry: the original API's fields plus phoneE164."""
     document: Document = {
         ID: ObjectId(),
         PHONE_NUMBER: entry.phone_e164[1:],  # the original API's digits, without the "+"
         PHONE_E164: entry.phone_e164,
-        ORG_ID: org_id if isinstance(org_id, ObjectId) else ObjectId(org_id),
+        ORG_ID: ObjectId(org_id),
     }
     if entry.type is not None:
         document[TYPE] = entry.type

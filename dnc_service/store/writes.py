@@ -2,10 +2,9 @@
 
 "At most one entry per organization and number" is the unique index's job (store/indexes.py):
 an insert that would repeat a number fails with a duplicate-key error whoever raced it, so
-there is no read-then-write window. A batch needs no read before it writes: one unordered
-insert_many of every number, whose duplicate-key errors are the numbers already listed (before,
-or by a concurrent writer); one find of those gets their entry ids when the caller wants them
-(BatchAddDnc answers them; ImportDnc counts only). Upserts were the alternative; they would
+there is no read-then-write window. A batch is two round trips whatever its size: one find of
+the numbers already listed, one unordered insert_many of the rest, whose duplicate-key errors
+(a concurrent writer won) are looked up once more. Upserts were the alternative; they would
 cost one write per item and report less (MongoDB may retry or fail a racing upsert).
 """
 
@@ -70,33 +69,35 @@ class EntryWrites:
                 await self._entries.insert_one(document)
             except DuplicateKeyError:
                 number = entry.phone_e164
-                existing = await self.find_listed(org_id, [number])
+                existing = await self._find_listed(org_id, [number])
                 raise AlreadyExists(
                     f"{number} is already on the list"
                     + (f" (entry {existing[number]})" if existing else "")
                 ) from None
         return to_entry(document)
 
-    async def add_many(
-        self, org_id: str, entries: Sequence[NewEntry], *, listed_ids: bool = True
-    ) -> dict[str, Listed]:
-        """List distinct numbers; for each E.164 number, its entry and whether it is new. The
-        entry id of a number listed before is looked up only with `listed_ids` ("" otherwise,
-        or when that entry went away meanwhile)."""
-        now, org = self._clock(), ObjectId(org_id)
-        documents = [new_document(org, entry, now) for entry in entries]
+    async def add_many(self, org_id: str, entries: Sequence[NewEntry]) -> dict[str, Listed]:
+        """List distinct numbers; for each E.164 number, its entry and whether it is new."""
+        numbers = [entry.phone_e164 for entry in entries]
         with driver_errors():
-            listed = await self._insert_new(documents)
-            ids = await self.find_listed(org_id, listed) if listed_ids else {}
-        duplicates = set(listed)
-        return {
-            document[PHONE_E164]: (
-                Listed(ids.get(document[PHONE_E164], ""), added=False)
-                if document[PHONE_E164] in duplicates
-                else Listed(str(document[ID]), added=True)
-            )
-            for document in documents
-        }
+            listed = {
+                number: Listed(entry_id, added=False)
+                for number, entry_id in (await self._find_listed(org_id, numbers)).items()
+            }
+            now = self._clock()
+            documents = [
+                new_document(org_id, entry, now)
+                for entry in entries
+                if entry.phone_e164 not in listed
+            ]
+            raced = await self._insert_new(documents)
+            for document in documents:
+                if document[PHONE_E164] not in raced:
+                    listed[document[PHONE_E164]] = Listed(str(document[ID]), added=True)
+            if raced:
+                for number, entry_id in (await self._find_listed(org_id, raced)).items():
+                    listed[number] = Listed(entry_id, added=False)
+        return listed
 
     async def remove(self, org_id: str, entry_id: str) -> Removed | None:
         """Delete entry `entry_id` if the organization owns it; None when it does not."""
@@ -113,11 +114,8 @@ class EntryWrites:
             number = parsed.e164 if parsed else None
         return Removed(entry_id, number)
 
-    async def find_listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
-        """The entry id listing each of `numbers` that is listed (one indexed query; none for
-        no numbers)."""
-        if not numbers:
-            return {}
+    async def _find_listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
+        """The entry id listing each of `numbers` that is listed (one indexed query)."""
         found = self._entries.find(
             {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": list(dict.fromkeys(numbers))}},
             {PHONE_E164: 1},
@@ -125,7 +123,7 @@ class EntryWrites:
         return {document[PHONE_E164]: str(document[ID]) async for document in found}
 
     async def _insert_new(self, documents: list[Document]) -> list[str]:
-        """Insert all; return the numbers already listed (duplicate keys)."""
+        """Insert all; return the numbers a concurrent writer listed first (duplicate keys)."""
         if not documents:
             return []
         try:
@@ -136,3 +134,7 @@ class EntryWrites:
                 raise
             return [documents[each["index"]][PHONE_E164] for each in errors]
         return []
+
+    async def listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
+        """What add_many would find listed, writing nothing (an import's dry run)."""
+        return await self._find_listed(org_id, numbers) if numbers else {}
