@@ -1,11 +1,16 @@
 """`make bench-management`: the management RPCs' costs, as ratios within one run.
 
     python -m bench.management [--check-entries N] [--export-entries N] [--singles N]
+                               [--history-events N]
 
 - CheckDnc of 1,000 numbers in one call, against 1,000 one-number calls and one ListDnc page;
 - BatchAddDnc of 1,000 new numbers, against single AddDnc calls (per entry);
+- ListDncHistory of a number with a long history: its first page against one ListDnc page, and
+  its last page (reached with page tokens, keyset) against its first;
 - ExportDnc of a 100,000-entry organization over gRPC and over REST (NDJSON and CSV), with the
-  resident memory of the service and the gateway sampled during the stream (goal: < 20 MB growth).
+  resident memory of the service and the gateway sampled during the stream (goal: < 20 MB growth);
+- the crash-safe audit's writes against the two-step write they replaced (bench/audit.py; goal:
+  >= 0.8x).
 
 Check and export use two databases (FerretDB v1 scans a whole collection per query, so a large
 organization next to the small one would drown the check's own cost). The result replaces the
@@ -32,18 +37,32 @@ import grpc
 from bson import ObjectId
 from pymongo import MongoClient
 
+from bench import audit
+from bench.__main__ import (
+    FAIRNESS_MARKER,
+    ROOT,
+    SECRET,
+    VOLUME_MARKER,
+    WORK,
+    free_port,
+    process,
+    wait_http,
+)
 from bench.__main__ import MANAGEMENT_MARKER as MARKER
-from bench.__main__ import ROOT, SECRET, VOLUME_MARKER, WORK, free_port, process, wait_http
+from bench.report import tail_from
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
 
-CHECK_DB, EXPORT_DB = "dnc_bench_check", "dnc_bench_export"
+CHECK_DB, EXPORT_DB, AUDIT_DB = "dnc_bench_check", "dnc_bench_export", "dnc_bench_audit"
 ORG, USER = ObjectId("be0c0a000000000000000000"), ObjectId("be0c0a000000000011111111")
 BASE_TIME = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 BATCH = 1000
+# The number whose history is read: not one of the seeded entries' numbers.
+HISTORY_NUMBER = "+12127770000"
+HISTORY_PAGE = 20
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,7 +70,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--check-entries", type=int, default=2_000)
     parser.add_argument("--export-entries", type=int, default=100_000)
     parser.add_argument("--singles", type=int, default=1_000, help="one-number CheckDnc calls")
+    parser.add_argument(
+        "--history-events", type=int, default=2_000, help="audit records of the history's number"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="medians of this many calls")
+    parser.add_argument("--audit-singles", type=int, default=400, help="adds per audit round")
+    parser.add_argument("--audit-batch", type=int, default=BATCH, help="entries per audit batch")
+    parser.add_argument("--audit-rounds", type=int, default=4, help="interleaved audit rounds")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     return parser.parse_args()
 
@@ -91,6 +116,34 @@ def seed(uri: str, database: str, entries: int) -> None:
             )
         db.bench_meta.insert_one({"_id": "dataset", "entries": entries})
         print(f"{database}: {entries} entries seeded", flush=True)
+
+
+def seed_history(uri: str, database: str, events: int) -> None:
+    """`events` audit records of one number (HISTORY_NUMBER), a second apart, as AuditLog
+    writes them (add and remove in turn); reused when already there."""
+    with MongoClient[dict[str, Any]](uri, tz_aware=True) as client:
+        audit = client[database].dnc_audit
+        if audit.count_documents({"orgId": ORG, "phoneE164": HISTORY_NUMBER}) == events:
+            print(f"{database}: {events} history events reused", flush=True)
+            return
+        audit.delete_many({"orgId": ORG, "phoneE164": HISTORY_NUMBER})
+        for start in range(0, events, 5000):
+            audit.insert_many(
+                [
+                    {
+                        "orgId": ORG,
+                        "action": "remove" if i % 2 else "add",
+                        "entryId": ObjectId(),
+                        "phoneE164": HISTORY_NUMBER,
+                        "actor": str(USER),
+                        "requestId": None,
+                        "at": BASE_TIME - timedelta(seconds=i),
+                    }
+                    for i in range(start, min(events, start + 5000))
+                ],
+                ordered=False,
+            )
+        print(f"{database}: {events} history events seeded", flush=True)
 
 
 def rss_mb(pid: int) -> float:
@@ -169,6 +222,7 @@ def main() -> int:
             stack.callback(database.stop)
             uri = database.uri
         seed(uri, CHECK_DB, args.check_entries)
+        seed_history(uri, CHECK_DB, args.history_events)
         seed(uri, EXPORT_DB, args.export_entries)
         addr = {name: f"127.0.0.1:{free_port()}" for name in ("check", "export", "http", "xhttp")}
         env = {"MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING"}
@@ -188,6 +242,11 @@ def main() -> int:
             wait_http(f"http://{addr[http_name]}/healthz")
         token = issue_dev_token(Settings.from_env(env), str(USER))
         rows = asyncio.run(measure(args, uri, addr, pids, token))
+        rows += asyncio.run(
+            audit.compare(uri, AUDIT_DB, args.audit_singles, args.audit_batch, args.audit_rounds)
+        )
+        for name, value in rows[-4:]:
+            print(f"  {name}: {value}", flush=True)
     write(args, rows)
     return 0
 
@@ -250,6 +309,8 @@ async def measure(
         row("batch / single, per entry", f"{single_add / (batch / BATCH):.1f}x faster")
         with MongoClient[dict[str, Any]](uri) as client:  # leave the check data as seeded
             client[CHECK_DB].dnc_entries.delete_many({"phoneE164": {"$in": fresh}})
+            client[CHECK_DB].dnc_audit.delete_many({"phoneE164": {"$in": fresh}})
+        await measure_history(stub, metadata, args, page, row)
 
     total = args.export_entries
     watched = {"service": pids["export"], "gateway": pids["export-gateway"]}
@@ -286,6 +347,36 @@ async def measure(
     return rows
 
 
+async def measure_history(
+    stub: dnc_pb2_grpc.DncServiceAsyncStub,
+    metadata: tuple[tuple[str, str], ...],
+    args: argparse.Namespace,
+    list_page_ms: float,
+    row: Callable[[str, str], None],
+) -> None:
+    """ListDncHistory's first page, against a ListDnc page of the same run, and its last page
+    (every token followed once to get there) against its first: keyset keeps them level."""
+
+    async def history(token: str = "") -> dnc_pb2.ListDncHistoryResponse:
+        request = dnc_pb2.ListDncHistoryRequest(
+            phone_number=HISTORY_NUMBER, limit=HISTORY_PAGE, page_token=token
+        )
+        return await stub.ListDncHistory(request, metadata=metadata)
+
+    first = await median_ms(history, args.repeat)
+    token, pages = (await history()).next_page_token, 1
+    while token:
+        last_token = token
+        token, pages = (await history(token)).next_page_token, pages + 1
+    expected = max(1, -(-args.history_events // HISTORY_PAGE))
+    assert pages == expected, f"history walked {pages} pages of {expected}"
+    last = await median_ms(lambda: history(last_token), args.repeat) if pages > 1 else first
+    events = f"{args.history_events:,}-event history"
+    row(f"ListDncHistory, first page of {HISTORY_PAGE} of a {events} (gRPC)", f"{first:.1f} ms")
+    row("ListDncHistory first page / one ListDnc page", f"{first / list_page_ms:.2f}x")
+    row(f"ListDncHistory, last page ({pages}) / first page (keyset)", f"{last / first:.2f}x")
+
+
 def growth(samples: list[float]) -> str:
     """Peak over the value before the stream, and the start: `+3.1 MB (52 -> 55 MB peak)`."""
     return f"+{max(samples) - samples[0]:.1f} MB ({samples[0]:.0f} -> {max(samples):.0f} MB peak)"
@@ -316,14 +407,20 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
             "in sequence, so they carry every per-call cost (token check, user lookup, a query) "
             "1,000 times and whatever else the machine runs meanwhile. RSS growth is the peak "
             "during the stream over the value just before it, sampled every 20 ms (goal: under "
-            "20 MB); the export's entries are never held together by either process.",
+            "20 MB); the export's entries are never held together by either process. The "
+            "audit rows compare the store work of the writes in-process (bench/audit.py), "
+            f"{args.audit_rounds} interleaved rounds of {args.audit_singles} adds and one "
+            f"batch of {args.audit_batch} per round; the last row charges the sweep that "
+            "clears the markers to the crash-safe writes (goal: >= 0.8x).",
             "",
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(MARKER, 1)[0].rstrip("\n")
-    volume = text.partition(VOLUME_MARKER)  # bench/volume.py's section follows, kept
-    args.out.write_text(f"{head}\n\n{section}" + (f"\n{volume[1]}{volume[2]}" if volume[1] else ""))
+    head = text[: len(text) - len(tail_from(text, MARKER, VOLUME_MARKER, FAIRNESS_MARKER))]
+    head = head.rstrip("\n")
+    # Keep the sections `make bench-volume` and `make bench-fairness` write after this one.
+    kept = tail_from(text, VOLUME_MARKER, FAIRNESS_MARKER)
+    args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
 
 

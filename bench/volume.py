@@ -33,9 +33,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo import MongoClient
 
-from bench.__main__ import ROOT, SECRET, WORK, free_port, process
+from bench.__main__ import FAIRNESS_MARKER, ROOT, SECRET, WORK, free_port, process
 from bench.__main__ import VOLUME_MARKER as MARKER
 from bench.management import ORG, USER, growth, number, sampled, seed
+from bench.report import tail_from
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
@@ -141,7 +142,10 @@ async def export_batches(service: Service) -> int:
 def export_floor(uri: str, database: str) -> int:
     with MongoClient[dict[str, Any]](uri, tz_aware=True) as client:
         found = client[database].dnc_entries.find(
-            listing_filter(str(ORG), ""), PROJECTION, sort=SORT, batch_size=EXPORT_BATCH_SIZE
+            listing_filter(str(ORG), "", datetime.now(UTC)),
+            PROJECTION,
+            sort=SORT,
+            batch_size=EXPORT_BATCH_SIZE,
         )
         return sum(1 for _ in found)
 
@@ -202,7 +206,10 @@ def import_floor(uri: str, database: str, chunks: list[list[str]]) -> float:
                 options = {k: v for k, v in info.items() if k not in ("key", "v", "ns")}
                 db.floor_entries.create_index(info["key"], name=name, **options)
         documents = [
-            [new_document(str(ORG), NewEntry("+" + each), datetime.now(UTC)) for each in chunk]
+            [
+                new_document(str(ORG), NewEntry("+" + each), datetime.now(UTC), "bench")
+                for each in chunk
+            ]
             for chunk in chunks
         ]
         started = time.perf_counter()
@@ -447,8 +454,10 @@ def write(args: argparse.Namespace, rows: Rows) -> None:
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(MARKER, 1)[0].rstrip("\n")
-    args.out.write_text(f"{head}\n\n{section}")
+    head = text[: len(text) - len(tail_from(text, MARKER, FAIRNESS_MARKER))].rstrip("\n")
+    # Keep the section `make bench-fairness` writes after this one (the page's last).
+    kept = tail_from(text, FAIRNESS_MARKER)
+    args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
 
 

@@ -90,7 +90,7 @@ class Imports:
                 if len(writing) >= WRITES_IN_FLIGHT:  # room first: at most two chunks held
                     await writing.popleft()
                 dry_run = _same_dry_run(dry_run, request.dry_run)
-                items = parse_import(request, row)
+                items = await parse_import(request, row, self._writes.now())
                 row += len(request.entries)
                 tally.refused(items)
                 writing.append(

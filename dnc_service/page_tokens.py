@@ -5,7 +5,9 @@ page, and stable when entries are inserted meanwhile. The position is encrypted 
 authenticated with AES-256-GCM under a server key, with the caller's organization and the
 search as associated data: a token altered, made up, replayed by another organization or
 reused with another search does not open, and nothing in it (not even a digest of the
-search) can be read or brute-forced. The first key seals; every key opens, so keys rotate
+search) can be read or brute-forced. A `purpose` (ListDncHistory's tokens) joins the associated
+data, so a token of one RPC never opens for another; ListDnc's has none, so its tokens are
+unchanged. The first key seals; every key opens, so keys rotate
 (DNC_PAGE_TOKEN_KEYS, see docs/operations.md). This module knows positions, not databases:
 store/order.py turns a position's sort key into a filter.
 """
@@ -111,19 +113,30 @@ class PageTokens:
         )
         return cls([os.urandom(KEY_BYTES)])
 
-    def encode(self, position: PagePosition, org_id: str, search: str) -> str:
-        """The opaque token of `position`, valid only for `org_id` with the same `search`."""
+    def encode(self, position: PagePosition, org_id: str, search: str, purpose: str = "") -> str:
+        """The opaque token of `position`, valid only for `org_id` with the same `search`
+        (and `purpose`)."""
         body: dict[str, Any] = {"p": position.page, "n": position.offset}
         if position.last_id is not None:
             body["i"] = position.last_id
             if position.created_at is not None:
                 body["c"] = _milliseconds(position.created_at)
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._ciphers[0].encrypt(nonce, orjson.dumps(body), _bound_to(org_id, search))
+        sealed = self._ciphers[0].encrypt(
+            nonce, orjson.dumps(body), _bound_to(org_id, search, purpose)
+        )
         return base64.urlsafe_b64encode(_VERSION + nonce + sealed).decode().rstrip("=")
 
-    def decode(self, token: str, org_id: str, search: str) -> PagePosition:
-        """Open and check a token; anything unexpected is INVALID_ARGUMENT, never a crash."""
+    def decode(
+        self,
+        token: str,
+        org_id: str,
+        search: str,
+        purpose: str = "",
+        invalid_message: str = INVALID_MESSAGE,
+    ) -> PagePosition:
+        """Open and check a token; anything unexpected is INVALID_ARGUMENT (`invalid_message`),
+        never a crash."""
         try:
             if len(token) > MAX_PAGE_TOKEN_CHARS or not _BASE64URL.fullmatch(token):
                 raise ValueError(token)
@@ -131,9 +144,10 @@ class PageTokens:
             if raw[:1] != _VERSION:
                 raise ValueError(token)
             nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-            return _position(orjson.loads(self._open(nonce, sealed, _bound_to(org_id, search))))
+            associated = _bound_to(org_id, search, purpose)
+            return _position(orjson.loads(self._open(nonce, sealed, associated)))
         except (ValueError, KeyError, TypeError, binascii.Error, OverflowError, InvalidTag):
-            raise InvalidArgument(INVALID_MESSAGE, field="page_token") from None
+            raise InvalidArgument(invalid_message, field="page_token") from None
 
     def _open(self, nonce: bytes, sealed: bytes, associated: bytes) -> bytes:
         if len(nonce) != _NONCE_BYTES:
@@ -152,9 +166,13 @@ def derive_key(secret: str) -> bytes:
     return hkdf.derive(secret.encode())
 
 
-def _bound_to(org_id: str, search: str) -> bytes:
-    """The associated data: what a token is for, checked but not carried."""
-    return b"\0".join((_VERSION, org_id.encode(), search.encode("utf-8", "surrogatepass")))
+def _bound_to(org_id: str, search: str, purpose: str = "") -> bytes:
+    """The associated data: what a token is for, checked but not carried. A purpose is a last
+    NUL-separated part, which no search can imitate (the rules refuse control characters)."""
+    parts = [_VERSION, org_id.encode(), search.encode("utf-8", "surrogatepass")]
+    if purpose:
+        parts.append(purpose.encode())
+    return b"\0".join(parts)
 
 
 def _position(body: object) -> PagePosition:

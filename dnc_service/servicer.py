@@ -1,7 +1,7 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
 every error into a status in one place. Each request concept has its module: listing.py
 (ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc),
-scrubbing.py (ScrubDnc), imports.py (ImportDnc)."""
+history.py (ListDncHistory), scrubbing.py (ScrubDnc), imports.py (ImportDnc)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .auth import Authenticator, Caller
 from .call import annotate
 from .checks import Checks
 from .errors import abort
+from .history import History
 from .imports import Imports
 from .listing import Listing
 from .scrubbing import Scrubbing
@@ -39,6 +40,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         listing: Listing,
         writes: Writes,
         checks: Checks,
+        history: History,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
         stream_timeout_seconds: float = 3600.0,
@@ -47,6 +49,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self._listing = listing
         self._writes = writes
         self._checks = checks
+        self._history = history
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
         self._stream_timeout_seconds = stream_timeout_seconds
@@ -108,7 +111,8 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                 batches = self._listing.export(caller, request, _ms(budget))
                 async with aclosing(batches):
                     async for entries in batches:
-                        await _write_entries(context, entries, batched)
+                        if not await _write_entries(context, entries, batched):
+                            break
                         exported += len(entries)
         except Exception as error:
             await abort(context, error)
@@ -146,12 +150,12 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         except Exception as error:
             await abort(context, error)
 
-    # ListDncHistory is declared in the proto and built by issue 17; until then it answers
-    # UNIMPLEMENTED, as a servicer without it would.
     async def ListDncHistory(
         self, request: dnc_pb2.ListDncHistoryRequest, context: Context
     ) -> dnc_pb2.ListDncHistoryResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDncHistory is not served yet")
+        return await self._unary(
+            context, lambda caller, budget: self._history.list(caller, request, _ms(budget))
+        )
 
     async def _unary(
         self, context: Context, work: Callable[[Caller, float], Awaitable[Reply]]
@@ -177,12 +181,23 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         return max(0.001, min(remaining, limit))
 
 
-async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> None:
-    if batched:
-        await context.write(dnc_pb2.ExportDncBatchesResponse(entries=entries))
-        return
-    for entry in entries:
-        await context.write(entry)
+async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> bool:
+    """Write one database batch (one message, or one per entry); False once the stream is closed.
+
+    A write fails only when the stream is gone (the client cancelled, its deadline passed, its
+    connection dropped): grpc may report that before it marks the call cancelled, and there is
+    no one left to answer, so it is no error of ours (it was logged as INTERNAL before).
+    """
+    try:
+        if batched:
+            await context.write(dnc_pb2.ExportDncBatchesResponse(entries=entries))
+        else:
+            for entry in entries:
+                await context.write(entry)
+    except Exception:  # grpc's ExecuteBatchError (a private type): the stream is closed
+        annotate(stream_closed=True)
+        return False
+    return True
 
 
 def _ms(seconds: float) -> int:

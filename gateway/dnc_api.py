@@ -17,8 +17,8 @@ DNC_API = ApiSpec(
     upstream_name="DNC service",
     health_key="dncService",
     server_header="dnc-gateway",
-    # The seed fixes ListDnc's and the contract AddDnc's and RemoveDnc's; the batch and check
-    # texts follow their pattern. ExportDnc streams entries, with no envelope to carry one.
+    # The seed fixes ListDnc's and the contract AddDnc's and RemoveDnc's; the batch, check and
+    # history texts follow their pattern. ExportDnc streams entries, with no envelope to carry one.
     success_messages=MappingProxyType(
         {
             "dnc.v1.DncService.ListDnc": "DNC list fetched successfully",
@@ -26,6 +26,7 @@ DNC_API = ApiSpec(
             "dnc.v1.DncService.RemoveDnc": "DNC record deleted successfully",
             "dnc.v1.DncService.BatchAddDnc": "DNC batch processed successfully",
             "dnc.v1.DncService.CheckDnc": "DNC check completed successfully",
+            "dnc.v1.DncService.ListDncHistory": "DNC history fetched successfully",
         }
     ),
     field_bounds=MappingProxyType(
@@ -35,8 +36,11 @@ DNC_API = ApiSpec(
             # the service applies, which no rule states, and the responses' shapes.
             "dnc.v1.ListDncRequest.page": {"default": 1},
             "dnc.v1.ListDncRequest.limit": {"default": 10},
+            "dnc.v1.ListDncHistoryRequest.limit": {"default": 20},
             "dnc.v1.DncEntry.id": {"pattern": OBJECT_ID_PATTERN},
             "dnc.v1.DncEntry.org_id": {"pattern": OBJECT_ID_PATTERN},
+            "dnc.v1.DncEvent.action": {"enum": ["add", "remove", "expire"]},
+            "dnc.v1.DncEvent.entry_id": {"pattern": OBJECT_ID_PATTERN},
             "dnc.v1.Pagination.total": {"minimum": 0},
             "dnc.v1.Pagination.page": {"minimum": 1},
             "dnc.v1.Pagination.limit": {"minimum": 1, "maximum": 100},
@@ -51,8 +55,11 @@ DNC_API = ApiSpec(
             "dnc.v1.DncService.ListDnc",
             "dnc.v1.DncService.CheckDnc",
             "dnc.v1.DncService.ExportDnc",
+            "dnc.v1.DncService.ListDncHistory",
         }
     ),
+    # Content-Disposition of an export as CSV.
+    download_names=MappingProxyType({"dnc.v1.DncService.ExportDnc": "dnc-export"}),
     always_set=frozenset({"dnc.v1.ListDncResponse.pagination"}),
     # The service names the caller's organization in this trailer for the access log.
     logged_trailers=MappingProxyType({ORG_ID_TRAILER: "org_id"}),

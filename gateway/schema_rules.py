@@ -36,6 +36,11 @@ def value_keywords(field: FieldDescriptor) -> Schema:
     return _value_keywords(rules.repeated.items if field.is_repeated else rules)
 
 
+def required(field: FieldDescriptor) -> bool:
+    """Whether the rules require the field (`required: true`): a query parameter then is too."""
+    return field.GetOptions().Extensions[validate_pb2.field].required
+
+
 def items_ignored(field: FieldDescriptor) -> bool:
     """Whether the rules skip a repeated field's items (`items: {ignore: IGNORE_ALWAYS}`): the
     items, nested messages' rules included, are then no reason to refuse the request."""

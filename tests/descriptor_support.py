@@ -9,6 +9,8 @@ from google.api import annotations_pb2  # type: ignore[import-untyped]
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FileDescriptor
 
+from buf.validate import validate_pb2
+
 Field = descriptor_pb2.FieldDescriptorProto
 # (name, type, extra FieldDescriptorProto keywords); json_name defaults to the name.
 FieldSpec = tuple[str, int, dict[str, Any]]
@@ -86,3 +88,12 @@ def add_field(
     extra.setdefault("label", Field.LABEL_OPTIONAL)
     extra.setdefault("json_name", name)
     return message.field.add(name=name, number=len(message.field) + 1, type=kind, **extra)
+
+
+def ruled_field(
+    message: descriptor_pb2.DescriptorProto, name: str, kind: int, **extra: Any
+) -> validate_pb2.FieldRules:
+    """Add a field (as add_field) and return its buf.validate rules, to fill in."""
+    field = add_field(message, name, kind, **extra)
+    rules: validate_pb2.FieldRules = field.options.Extensions[validate_pb2.field]
+    return rules

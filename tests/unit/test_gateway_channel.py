@@ -8,7 +8,12 @@ from gateway.channel import READ_RETRY_POLICY, channel_options, service_config
 from gateway.dnc_api import DNC_API
 
 # Writes (AddDnc, BatchAddDnc, RemoveDnc) are never retried: a retry could apply one twice.
-READS = {"dnc.v1.DncService.ListDnc", "dnc.v1.DncService.CheckDnc", "dnc.v1.DncService.ExportDnc"}
+READS = {
+    "dnc.v1.DncService.ListDnc",
+    "dnc.v1.DncService.CheckDnc",
+    "dnc.v1.DncService.ExportDnc",
+    "dnc.v1.DncService.ListDncHistory",
+}
 
 
 def test_replicas_are_balanced_round_robin_by_health() -> None:

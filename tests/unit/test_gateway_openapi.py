@@ -80,6 +80,22 @@ def test_parameters_carry_the_proto_types_and_documented_bounds(document: Schema
     assert not any(p["required"] for p in parameters.values())
 
 
+def test_a_query_parameter_the_rules_require_is_required(document: Schema) -> None:
+    history = document["paths"]["/api/dnc/history"]["get"]
+    parameters = {p["name"]: p for p in history["parameters"] if p["in"] == "query"}
+    assert {name: p["required"] for name, p in parameters.items()} == {
+        "phoneNumber": True,
+        "limit": False,
+        "pageToken": False,
+    }
+    assert parameters["limit"]["schema"]["default"] == 20
+    assert parameters["phoneNumber"]["schema"]["maxLength"] == 32
+    ok = history["responses"]["200"]["content"]["application/json"]["schema"]
+    assert resolve(document, ok)["properties"]["message"] == {
+        "const": "DNC history fetched successfully"
+    }
+
+
 def test_descriptions_are_the_proto_comments(document: Schema) -> None:
     parameters = {p["name"]: p for p in operation(document)["parameters"]}
     assert parameters["page"]["description"] == (

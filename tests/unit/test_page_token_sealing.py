@@ -69,6 +69,16 @@ def test_the_body_is_compact_json_of_the_position() -> None:
     assert open_by_hand(tokens.encode(PagePosition(2, 10), ORG, ""), search="") == b'{"p":2,"n":10}'
 
 
+def test_a_purpose_is_a_last_nul_separated_part_of_the_associated_data() -> None:
+    tokens = PageTokens([KEY])
+    token = tokens.encode(PagePosition(2, 10), ORG, "+12125551234", "history")
+    assert open_by_hand(token, search="+12125551234\x00history") == b'{"p":2,"n":10}'
+    assert tokens.decode(token, ORG, "+12125551234", "history") == PagePosition(2, 10)
+    with pytest.raises(InvalidArgument) as raised:
+        tokens.decode(token, ORG, "+12125551234", invalid_message="not for this RPC")
+    assert raised.value.message == "not for this RPC"
+
+
 def test_a_token_is_exactly_version_nonce_and_sealed_body(monkeypatch: pytest.MonkeyPatch) -> None:
     body = b'{"p":2,"n":5}'  # 42 bytes sealed: 56 characters, no padding to strip
     # A nonce whose token ends in "X": only "=" padding is stripped, never a character.

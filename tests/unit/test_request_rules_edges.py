@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool
+from descriptor_support import REPEATED, FileBuilder, ruled_field
+from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -25,46 +26,30 @@ PACKAGE = "rulesedge.v1"
 def _field(
     message: descriptor_pb2.DescriptorProto, name: str, kind: int, **extra: Any
 ) -> validate_pb2.FieldRules:
-    extra.setdefault("label", FieldProto.LABEL_OPTIONAL)
-    field = message.field.add(name=name, number=len(message.field) + 1, type=kind, **extra)
-    rules: validate_pb2.FieldRules = field.options.Extensions[validate_pb2.field]
+    rules = ruled_field(message, name, kind, **extra)
     rules.ignore = validate_pb2.IGNORE_IF_ZERO_VALUE  # only values given are checked
     return rules
 
 
 def _edge() -> Descriptor:
-    name = "rulesedge/v1/edge.proto"
-    pool = descriptor_pool.Default()
-    try:
-        return pool.FindFileByName(name).message_types_by_name["Edge"]
-    except KeyError:
-        pass
-    proto = descriptor_pb2.FileDescriptorProto(
-        name=name, package=PACKAGE, syntax="proto3", dependency=["buf/validate/validate.proto"]
-    )
-    edge = proto.message_type.add(name="Edge")
-    counts = edge.nested_type.add(name="CountsEntry")
-    counts.options.map_entry = True
-    counts.field.add(name="key", number=1, type=FieldProto.TYPE_STRING, json_name="key")
-    counts.field.add(name="value", number=2, type=FieldProto.TYPE_INT32, json_name="value")
+    file = FileBuilder("rulesedge/v1/edge.proto", PACKAGE, "buf/validate/validate.proto")
+    edge = file.message("Edge")
+    file.map_entry(edge, "CountsEntry", FieldProto.TYPE_INT32)
     _field(edge, "weight", FieldProto.TYPE_FLOAT).float.gte = 0.5
     _field(edge, "nick", FieldProto.TYPE_STRING).string.min_len = 3
     code = _field(edge, "code", FieldProto.TYPE_STRING)
     code.string.len, code.string.pattern = 3, "^[A-Z]+$"
     _field(
-        edge,
-        "counts",
-        FieldProto.TYPE_MESSAGE,
-        label=FieldProto.LABEL_REPEATED,
-        type_name=f".{PACKAGE}.Edge.CountsEntry",
-    ).map.values.int32.lte = 5
+        edge, "counts", FieldProto.TYPE_MESSAGE, **REPEATED,
+        type_name=file.type_name("Edge.CountsEntry"),
+    ).map.values.int32.lte = 5  # fmt: skip
     rule = _field(edge, "note", FieldProto.TYPE_STRING).cel.add()
     rule.id, rule.message, rule.expression = (
         "note_no_x",
         "must not contain x",
         "!this.contains('x')",
     )
-    tags = _field(edge, "tags", FieldProto.TYPE_STRING, label=FieldProto.LABEL_REPEATED)
+    tags = _field(edge, "tags", FieldProto.TYPE_STRING, **REPEATED)
     tags.repeated.unique = True
     whole = edge.options.Extensions[validate_pb2.message].cel.add()
     whole.id, whole.message, whole.expression = (
@@ -72,8 +57,7 @@ def _edge() -> Descriptor:
         "give nick or code",
         ("this.nick == '' || this.code == ''"),
     )
-    pool.Add(proto)
-    return pool.FindFileByName(name).message_types_by_name["Edge"]
+    return file.build().message_types_by_name["Edge"]
 
 
 EDGE = _edge()

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool
+from descriptor_support import REPEATED, FileBuilder, ruled_field
+from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -29,22 +30,15 @@ def _field(
     repeated: bool = False,
     type_name: str = "",
 ) -> validate_pb2.FieldRules:
-    label = FieldProto.LABEL_REPEATED if repeated else FieldProto.LABEL_OPTIONAL
-    field = message.field.add(name=name, number=len(message.field) + 1, type=kind, label=label)
+    extra: dict[str, Any] = dict(REPEATED) if repeated else {}
     if type_name:
-        field.type_name = type_name
-    rules: validate_pb2.FieldRules = field.options.Extensions[validate_pb2.field]
-    return rules
+        extra["type_name"] = type_name
+    return ruled_field(message, name, kind, **extra)
 
 
 def _build() -> dict[str, Descriptor]:
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="rulestest/v1/rules.proto",
-        package="rulestest.v1",
-        syntax="proto3",
-        dependency=["buf/validate/validate.proto"],
-    )
-    item = proto.message_type.add(name="Item")
+    file = FileBuilder("rulestest/v1/rules.proto", "rulestest.v1", "buf/validate/validate.proto")
+    item = file.message("Item")
     phone = _field(item, "phone", FieldProto.TYPE_STRING)
     phone.required = True
     phone.string.max_len = 8
@@ -55,9 +49,9 @@ def _build() -> dict[str, Descriptor]:
     ref = _field(item, "ref", FieldProto.TYPE_STRING)
     ref.string.uuid = True
     ref.ignore = validate_pb2.IGNORE_IF_ZERO_VALUE
-    batch = proto.message_type.add(name="Batch")
+    batch = file.message("Batch")
     items = _field(
-        batch, "items", FieldProto.TYPE_MESSAGE, repeated=True, type_name=".rulestest.v1.Item"
+        batch, "items", FieldProto.TYPE_MESSAGE, repeated=True, type_name=file.type_name("Item")
     )
     items.repeated.min_items, items.repeated.max_items = 1, 3
     tags = _field(batch, "tags", FieldProto.TYPE_STRING, repeated=True)
@@ -65,13 +59,7 @@ def _build() -> dict[str, Descriptor]:
     ratio = _field(batch, "ratio", FieldProto.TYPE_DOUBLE)
     ratio.double.gt, ratio.double.lt = 0, 1
     _field(batch, "size", FieldProto.TYPE_INT32).int32.lte = 9
-    pool = descriptor_pool.Default()
-    try:
-        file = pool.FindFileByName(proto.name)
-    except KeyError:
-        pool.Add(proto)
-        file = pool.FindFileByName(proto.name)
-    return dict(file.message_types_by_name)
+    return dict(file.build().message_types_by_name)
 
 
 MESSAGES = _build()

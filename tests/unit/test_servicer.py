@@ -24,10 +24,11 @@ from dnc_service.errors import (
     Unauthenticated,
     Unavailable,
 )
+from dnc_service.history import History
 from dnc_service.listing import Listing
 from dnc_service.page_tokens import PagePosition, PageTokens
 from dnc_service.servicer import DncServicer
-from dnc_service.store import Page, SortKey
+from dnc_service.store import EventPage, Page, SortKey
 from dnc_service.writes import Writes
 
 ORG = "64e5f12345abcdef12345678"
@@ -64,18 +65,41 @@ class FakeEntries:
         return Page([entry], self.total, self.last is not None, self.last)
 
 
+class FakeHistory:
+    """The store's history read: records what it was asked, answers one event or fails."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.seen: list[tuple[str, str, int, dict[str, Any]]] = []
+
+    async def page(self, org_id: str, phone_e164: str, limit: int, **where: Any) -> EventPage:
+        self.seen.append((org_id, phone_e164, limit, where))
+        if self.error:
+            raise self.error
+        return EventPage([dnc_pb2.DncEvent(action="add", phone_e164=phone_e164)])
+
+
 @pytest_asyncio.fixture
 async def serve() -> AsyncIterator[Any]:
     servers: list[grpc.aio.Server] = []
     channels: list[grpc.aio.Channel] = []
 
     async def start(
-        authenticator: Any, entries: Any, writes: Any = None, audit: Any = None
+        authenticator: Any,
+        entries: Any,
+        writes: Any = None,
+        history: Any = None,
     ) -> dnc_pb2_grpc.DncServiceAsyncStub:
+        reader: Any = history or FakeHistory()
         server = grpc.aio.server()
         dnc_pb2_grpc.add_DncServiceServicer_to_server(
             DncServicer(
-                authenticator, Listing(entries, TOKENS), Writes(writes, audit), Checks(entries), 5.0
+                authenticator,
+                Listing(entries, TOKENS),
+                Writes(writes),
+                Checks(entries),
+                History(reader, TOKENS),
+                5.0,
             ),
             server,
         )
@@ -158,3 +182,28 @@ async def test_the_next_page_becomes_a_page_token_and_the_org_a_trailer(serve: A
     assert TOKENS.decode(response.next_page_token, ORG, "abc") == following
     assert (ORG_ID_TRAILER, ORG) in tuple(await call.trailing_metadata() or ())
     assert [entry.org_id for entry in response.dnc_list] == [ORG]
+
+
+@pytest.mark.asyncio
+async def test_the_history_is_read_for_the_callers_organization_and_number(serve: Any) -> None:
+    history = FakeHistory()
+    stub = await serve(FakeAuthenticator(), FakeEntries(), history=history)
+    response = await stub.ListDncHistory(
+        dnc_pb2.ListDncHistoryRequest(phone_number="+1 (212) 555-1234"), timeout=1.0
+    )
+    assert [event.phone_e164 for event in response.events] == ["+12125551234"]
+    assert response.next_page_token == ""
+    [(org, number, limit, where)] = history.seen
+    assert 0 < where.pop("max_time_ms") <= 1100  # the caller's deadline, rounded up by grpc
+    assert (org, number, limit, where) == (ORG, "+12125551234", 20, {"skip": 0, "after": None})
+
+
+@pytest.mark.asyncio
+async def test_history_errors_become_their_status(serve: Any) -> None:
+    stub = await serve(FakeAuthenticator(), FakeEntries(), history=FakeHistory(Unavailable("down")))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.ListDncHistory(dnc_pb2.ListDncHistoryRequest(phone_number="12125551234"))
+    assert (raised.value.code(), raised.value.details()) == (grpc.StatusCode.UNAVAILABLE, "down")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.ListDncHistory(dnc_pb2.ListDncHistoryRequest(phone_number="911"))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
