@@ -23,7 +23,7 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) -I$(PROTOVALIDATE) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
-.PHONY: run test check lint lock lock-check buf-lint breaking format proto proto-check install tools bench bench-management bench-volume bench-rest-volume mutation clean
+.PHONY: run test check lint lock lock-check buf-lint breaking format proto proto-check install tools bench bench-management bench-volume bench-rest-volume bench-fairness mutation clean
 
 run: install tools
 	$(PY) -m devtools.run_local
@@ -207,6 +207,9 @@ bench-volume: install tools
 # The same at the REST gateway: scrub and import bodies streamed, export against pymongo, its RSS.
 bench-rest-volume: install tools
 	$(PY) -m bench.rest_volume $(BENCH_ARGS)
+
+bench-fairness: install tools
+	$(PY) -m bench.fairness $(BENCH_ARGS)
 
 # Mutation testing of the core with the fast unit tests (docs/mutation.md); not part of `make test`.
 # MUTATE="gateway/routing.py dnc_common/env.py" narrows the run to files in [tool.mutmut] only_mutate.

@@ -48,6 +48,8 @@ MANAGEMENT_MARKER = "<!-- bench-management -->"
 VOLUME_MARKER = "<!-- bench-volume -->"
 # bench/rest_volume.py's section, after the volume one: the other three keep it.
 REST_VOLUME_MARKER = "<!-- bench-rest-volume -->"
+# The section `make bench-fairness` writes (bench/fairness.py): the last one, kept by the others.
+FAIRNESS_MARKER = "<!-- bench-fairness -->"
 # Which processes' CPU time each target is charged with.
 WATCHED = {
     "floor": [],
@@ -192,10 +194,13 @@ def main() -> int:
         results = asyncio.run(measure(args, uri, addr, pids, settings))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = "make bench" if len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:])
-    # Keep the section `make bench-management` writes (bench/management.py).
-    kept = args.out.read_text().partition(MANAGEMENT_MARKER) if args.out.exists() else ("", "", "")
+    # Keep the sections `make bench-management`, `bench-volume` and `bench-fairness` write.
+    kept = report.tail_from(
+        args.out.read_text() if args.out.exists() else "",
+        MANAGEMENT_MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER,
+    )  # fmt: skip
     rendered = report.render(results, args, machine, command, on_ferretdb)
-    args.out.write_text(rendered + (f"\n{kept[1]}{kept[2]}" if kept[1] else ""))
+    args.out.write_text(rendered + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
     return 0
 

@@ -8,7 +8,9 @@
 - ListDncHistory of a number with a long history: its first page against one ListDnc page, and
   its last page (reached with page tokens, keyset) against its first;
 - ExportDnc of a 100,000-entry organization over gRPC and over REST (NDJSON and CSV), with the
-  resident memory of the service and the gateway sampled during the stream (goal: < 20 MB growth).
+  resident memory of the service and the gateway sampled during the stream (goal: < 20 MB growth);
+- the crash-safe audit's writes against the two-step write they replaced (bench/audit.py; goal:
+  >= 0.8x).
 
 Check and export use two databases (FerretDB v1 scans a whole collection per query, so a large
 organization next to the small one would drown the check's own cost). The result replaces the
@@ -35,8 +37,9 @@ import grpc
 from bson import ObjectId
 from pymongo import MongoClient
 
-from bench.__main__ import MANAGEMENT_MARKER as MARKER
+from bench import audit
 from bench.__main__ import (
+    FAIRNESS_MARKER,
     REST_VOLUME_MARKER,
     ROOT,
     SECRET,
@@ -46,13 +49,15 @@ from bench.__main__ import (
     process,
     wait_http,
 )
+from bench.__main__ import MANAGEMENT_MARKER as MARKER
+from bench.report import tail_from
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME
 
-CHECK_DB, EXPORT_DB = "dnc_bench_check", "dnc_bench_export"
+CHECK_DB, EXPORT_DB, AUDIT_DB = "dnc_bench_check", "dnc_bench_export", "dnc_bench_audit"
 ORG, USER = ObjectId("be0c0a000000000000000000"), ObjectId("be0c0a000000000011111111")
 BASE_TIME = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
 BATCH = 1000
@@ -70,6 +75,9 @@ def parse_args() -> argparse.Namespace:
         "--history-events", type=int, default=2_000, help="audit records of the history's number"
     )
     parser.add_argument("--repeat", type=int, default=5, help="medians of this many calls")
+    parser.add_argument("--audit-singles", type=int, default=400, help="adds per audit round")
+    parser.add_argument("--audit-batch", type=int, default=BATCH, help="entries per audit batch")
+    parser.add_argument("--audit-rounds", type=int, default=4, help="interleaved audit rounds")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     return parser.parse_args()
 
@@ -235,6 +243,11 @@ def main() -> int:
             wait_http(f"http://{addr[http_name]}/healthz")
         token = issue_dev_token(Settings.from_env(env), str(USER))
         rows = asyncio.run(measure(args, uri, addr, pids, token))
+        rows += asyncio.run(
+            audit.compare(uri, AUDIT_DB, args.audit_singles, args.audit_batch, args.audit_rounds)
+        )
+        for name, value in rows[-4:]:
+            print(f"  {name}: {value}", flush=True)
     write(args, rows)
     return 0
 
@@ -395,15 +408,22 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
             "in sequence, so they carry every per-call cost (token check, user lookup, a query) "
             "1,000 times and whatever else the machine runs meanwhile. RSS growth is the peak "
             "during the stream over the value just before it, sampled every 20 ms (goal: under "
-            "20 MB); the export's entries are never held together by either process.",
+            "20 MB); the export's entries are never held together by either process. The "
+            "audit rows compare the store work of the writes in-process (bench/audit.py), "
+            f"{args.audit_rounds} interleaved rounds of {args.audit_singles} adds and one "
+            f"batch of {args.audit_batch} per round; the last row charges the sweep that "
+            "clears the markers to the crash-safe writes (goal: >= 0.8x).",
             "",
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(MARKER, 1)[0].rstrip("\n")
-    # The volume sections (bench/volume.py, bench/rest_volume.py) follow, kept.
-    starts = [text.find(marker) for marker in (VOLUME_MARKER, REST_VOLUME_MARKER)]
-    kept = text[min(s for s in starts if s >= 0) :] if max(starts) >= 0 else ""
+    head = text[
+        : len(text)
+        - len(tail_from(text, MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER))
+    ]
+    head = head.rstrip("\n")
+    # Keep the sections `make bench-volume`, `bench-rest-volume` and `bench-fairness` write.
+    kept = tail_from(text, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER)
     args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
 

@@ -147,3 +147,10 @@ def _deep_pages(results: dict[str, list[Result]]) -> list[str]:
 
 def _met(condition: bool) -> str:
     return "yes" if condition else "no"
+
+
+def tail_from(text: str, *markers: str) -> str:
+    """`text` from the first of `markers` it holds to its end ("" when it holds none): the
+    sections other benchmark commands write, kept when one rewrites its own."""
+    found = [at for at in (text.find(marker) for marker in markers) if at >= 0]
+    return text[min(found) :] if found else ""

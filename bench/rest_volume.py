@@ -31,8 +31,18 @@ import aiohttp
 import grpc
 from pymongo import MongoClient
 
-from bench.__main__ import REST_VOLUME_MARKER, ROOT, SECRET, WORK, free_port, process, wait_http
+from bench.__main__ import (
+    FAIRNESS_MARKER,
+    REST_VOLUME_MARKER,
+    ROOT,
+    SECRET,
+    WORK,
+    free_port,
+    process,
+    wait_http,
+)
 from bench.management import ORG, USER, growth, number, sampled, seed
+from bench.report import tail_from
 from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
@@ -309,8 +319,10 @@ def write(args: argparse.Namespace, rows: list[Row]) -> None:
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(REST_VOLUME_MARKER, 1)[0].rstrip("\n")
-    args.out.write_text(f"{head}\n\n{section}")
+    head = text[: len(text) - len(tail_from(text, REST_VOLUME_MARKER, FAIRNESS_MARKER))]
+    # Keep the section `make bench-fairness` writes after this one (the page's last).
+    kept = tail_from(text, FAIRNESS_MARKER)
+    args.out.write_text(f"{head.rstrip()}\n\n{section}" + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
 
 

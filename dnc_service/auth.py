@@ -196,9 +196,13 @@ class BearerVerifier:
 
 
 def _scopes(claim: object) -> frozenset[str]:
-    """OAuth 2.0's space-separated `scope` (RFC 8693), or a list of names as some issuers send."""
+    """OAuth 2.0's space-separated `scope` (RFC 8693), or a list of names as some issuers send.
+
+    Split on the space character only (RFC 6749 3.3: scope-tokens joined by %x20): with
+    str.split(), "dnc:read\u00a0dnc:write" or a tab would grant both scopes.
+    """
     if isinstance(claim, str):
-        return frozenset(claim.split())
+        return frozenset(name for name in claim.split(" ") if name)
     if isinstance(claim, list):
         return frozenset(name for name in claim if isinstance(name, str) and name)
     return frozenset()
@@ -241,8 +245,12 @@ class Authenticator:
     async def authenticate(self, metadata: Metadata) -> Caller:
         """The caller (user, organization id as 24 lowercase hex, scopes), from the metadata.
 
-        The token is verified once per call: admission has usually done it (call.verified).
+        Resolved once per call: admission has usually done it (call.resolved), and verified
+        the token before that (call.verified).
         """
+        return await call.resolved(lambda: self._resolve(metadata))
+
+    async def _resolve(self, metadata: Metadata) -> Caller:
         identity = call.verified(lambda: self._verifier.verify_metadata(metadata))
         org_id = await self._users.organization_of(identity.user_id)
         return Caller(org_id, identity.user_id, identity.scopes)

@@ -25,7 +25,7 @@ class Checks:
     ) -> dnc_pb2.CheckDncResponse:
         """Whether each number is listed, in request order; an unparseable one gets `error`."""
         results = await self.answer(
-            caller, request.phone_numbers, parse_check(request), max_time_ms
+            caller, request.phone_numbers, await parse_check(request), max_time_ms
         )
         annotate(items=len(results), listed=sum(result.listed for result in results))
         return dnc_pb2.CheckDncResponse(results=results)

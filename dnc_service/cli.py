@@ -1,4 +1,5 @@
-"""`dnc-service [serve | migrate]`: run the gRPC server, or backfill phoneE164 on old rows.
+"""`dnc-service [serve | migrate | recover]`: run the gRPC server, backfill phoneE164 on old
+rows, or complete the audit of changes a crash left half-done (and expire what is due).
 
 Dev tokens and demo data: `python -m devtools`.
 """
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         "migrate",
         help="backfill phoneE164 on rows that lack it (idempotent; deletes nothing)",
     )
+    commands.add_parser(
+        "recover",
+        help="complete half-done changes' audit records and expire due entries (idempotent)",
+    )
     command = parser.parse_args(argv).command
 
     try:
@@ -44,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         from .migrate import migrate
 
         return asyncio.run(migrate(settings, sys.stdout))
+    if command == "recover":
+        from .recovery import recover
+
+        return asyncio.run(recover(settings, sys.stdout))
 
     from .server import serve
 

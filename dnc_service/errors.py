@@ -7,6 +7,7 @@ stable reason, so clients need not parse the English message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, NoReturn
 
@@ -23,17 +24,27 @@ logger = logging.getLogger(__name__)
 class DncError(Exception):
     """Root of the errors a caller may see; `message` is safe to send to the client.
 
-    `field` names the request field at fault (for google.rpc.BadRequest) and `reason` is a
-    stable, machine-readable cause such as TOKEN_EXPIRED (for google.rpc.ErrorInfo).
+    `field` names the request field at fault (for google.rpc.BadRequest), `reason` is a
+    stable, machine-readable cause such as TOKEN_EXPIRED (for google.rpc.ErrorInfo), and
+    `retry_after_seconds`, when set, tells the client when a retry may succeed (google.rpc.RetryInfo
+    and gRFC A6's retry pushback).
     """
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
-    def __init__(self, message: str, *, field: str = "", reason: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str = "",
+        reason: str = "",
+        retry_after_seconds: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
 
 
 class InvalidArgument(DncError):
@@ -107,6 +118,10 @@ def _details(error: DncError, code: grpc.StatusCode) -> list[Any]:
         details.append(
             error_details_pb2.ErrorInfo(reason=error.reason or code.name, domain=ERROR_DOMAIN)
         )
+    if error.retry_after_seconds is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(int(error.retry_after_seconds * 1000))
+        details.append(retry)
     return details
 
 
@@ -114,12 +129,23 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], error: BaseExceptio
     """End the call with `error`'s status and details: the one abort path of every handler.
 
     Trailers the handler already set (such as the organization id) are kept beside the details.
-    UNAVAILABLE (the database) asks clients not to retry: every replica shares that database.
+    UNAVAILABLE (the database) asks clients not to retry: every replica shares that database;
+    an error with a retry delay (admission's refusals) says when to retry instead.
     """
     status = rich_status(error)
     trailers = (*(context.trailing_metadata() or ()), *status.trailing_metadata)
     if status.code is grpc.StatusCode.UNAVAILABLE:  # the shared database: see RETRY_PUSHBACK_KEY
         trailers = (*trailers, (RETRY_PUSHBACK_KEY, DO_NOT_RETRY))
+    elif isinstance(error, DncError) and error.retry_after_seconds is not None:
+        trailers = (*trailers, (RETRY_PUSHBACK_KEY, str(int(error.retry_after_seconds * 1000))))
     # context.abort rather than abort_with_status: the same wire result, and tracing's context
     # wrapper records the code only on abort.
-    await context.abort(status.code, status.details, trailers)
+    try:
+        await context.abort(status.code, status.details, trailers)
+    except grpc.aio.AbortError:
+        raise
+    except Exception:  # grpc's ExecuteBatchError: the call ended (its deadline passed, its
+        # client left) before its status could go out. No one is left to answer: end the
+        # handler as grpc ends a cancelled one, instead of grpc logging a traceback.
+        logger.debug("call ended before its status (%s) was sent", status.code.name)
+        raise asyncio.CancelledError from None

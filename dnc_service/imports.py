@@ -90,7 +90,7 @@ class Imports:
                 if len(writing) >= WRITES_IN_FLIGHT:  # room first: at most two chunks held
                     await writing.popleft()
                 dry_run = _same_dry_run(dry_run, request.dry_run)
-                items = parse_import(request, row)
+                items = await parse_import(request, row, self._writes.now())
                 row += len(request.entries)
                 tally.refused(items)
                 writing.append(
@@ -118,7 +118,7 @@ class Imports:
         if dry_run:
             results = await self._writes.preview_items(caller, items, seen, DRY_RUN_MEMORY)
         else:
-            results = await self._writes.add_items(caller, items, listed_ids=False)
+            results = await self._writes.add_items(caller, items)
         tally.count(results)
 
 

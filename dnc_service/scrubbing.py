@@ -71,7 +71,7 @@ class Scrubbing:
         except StopAsyncIteration:
             return False
         try:
-            items = parse_check(request)
+            items = await parse_check(request)
         except InvalidArgument as error:
             pending.append(asyncio.ensure_future(_refuse(error)))  # after the ones before it
             return False

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,17 +18,20 @@ from dnc_common.tracing import TraceSettings, configure_tracing, service_instrum
 
 from . import reflection
 from .admission import AdmissionInterceptor
-from .auth import Authenticator, BearerVerifier
+from .auth import Authenticator, BearerVerifier, Caller
+from .call import Metadata
 from .checks import Checks
+from .clock import Clock, system_clock
 from .errors import DncError
 from .history import History
 from .listing import Listing
 from .observability import ObservabilityInterceptor
 from .page_tokens import PageTokens
+from .recovery import run_logged, sweep
 from .servicer import DncServicer
 from .settings import Settings
-from .store import Store
-from .writes import Writes
+from .store import Store, deadline
+from .writes import Writes, write_policy
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +45,19 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 class DncServer:
     """Owns the gRPC server, the store (database client) and the health of both."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
         self.settings = settings
-        self.store = Store(settings)
+        self.store = Store(settings, clock)
+        self.writes = Writes(
+            self.store.writes, settings.write_scope, settings.request_timeout_seconds, clock
+        )
         verifier = BearerVerifier.from_settings(settings)
+        authenticator = Authenticator(verifier, self.store.users)
         tokens = PageTokens.from_settings(settings)
         servicer = DncServicer(
-            Authenticator(verifier, self.store.users),
+            authenticator,
             Listing(self.store.entries, tokens),
-            Writes(self.store.writes, self.store.audit, settings.write_scope),
+            self.writes,
             Checks(self.store.entries),
             History(self.store.history, tokens),
             settings.request_timeout_seconds,
@@ -59,7 +67,11 @@ class DncServer:
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.
         self.admission = AdmissionInterceptor(
-            settings.max_concurrent_rpcs, verifier.verify_metadata
+            settings.max_concurrent_rpcs,
+            verifier.verify_metadata,
+            bounded(authenticator, settings.request_timeout_seconds),
+            settings.max_concurrent_rpcs_per_org,
+            settings.max_concurrent_streaming_rpcs_per_org,
         )
         self.server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor(), self.admission],
@@ -74,6 +86,7 @@ class DncServer:
         else:
             self.port = self.server.add_secure_port(settings.grpc_addr, credentials)
         self._indexes_ensured = not settings.ensure_indexes
+        self._recovered = False
         self._serving: bool | None = None
 
     async def start(self) -> None:
@@ -98,11 +111,17 @@ class DncServer:
                 await asyncio.wait_for(stop.wait(), self.settings.health_check_interval_seconds)
 
     async def check_database(self) -> None:
+        """Ping; before the first SERVING, ensure the indexes and complete what a crash left
+        half-done (recovery.py), so the audit is whole before calls are taken (its markers are
+        cleared by the sweep later: bookkeeping must not hold the start back)."""
         try:
             await self.store.ping()
             if not self._indexes_ensured:
                 await self.store.ensure_indexes()
                 self._indexes_ensured = True
+            if not self._recovered:
+                await run_logged(self.store, 0.0, "start-up", clear=False)
+                self._recovered = True
         except DncError as error:
             await self._set_serving(False, reason=error.message)
         else:
@@ -136,6 +155,7 @@ class DncServer:
                 )
             logger.info("drained, no longer taking calls")
         await self.server.stop(self.settings.shutdown_grace_seconds)
+        await self.writes.drain(self.settings.shutdown_grace_seconds)
         await self.store.close()
         logger.info("stopped")
 
@@ -156,7 +176,9 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     if settings.metrics_addr:
         serve_metrics(settings.metrics_addr)
     await server.start()
+    logger.info(write_policy(settings.write_scope), extra={"write_scope": settings.write_scope})
     watcher = asyncio.create_task(server.watch_database(stop))
+    sweeper = asyncio.create_task(sweep(server.store, settings, stop))
     await stop.wait()
     logger.info(
         "shutting down",
@@ -166,9 +188,24 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
         },
     )
     watcher.cancel()  # a ping may be stuck on a slow database: don't wait for it
+    sweeper.cancel()  # what it leaves half-done, the next run completes
     await server.stop(hurry)
-    with contextlib.suppress(asyncio.CancelledError):
-        await watcher
+    for task in (watcher, sweeper):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def bounded(
+    authenticator: Authenticator, seconds: float
+) -> Callable[[Metadata], Awaitable[Caller]]:
+    """`authenticator.authenticate` within `seconds` (the user lookup admission makes before a
+    call has its own deadline): past them, DeadlineExceeded, which the servicer then answers."""
+
+    async def authenticate(metadata: Metadata) -> Caller:
+        async with deadline(seconds):
+            return await authenticator.authenticate(metadata)
+
+    return authenticate
 
 
 def connection_options(settings: Settings) -> list[tuple[str, int]]:

@@ -1,7 +1,7 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
 every error into a status in one place. Each request concept has its module: listing.py
 (ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc),
-scrubbing.py (ScrubDnc), imports.py (ImportDnc), history.py (ListDncHistory)."""
+history.py (ListDncHistory), scrubbing.py (ScrubDnc), imports.py (ImportDnc)."""
 
 from __future__ import annotations
 
@@ -111,7 +111,8 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
                 batches = self._listing.export(caller, request, _ms(budget))
                 async with aclosing(batches):
                     async for entries in batches:
-                        await _write_entries(context, entries, batched)
+                        if not await _write_entries(context, entries, batched):
+                            break
                         exported += len(entries)
         except Exception as error:
             await abort(context, error)
@@ -180,12 +181,23 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         return max(0.001, min(remaining, limit))
 
 
-async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> None:
-    if batched:
-        await context.write(dnc_pb2.ExportDncBatchesResponse(entries=entries))
-        return
-    for entry in entries:
-        await context.write(entry)
+async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> bool:
+    """Write one database batch (one message, or one per entry); False once the stream is closed.
+
+    A write fails only when the stream is gone (the client cancelled, its deadline passed, its
+    connection dropped): grpc may report that before it marks the call cancelled, and there is
+    no one left to answer, so it is no error of ours (it was logged as INTERNAL before).
+    """
+    try:
+        if batched:
+            await context.write(dnc_pb2.ExportDncBatchesResponse(entries=entries))
+        else:
+            for entry in entries:
+                await context.write(entry)
+    except Exception:  # grpc's ExecuteBatchError (a private type): the stream is closed
+        annotate(stream_closed=True)
+        return False
+    return True
 
 
 def _ms(seconds: float) -> int:

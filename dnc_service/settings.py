@@ -47,6 +47,10 @@ class Settings:
     drain_seconds: float = 5.0
     shutdown_grace_seconds: float = 10.0
     max_concurrent_rpcs: int = 256
+    # No organization holds more of the slots above than this (streams included, for their life).
+    max_concurrent_rpcs_per_org: int = 32
+    # ... and no more streaming calls (exports, imports, scrubs) open than this, among those.
+    max_concurrent_streaming_rpcs_per_org: int = 8
     max_concurrent_streams: int = 100
     max_connection_age_seconds: float = 1800.0
     max_connection_age_grace_seconds: float = 300.0
@@ -60,6 +64,10 @@ class Settings:
     grpc_tls_key_file: Path | None = None
     grpc_tls_client_ca_file: Path | None = None
     log_level: str = "INFO"
+    # The audit's recovery and expiry sweep: how often, and how old a half-done change must be
+    # before the sweep completes it (live calls finish their own).
+    audit_sweep_seconds: float = 10.0
+    audit_sweep_grace_seconds: float = 5.0
     # Deprecated variable names found in the environment, for the CLI to warn about once logging
     # is configured (docs/configuration.md, "Renamed settings").
     deprecations: tuple[str, ...] = field(default=(), compare=False)
@@ -100,7 +108,7 @@ class Settings:
             stream_timeout_seconds=env.seconds(
                 "DNC_STREAM_TIMEOUT_SECONDS", cls.stream_timeout_seconds
             ),
-            write_scope=env.optional("DNC_WRITE_SCOPE"),
+            write_scope=_scope_token("DNC_WRITE_SCOPE", env.optional("DNC_WRITE_SCOPE")),
             health_check_interval_seconds=env.seconds(
                 "DNC_HEALTH_CHECK_INTERVAL_SECONDS", cls.health_check_interval_seconds
             ),
@@ -109,6 +117,8 @@ class Settings:
                 "DNC_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 0
             ),
             max_concurrent_rpcs=env.integer("DNC_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs),
+            max_concurrent_rpcs_per_org=per_org_limit(env),
+            max_concurrent_streaming_rpcs_per_org=streams_per_org_limit(env),
             max_concurrent_streams=env.integer(
                 "DNC_GRPC_MAX_CONCURRENT_STREAMS", cls.max_concurrent_streams
             ),
@@ -138,10 +148,59 @@ class Settings:
             log_level=env.choice(
                 "DNC_LOG_LEVEL", cls.log_level, ("DEBUG", "INFO", "WARNING", "ERROR")
             ),
+            audit_sweep_seconds=env.seconds(
+                "DNC_AUDIT_SWEEP_SECONDS", cls.audit_sweep_seconds, 0.1
+            ),
+            audit_sweep_grace_seconds=env.seconds(
+                "DNC_AUDIT_SWEEP_GRACE_SECONDS", cls.audit_sweep_grace_seconds, 0
+            ),
         )
         _check_jwt(settings)
         _check_tls(settings)
         return replace(settings, deprecations=tuple(env.deprecations))
+
+
+def per_org_limit(env: Env) -> int:
+    """DNC_MAX_CONCURRENT_RPCS_PER_ORG: at most the global limit; unset, 32 or the global limit
+    when that is smaller (so a small DNC_MAX_CONCURRENT_RPCS alone stays a valid setting)."""
+    total = env.integer("DNC_MAX_CONCURRENT_RPCS", Settings.max_concurrent_rpcs)
+    per_org = env.optional_integer("DNC_MAX_CONCURRENT_RPCS_PER_ORG")
+    if per_org is None:
+        return min(Settings.max_concurrent_rpcs_per_org, total)
+    if per_org > total:
+        raise SettingsError(
+            f"DNC_MAX_CONCURRENT_RPCS_PER_ORG={per_org}: at most DNC_MAX_CONCURRENT_RPCS ({total})"
+        )
+    return per_org
+
+
+def streams_per_org_limit(env: Env) -> int:
+    """DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG: at most the per-organization limit; unset, 8
+    or that limit when it is smaller."""
+    per_org = per_org_limit(env)
+    streams = env.optional_integer("DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG")
+    if streams is None:
+        return min(Settings.max_concurrent_streaming_rpcs_per_org, per_org)
+    if streams > per_org:
+        raise SettingsError(
+            f"DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG={streams}: at most "
+            f"DNC_MAX_CONCURRENT_RPCS_PER_ORG ({per_org})"
+        )
+    return streams
+
+
+# RFC 6749 3.3: a scope-token is printable ASCII but for space, `"` and `\`.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _scope_token(name: str, value: str | None) -> str | None:
+    """One OAuth scope, or None (unset, empty or blank: writes are open, as the start says)."""
+    if value is not None and not _SCOPE_TOKEN.fullmatch(value):
+        raise SettingsError(
+            f"{name}={value!r}: expected one OAuth scope (printable ASCII without spaces, "
+            "quotes or backslashes), e.g. dnc:write"
+        )
+    return value
 
 
 def _check_jwt(settings: Settings) -> None:

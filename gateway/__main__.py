@@ -49,6 +49,7 @@ async def serve(settings: GatewaySettings, tracing: TraceSettings | None = None)
             settings.http_port,
             head_timeout=settings.header_timeout_seconds,
             server_header=DNC_API.server_header,
+            max_connections=settings.max_connections,
             renderer=ErrorRenderer(DNC_API.upstream_name),
         )
         try:

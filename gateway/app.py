@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import docs, middleware, openapi, proto_docs
+from .body import BodyLimits
 from .call_context import CallContext
 from .channel import open_channel
 from .cors import CorsPolicy
@@ -52,7 +53,13 @@ def create_app(
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     handlers = [_handler(route, settings, spec, renderer) for route in routes]
     for handler in handlers:
-        app.router.add_route(handler.route.http_method, handler.route.path, handler.handle)
+        route = handler.route
+        if isinstance(handler, UnaryHandler) and route.body:
+            app.router.add_route(
+                route.http_method, route.path, handler.handle, expect_handler=handler.expect
+            )
+        else:
+            app.router.add_route(route.http_method, route.path, handler.handle)
     health = HealthCheck(spec.health_key)
     app.router.add_get("/healthz", health.handle, allow_head=False)
     comments = proto_docs.leading_comments(spec.files)
@@ -72,14 +79,17 @@ def _handler(
         return _upload_handler(route, settings, spec, renderer)
     if route.streaming:
         context = CallContext(settings.stream_timeout_seconds, spec.authorization_required)
-        return StreamHandler(route, context, spec.logged_trailers, renderer)
+        download_name = spec.download_name(route.method.full_name)
+        return StreamHandler(route, context, spec.logged_trailers, renderer, download_name)
     context = CallContext(settings.timeout_seconds, spec.authorization_required)
     return UnaryHandler(
         route,
         context,
         spec.logged_trailers,
         spec.success_message(route.method.full_name),
-        settings.max_body_bytes,
+        BodyLimits(
+            settings.max_body_bytes, settings.body_idle_seconds, settings.body_timeout_seconds
+        ),
     )
 
 
@@ -91,7 +101,10 @@ def _upload_handler(
     context = CallContext(settings.stream_timeout_seconds, spec.authorization_required)
     limits = (settings.max_body_bytes, settings.body_idle_seconds)
     if route.streaming:
-        return UploadStreamHandler(route, context, spec.logged_trailers, renderer, *limits)
+        download_name = spec.download_name(route.method.full_name)
+        return UploadStreamHandler(
+            route, context, spec.logged_trailers, renderer, download_name, *limits
+        )
     message = spec.success_message(route.method.full_name)
     return UploadUnaryHandler(route, context, spec.logged_trailers, message, *limits)
 

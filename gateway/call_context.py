@@ -4,6 +4,7 @@ context) and its deadline (the gateway's, shortened by the client's Grpc-Timeout
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
 import uuid
 
@@ -11,14 +12,18 @@ import grpc
 from aiohttp import web
 
 from dnc_common.tracing import outgoing_metadata
-from dnc_common.wire import REQUEST_ID_KEY
+from dnc_common.wire import MAX_REQUEST_ID_CHARS, REQUEST_ID_KEY, is_request_id
 
 from .errors import GatewayError
 
+logger = logging.getLogger("gateway")
 # The shortest deadline worth a call.
 MIN_TIMEOUT_SECONDS = 0.001
 MISSING_AUTHORIZATION = "missing bearer token: send 'Authorization: Bearer <jwt>'"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+MALFORMED_AUTHORIZATION = "malformed authorization: expected 'Bearer <jwt>'"
+# A bearer JWT's form, as the upstream tests it: the scheme, spaces, three base64url parts. A
+# value that fails it would be refused upstream anyway, so it is refused before any body is read.
+_BEARER = re.compile(r"(?i:bearer) +[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*", re.ASCII)
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 # grpc-gateway's Grpc-Timeout units (the gRPC wire format): hours down to nanoseconds.
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
@@ -30,10 +35,19 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 def request_id_of(header: str | None) -> str:
-    """The client's X-Request-Id when it is short and plain, else a new uuid4."""
-    if header is not None and _REQUEST_ID.fullmatch(header):
+    """The client's X-Request-Id when it is 1-128 printable ASCII characters without spaces,
+    else a new uuid4 (a refused one is logged, by length only, under the new id)."""
+    if header is not None and is_request_id(header):
         return header
-    return str(uuid.uuid4())
+    made = str(uuid.uuid4())
+    if header:
+        logger.warning(
+            "refused the client's X-Request-Id (%d characters; an id is 1-%d printable ASCII "
+            "characters without spaces): this request's id is %s",
+            len(header), MAX_REQUEST_ID_CHARS, made,
+            extra={"request_id": made},
+        )  # fmt: skip
+    return made
 
 
 def parse_grpc_timeout(text: str) -> float:
@@ -59,9 +73,9 @@ class CallContext:
         """`authorization` unchanged, the request id and the trace context; gRPC metadata must
         be printable ASCII.
 
-        No Authorization header (when the API requires one) or more than one is UNAUTHENTICATED
-        here, as the service would answer: with two, forwarding either would pick for the
-        service.
+        No Authorization header (when the API requires one), one not of the form `Bearer
+        <three base64url parts>`, or more than one is UNAUTHENTICATED here, as the service would
+        answer, before any body is read: with two, forwarding either would pick for the service.
         """
         metadata = ((REQUEST_ID_KEY, request_id_var.get()), *outgoing_metadata())
         given = request.headers.getall("Authorization", ())
@@ -77,6 +91,8 @@ class CallContext:
             raise GatewayError(
                 grpc.StatusCode.UNAUTHENTICATED, "the Authorization header is not printable ASCII"
             )
+        if self._authorization_required and not _BEARER.fullmatch(given[0].strip()):
+            raise GatewayError(grpc.StatusCode.UNAUTHENTICATED, MALFORMED_AUTHORIZATION)
         return (*metadata, ("authorization", given[0]))
 
     def timeout(self, request: web.Request) -> float:

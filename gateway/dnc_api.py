@@ -59,6 +59,8 @@ DNC_API = ApiSpec(
             "dnc.v1.DncService.ListDncHistory",
         }
     ),
+    # Content-Disposition of an export as CSV.
+    download_names=MappingProxyType({"dnc.v1.DncService.ExportDnc": "dnc-export"}),
     always_set=frozenset({"dnc.v1.ListDncResponse.pagination"}),
     # The service names the caller's organization in this trailer for the access log.
     logged_trailers=MappingProxyType({ORG_ID_TRAILER: "org_id"}),

@@ -8,10 +8,14 @@ only where HTTP needs its own. ErrorRenderer, bound at start, turns each into th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import grpc
 from aiohttp import web
+
+from dnc_common.wire import RETRY_PUSHBACK_KEY
 
 from . import envelope
 
@@ -85,7 +89,7 @@ class GatewayError(Exception):
         code = error.code()
         if code == grpc.StatusCode.CANCELLED:
             code = grpc.StatusCode.UNAVAILABLE
-        return cls(code, error.details() or "")
+        return cls(code, error.details() or "", headers=_retry_after(code, error))
 
     @classmethod
     def from_http_exception(cls, error: web.HTTPException) -> GatewayError:
@@ -98,6 +102,18 @@ class GatewayError(Exception):
         code = _CODE_BY_HTTP_STATUS.get(error.status, grpc.StatusCode.UNKNOWN)
         headers = {"Allow": allow} if allow is not None else None
         return cls(code, details, http_status=error.status, headers=headers)
+
+
+def _retry_after(code: grpc.StatusCode, error: grpc.aio.AioRpcError) -> dict[str, str] | None:
+    """`Retry-After` (whole seconds, rounded up) for a RESOURCE_EXHAUSTED whose status carries a
+    positive retry pushback (the service's admission refusals), else None."""
+    if code != grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return None
+    trailers: Any = error.trailing_metadata()  # grpc.aio.Metadata: (key, value) pairs
+    for key, value in trailers or ():
+        if key == RETRY_PUSHBACK_KEY and isinstance(value, str) and value.isdigit():
+            return {"Retry-After": str(max(1, math.ceil(int(value) / 1000)))}
+    return None
 
 
 class ErrorRenderer:

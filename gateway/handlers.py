@@ -13,7 +13,7 @@ import grpc
 from aiohttp import web
 from google.protobuf.message import Message
 
-from . import envelope, metrics, rendering, streaming
+from . import body, envelope, metrics, rendering, streaming
 from .call_context import CallContext, request_id_var
 from .errors import ErrorRenderer, GatewayError
 from .middleware import LOG_FIELDS, route_label
@@ -73,18 +73,18 @@ class UnaryHandler(RouteHandler):
         context: CallContext,
         logged_trailers: Mapping[str, str],
         success_message: str,
-        max_body_bytes: int,
+        body_limits: body.BodyLimits,
     ) -> None:
         super().__init__(route, context, logged_trailers)
         self._success_message = success_message
-        self._max_body_bytes = max_body_bytes
+        self._body_limits = body_limits
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         route = self.route
         # Credentials first: a request without them is 401 whatever else is wrong with it.
         metadata = self._context.metadata(request)
-        body = await self._read_body(request) if route.body else b""
-        message = route.build_request(request.rel_url.query, request.match_info, body)
+        data = await self._read_body(request) if route.body else b""
+        message = route.build_request(request.rel_url.query, request.match_info, data)
         timeout = self._context.timeout(request)
         call = self._call(message, timeout=timeout, metadata=metadata)
         try:
@@ -99,18 +99,33 @@ class UnaryHandler(RouteHandler):
         )
 
     async def _read_body(self, request: web.Request) -> bytes:
-        """The body of a JSON route: JSON (or no Content-Type) within the size limit."""
-        media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-            raise GatewayError.refusal(
-                415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
-            )
+        """The body of a JSON route: JSON (or no Content-Type), unencoded, within the limits."""
+        _check_media_type(request)
+        return await body.read_whole(request, self._body_limits)
+
+    async def expect(self, request: web.Request) -> None:
+        """`Expect: 100-continue`: the client is asked for its body only when the head alone
+        would not be refused (credentials, media type, encoding, declared length); else no
+        100 is sent, and the handler answers the refusal before the body is sent at all."""
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed()  # as aiohttp answers any other expectation
         try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise GatewayError.refusal(
-                413, f"The request body is larger than {self._max_body_bytes} bytes."
-            ) from None
+            self._context.metadata(request)
+            _check_media_type(request)
+            body.check_head(request, self._body_limits)
+        except GatewayError:
+            return
+        if request.version >= (1, 1):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # as aiohttp does: the response has not started
+
+
+def _check_media_type(request: web.Request) -> None:
+    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
+        raise GatewayError.refusal(
+            415, f"Content-Type {media_type[:64]!r} is not accepted: send application/json."
+        )
 
 
 class StreamHandler(RouteHandler):
@@ -122,9 +137,11 @@ class StreamHandler(RouteHandler):
         context: CallContext,
         logged_trailers: Mapping[str, str],
         renderer: ErrorRenderer,
+        download_name: str,
     ) -> None:
         super().__init__(route, context, logged_trailers)
         self._renderer = renderer
+        self._download_name = download_name
         payload_type: Any = route.method.output_type
         if route.response_body:  # a singular message field (routes.py checks)
             payload_type = payload_type.fields_by_name[route.response_body].message_type
@@ -163,7 +180,8 @@ class StreamHandler(RouteHandler):
         outcome = streaming.Outcome()
         try:
             return await streaming.relay(
-                request, self._lines(call), self._writer(output), output, self._error_line, outcome
+                request, self._lines(call), self._writer(output), output, self._error_line,
+                outcome, self._download_name,
             )
         finally:
             call.cancel()  # a no-op once the stream has ended

@@ -1,11 +1,18 @@
-"""The gateway's HTTP connections: a deadline for each request head, and requests too large or
-malformed to parse answered with the error envelope instead of aiohttp's plain text.
+"""The gateway's HTTP connections: a deadline for each request head, a cap on open connections,
+bodies never inflated, and requests too large or malformed to parse answered with the error
+envelope instead of aiohttp's plain text.
 
 aiohttp (3.14) has no header-read timeout: its keep-alive timer (an hour by default) is all that
 ends a connection trickling a header line a second. Here a request head must arrive whole
 within `head_timeout` of its first byte (or of the connection opening); else the client gets
 a 408 envelope and the connection is closed. Between requests an idle keep-alive connection is
 left alone for IDLE_KEEPALIVE_SECONDS.
+
+Past `max_connections` open connections, a new connection's request is answered 503 as soon as
+its head is in, without reading its body, and the connection is closed: stalled clients cannot
+hold more than the cap's worth of buffers. Bodies are read as sent (`auto_decompress=False`):
+body.py refuses an encoded one, so nothing, not even aiohttp's draining of an unread body,
+inflates a compressed bomb.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import grpc
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from . import envelope
+from . import envelope, metrics
 from .errors import ErrorRenderer, GatewayError
 
 logger = logging.getLogger("gateway.http")
@@ -32,8 +40,20 @@ MAX_HEADER_LINE_BYTES = 8190
 MAX_HEADERS = 128
 # Longer than the idle timeout of common proxies in front (60 s), so they close first.
 IDLE_KEEPALIVE_SECONDS = 75.0
+# After an answer sent before its body was read (401, 408, 413, 415, 503), the rest of the body is
+# read and dropped this long at most, so that the client, still sending, reads the answer instead
+# of a connection reset; then the connection is closed (aiohttp's default is 10 s).
+LINGERING_SECONDS = 2.0
 
 RequestCall = Callable[[BaseRequest], Awaitable[web.StreamResponse]]
+
+
+class ConnectionCount:
+    """Open connections of one listener, against its cap."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
 
 
 class EnvelopeRequestHandler(RequestHandler):
@@ -46,9 +66,13 @@ class EnvelopeRequestHandler(RequestHandler):
         head_timeout: float,
         server_header: str,
         renderer: ErrorRenderer,
+        connections: ConnectionCount,
         **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
+        self._connections = connections
+        self.over_capacity = False
+        self._counted = False
         self._head_timeout = head_timeout
         self._server_header = server_header
         self._renderer = renderer
@@ -58,11 +82,37 @@ class EnvelopeRequestHandler(RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        self._connections.open += 1
+        metrics.OPEN_CONNECTIONS.inc()
+        self._counted = True
+        self.over_capacity = self._connections.open > self._connections.limit
         self._start_head_timer()  # a connection that sends nothing is closed too
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        if self._counted:
+            self._counted = False
+            self._connections.open -= 1
+            metrics.OPEN_CONNECTIONS.dec()
         self._stop_head_timer()
         super().connection_lost(exc)
+
+    def refuse_over_capacity(self) -> web.Response:
+        """503 to a connection opened past the cap; its body unread, the connection closed."""
+        limit = self._connections.limit
+        metrics.CONNECTIONS_REFUSED.inc()
+        logger.warning(
+            "refused a connection over the limit of %d open connections", limit,
+            extra={"status": 503},
+        )  # fmt: skip
+        error = GatewayError(
+            grpc.StatusCode.UNAVAILABLE,
+            f"more than {limit} open connections",
+            headers={"Retry-After": "1"},
+        )
+        response = self._renderer.response(error)
+        response.headers["Server"] = self._server_header
+        response.force_close()
+        return response
 
     def data_received(self, data: bytes) -> None:
         if data and self._reading_head:
@@ -162,9 +212,11 @@ class GatewaySite(web.BaseSite):
         *,
         head_timeout: float,
         server_header: str,
+        max_connections: int,
         renderer: ErrorRenderer | None = None,
     ) -> None:
         super().__init__(runner)
+        self._connections = ConnectionCount(max_connections)
         self._host = host
         self._port = port
         self._head_timeout = head_timeout
@@ -190,8 +242,11 @@ class GatewaySite(web.BaseSite):
                 head_timeout=self._head_timeout,
                 server_header=self._server_header,
                 renderer=self._renderer,
+                connections=self._connections,
+                auto_decompress=False,  # body.py refuses encoded bodies; nothing inflates
                 access_log=None,  # the gateway logs each request itself
                 keepalive_timeout=IDLE_KEEPALIVE_SECONDS,
+                lingering_time=LINGERING_SECONDS,
                 max_line_size=MAX_REQUEST_LINE_BYTES,
                 max_field_size=MAX_HEADER_LINE_BYTES,
                 max_headers=MAX_HEADERS,
@@ -210,6 +265,8 @@ def _track_heads(server: web.Server) -> None:
         protocol = request.protocol
         if isinstance(protocol, EnvelopeRequestHandler):
             protocol.head_received()
+            if protocol.over_capacity:
+                return protocol.refuse_over_capacity()
         try:
             return await inner(request)
         finally:

@@ -51,11 +51,29 @@ def checked(value: dict[str, Any], descriptor: Descriptor, path: str = "", depth
         )
     fields = _fields_by_any_name(descriptor)
     hidden = _hidden_names(descriptor)
+    _refuse_aliases(value, fields, path)
     return {
         key: _checked_item(fields.get(key), item, f"{path}.{key}" if path else key, depth)
         for key, item in value.items()
         if key not in hidden
     }
+
+
+def _refuse_aliases(value: dict[str, Any], fields: dict[str, FieldDescriptor], path: str) -> None:
+    """A field given twice, by its proto name and its JSON name (`phone_number`, `phoneNumber`):
+    which one won would be the parser's choice, not the client's."""
+    named: dict[str, str] = {}
+    for key in value:
+        field = fields.get(key)
+        if field is None:
+            continue
+        first = named.setdefault(field.name, key)
+        if first != key:
+            where = f"{path}." if path else ""
+            raise GatewayError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"invalid request body: {where + first!r} and {where + key!r} name the same field",
+            )
 
 
 def _checked_item(field: FieldDescriptor | None, item: Any, where: str, depth: int) -> Any:

@@ -25,3 +25,10 @@ STREAMS_BROKEN = Counter(
     "Streams cut after their headers were sent, by gRPC code (CLIENT_GONE: the client left)",
     ["route", "code"],
 )
+OPEN_CONNECTIONS = Gauge(
+    "dnc_gateway_open_connections", "HTTP connections open (capped by DNC_GATEWAY_MAX_CONNECTIONS)"
+)
+CONNECTIONS_REFUSED = Counter(
+    "dnc_gateway_connections_refused",
+    "Connections answered 503 and closed: opened past DNC_GATEWAY_MAX_CONNECTIONS",
+)

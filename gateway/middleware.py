@@ -107,7 +107,12 @@ def render_errors(renderer: ErrorRenderer) -> Middleware:
         except Exception:
             logger.exception("unexpected error", extra={"request_id": request_id_var.get()})
             failure = GatewayError(grpc.StatusCode.INTERNAL, "")
-        return renderer.response(failure)
+        response = renderer.response(failure)
+        if request.body_exists and not request.content.is_eof():
+            # Refused before its body was read whole (401, 408, 413, 415): the connection ends
+            # after this answer rather than wait for the rest of a body nobody will read.
+            response.force_close()
+        return response
 
     return middleware
 

@@ -14,7 +14,14 @@ from .spec import ApiSpec
 from .visibility import rest_visible
 
 OPENAPI_VERSION = "3.1.0"
+# What the gateway writes: UTC with exactly three fraction digits (rendering.timestamp_text).
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+# What a request may send: any RFC 3339 time json_format reads, 0 to 9 fraction digits and
+# "Z" or an offset (an upper-case "T" and "Z", as json_format requires).
+TIMESTAMP_INPUT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 429, 500, 503, 504)
 # Only routes that read a body answer these: too large, and not JSON.
 BODY_ERROR_STATUSES = (413, 415)
@@ -280,7 +287,7 @@ class _Builder:
         """One value's schema, without the field's bounds (field_schema adds them)."""
         if field.message_type is not None:
             if field.message_type.full_name == "google.protobuf.Timestamp":
-                return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
+                return _timestamp_schema(inputs)
             if inputs:
                 checked = rules and not schema_rules.items_ignored(field)
                 return self.input_schema(field.message_type, checked)
@@ -308,6 +315,12 @@ _REQUEST_ID_PARAMETER: Schema = {
     "description": "Echoed back; a new one is made when absent or not 1-128 of [A-Za-z0-9._:-].",
     "schema": {"type": "string"},
 }
+
+
+def _timestamp_schema(inputs: bool) -> Schema:
+    """A Timestamp as JSON: what a request may send (any RFC 3339 time), or what is written."""
+    pattern = TIMESTAMP_INPUT_PATTERN if inputs else TIMESTAMP_PATTERN
+    return {"type": "string", "format": "date-time", "pattern": pattern}
 
 
 def _error_response(status: int) -> Schema:

@@ -31,6 +31,10 @@ class GatewaySettings:
     header_timeout_seconds: float = 10.0
     # A body that sends no byte for this long is ended (408); a slow but live upload goes on.
     body_idle_seconds: float = 10.0
+    # A unary call's whole body: 1 MiB within it is 35 KB/s, slower than any real client.
+    body_timeout_seconds: float = 30.0
+    # Open connections past this get a 503 and are closed: bounds the memory stalled clients hold.
+    max_connections: int = 512
     cors_allowed_origins: tuple[str, ...] = ()
     shutdown_grace_seconds: float = 10.0
     log_level: str = "INFO"
@@ -71,6 +75,12 @@ class GatewaySettings:
                 "DNC_GATEWAY_HEADER_TIMEOUT_SECONDS", cls.header_timeout_seconds
             ),
             body_idle_seconds=env.seconds("DNC_GATEWAY_BODY_IDLE_SECONDS", cls.body_idle_seconds),
+            body_timeout_seconds=env.seconds(
+                "DNC_GATEWAY_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds
+            ),
+            max_connections=env.integer(
+                "DNC_GATEWAY_MAX_CONNECTIONS", cls.max_connections, minimum=1
+            ),
             cors_allowed_origins=_origins(env, "DNC_GATEWAY_CORS_ALLOWED_ORIGINS"),
             shutdown_grace_seconds=env.seconds(
                 "DNC_GATEWAY_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, minimum=0

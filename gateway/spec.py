@@ -44,10 +44,16 @@ class ApiSpec:
     # RPCs that only read, by full name: the gateway retries them on UNAVAILABLE (a replica
     # restarting) within the call's deadline. Never a write: a retried write could apply twice.
     retryable_methods: frozenset[str] = frozenset()
+    # The file name (without .csv) a server stream's CSV is saved as, by RPC full name; others
+    # are named after their RPC.
+    download_names: Mapping[str, str] = field(default_factory=dict)
     version: str = "1.0.0"
 
     def success_message(self, method_full_name: str) -> str:
         return self.success_messages.get(method_full_name, DEFAULT_SUCCESS_MESSAGE)
+
+    def download_name(self, method_full_name: str) -> str:
+        return self.download_names.get(method_full_name, method_full_name.rsplit(".", 1)[-1])
 
     def __post_init__(self) -> None:
         """A name that matches nothing would silently never apply: fail at start instead."""
@@ -62,10 +68,11 @@ class ApiSpec:
                 return True
             return False
 
-        for name in (*self.success_messages, *self.retryable_methods):
+        for name in (*self.success_messages, *self.retryable_methods, *self.download_names):
             if not known(name, rpc=True):
                 raise ValueError(
-                    f"success_messages/retryable_methods: no RPC {name!r} in the spec's files"
+                    f"success_messages/retryable_methods/download_names: no RPC {name!r} "
+                    "in the spec's files"
                 )
         for name in (*self.field_bounds, *self.always_set):
             if not known(name, rpc=False):

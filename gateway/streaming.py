@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +31,13 @@ from .visibility import rest_visible
 # Lines are gathered into chunks of about this size before a write: one syscall per chunk.
 CHUNK_BYTES = 64 * 1024
 # A CSV cell starting with one of these is read as a formula by spreadsheets (OWASP: CSV
-# injection); such cells get a leading apostrophe. Phone-like cells ("+1 212...") are left alone.
+# injection); such cells get a leading apostrophe. Only digits with an optional leading + (the
+# forms the service writes phone numbers in) are left alone: "+1-1" or "+(1)-(2)" would compute.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"\+?[0-9]+")
+# Valid in JSON, but line ends for JavaScript (before ES2019) and for line readers that split
+# on Unicode line breaks: escaped in every NDJSON line, so a line is always one record.
+_LINE_SEPARATORS = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
 
 
 class Format(enum.Enum):
@@ -61,17 +67,41 @@ def columns(descriptor: Descriptor) -> tuple[str, ...]:
 
 
 def csv_cell(value: Any) -> str:
-    """One value as CSV text, safe to open in a spreadsheet."""
+    """One value as CSV text, safe to open in a spreadsheet: no NUL, no formula.
+
+    JSON numbers and booleans are written as they are (a negative number is no formula).
+    """
     if value is None:
         return ""
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    if text.startswith(_FORMULA_STARTS) and not _phone_like(text):
+    if not isinstance(value, str):
+        return orjson.dumps(value).decode()
+    text = value.replace("\x00", "")  # NUL ends a C string: readers cut or refuse the file
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
 
-def _phone_like(text: str) -> bool:
-    return text[0] == "+" and all(char.isdigit() or char in " ().-" for char in text[1:])
+def ndjson_line(document: bytes) -> bytes:
+    """One JSON document as an NDJSON line: U+2028/U+2029 escaped, a newline after.
+
+    Every NDJSON line the gateway writes goes through here (entries and the error line).
+    """
+    if b"\xe2\x80" in document:  # the first two bytes of both separators in UTF-8
+        for raw, escaped in _LINE_SEPARATORS:
+            document = document.replace(raw, escaped)
+    return document + b"\n"
+
+
+def response_headers(output: Format, download_name: str) -> dict[str, str]:
+    """A stream's headers: its type, never cached or sniffed; CSV as a file to save."""
+    headers = {
+        "Content-Type": content_type(output),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if output is Format.CSV:
+        headers["Content-Disposition"] = f'attachment; filename="{download_name}.csv"'
+    return headers
 
 
 class StreamWriter:
@@ -97,7 +127,7 @@ class StreamWriter:
         if self._format is Format.CSV:
             self._lines([csv_cell(data.get(column)) for column in self._columns])
         else:
-            self._buffer.write(orjson.dumps(data) + b"\n")
+            self._buffer.write(ndjson_line(orjson.dumps(data)))
         if self._buffer.tell() >= CHUNK_BYTES:
             await self.flush()
 
@@ -133,6 +163,7 @@ async def relay(
     output: Format,
     error_line: Callable[[GatewayError], bytes],
     outcome: Outcome,
+    download_name: str,
     ending: Callable[[], Awaitable[GatewayError | None]] = _no_failure,
 ) -> web.StreamResponse:
     """Copy the stream to the client; an AioRpcError before the first message propagates.
@@ -143,9 +174,7 @@ async def relay(
     first = await anext(messages, None)
     if first is None and (failure := await ending()) is not None:
         raise failure
-    response = web.StreamResponse(
-        headers={"Content-Type": content_type(output), "Cache-Control": "no-store"}
-    )
+    response = web.StreamResponse(headers=response_headers(output, download_name))
     await response.prepare(request)
     writer = writer_for(response)
     try:
@@ -168,7 +197,7 @@ async def relay(
             return response
         try:
             await writer.flush()
-            await response.write(error_line(failure) + b"\n")
+            await response.write(ndjson_line(error_line(failure)))
         except ConnectionError:
             outcome.client_gone = True
             return response

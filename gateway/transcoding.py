@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -98,6 +99,7 @@ def merge_json_body(message: Message, body: bytes | str, descriptor: Descriptor)
             grpc.StatusCode.INVALID_ARGUMENT,
             f"the request body must be a JSON object, not {json_shape.json_kind(parsed)}",
         )
+    refuse_repeated_keys(body)
     merge_json_object(message, parsed, descriptor)
 
 
@@ -111,6 +113,33 @@ def merge_json_object(message: Message, parsed: dict[str, Any], descriptor: Desc
         raise GatewayError(
             grpc.StatusCode.INVALID_ARGUMENT, f"invalid request body: {_parse_error_text(error)}"
         ) from None
+
+
+def refuse_repeated_keys(body: bytes) -> None:
+    """INVALID_ARGUMENT for an object, at any depth, with a key twice.
+
+    orjson keeps the last of repeated keys silently, so a reader of the body and the gateway
+    could disagree on its value; the standard parser hands each object's pairs to a hook.
+    Called once orjson has accepted the body, so only the repeats are looked for here.
+    """
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT, "the request body is nested too deeply"
+        ) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    """Nothing is built: the hook only looks (its result becomes the parent's value)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            shown = key if len(key) <= 64 else key[:64] + "..."
+            raise GatewayError(
+                grpc.StatusCode.INVALID_ARGUMENT, f"the request body repeats the key {shown!r}"
+            )
+        seen.add(key)
 
 
 def _parse_error_text(error: Exception) -> str:

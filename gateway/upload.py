@@ -38,19 +38,6 @@ class BodyFormat(enum.Enum):
     CSV = "text/csv"
 
 
-def check_encoding(encodings: list[str]) -> None:
-    """415 for a Content-Encoding other than identity: the gateway never inflates a body.
-    (The hardening branch's body.check_encoding says the same for every body: one of the two
-    goes when they meet.)"""
-    for encoding in encodings:
-        if encoding.strip().lower() not in ("", "identity"):
-            raise GatewayError.refusal(
-                415,
-                f"Content-Encoding {encoding.strip()[:32]!r} is not accepted: "
-                "send the body uncompressed (identity).",
-            )
-
-
 def body_format(content_type: str | None, route: Route) -> BodyFormat:
     """NDJSON or CSV by Content-Type; 415 for others, or for CSV where no field takes rows."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import grpc
 from aiohttp import web
 from google.protobuf.message import Message
 
-from . import envelope, rendering, streaming, upload
+from . import body, envelope, rendering, streaming, upload
 from .call_context import CallContext
 from .errors import ErrorRenderer, GatewayError
 from .handlers import StreamHandler, UnaryHandler, _serialize
@@ -37,7 +38,7 @@ class _Upload:
     def source(self, request: web.Request, progress: upload.Progress) -> AsyncIterator[Message]:
         """The body's messages; its form and the query are checked now, before any call."""
         route = self._route
-        upload.check_encoding(request.headers.getall("Content-Encoding", []))
+        body.check_encoding(request)
         form = upload.body_format(request.headers.get("Content-Type"), route)
         template = route.stream_template(request.rel_url.query, request.match_info)
         lines = upload.LineReader(
@@ -84,7 +85,9 @@ class UploadUnaryHandler(UnaryHandler):
         max_line_bytes: int,
         idle_seconds: float,
     ) -> None:
-        super().__init__(route, context, logged_trailers, success_message, max_line_bytes)
+        # Only the limits of one line apply: the body streams, under the stream deadline.
+        limits = body.BodyLimits(max_line_bytes, idle_seconds, total_seconds=math.inf)
+        super().__init__(route, context, logged_trailers, success_message, limits)
         self._upload = _Upload(route, max_line_bytes, idle_seconds)
 
     def bind(self, channel: grpc.aio.Channel) -> None:
@@ -142,10 +145,11 @@ class UploadStreamHandler(StreamHandler):
         context: CallContext,
         logged_trailers: Mapping[str, str],
         renderer: ErrorRenderer,
+        download_name: str,
         max_line_bytes: int,
         idle_seconds: float,
     ) -> None:
-        super().__init__(route, context, logged_trailers, renderer)
+        super().__init__(route, context, logged_trailers, renderer, download_name)
         self._upload = _Upload(route, max_line_bytes, idle_seconds)
 
     def bind(self, channel: grpc.aio.Channel) -> None:
@@ -179,6 +183,7 @@ class UploadStreamHandler(StreamHandler):
                 output,
                 self._error_line,
                 outcome,
+                self._download_name,
                 ending,
             )
         finally:

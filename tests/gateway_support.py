@@ -25,6 +25,8 @@ SEED_ENTRY_KEYS = [
     "transcription",
     "createdAt",
 ]
+# The compliance record's keys (CONTRACT "Compliance record"), after the seed's, when present.
+COMPLIANCE_KEYS = ["source", "reason", "requestedAt", "expiresAt", "addedBy"]
 # The keys of every response body, in the seed's order; a failure has them too.
 ENVELOPE_KEYS = ["message", "status", "code", "errorMessage", "data"]
 
@@ -39,6 +41,36 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+@dataclass
+class RawReply:
+    """A response read off a raw socket: status, lower-cased header names, the body as sent."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def parse_reply(raw: bytes) -> RawReply:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawReply(int(status_line.split(" ", 2)[1]), headers, body)
+
+
+def assert_envelope(reply: RawReply, status: int) -> dict[str, Any]:
+    """`error_envelope` for a reply read off a raw socket."""
+    assert reply.status == status, reply
+    assert reply.headers["content-type"].startswith("application/json")
+    assert reply.headers["server"] == "dnc-gateway"
+    body: dict[str, Any] = json.loads(reply.body)
+    assert list(body) == ENVELOPE_KEYS
+    assert (body["status"], body["code"], body["data"]) == (False, status, None)
+    return body
 
 
 def error_envelope(reply: Reply, status: int) -> dict[str, Any]:

@@ -34,7 +34,10 @@ def entries_of(mongo_db: Database[Document], org: Org) -> list[Document]:
 
 
 def audit_of(mongo_db: Database[Document], org: Org) -> list[Document]:
-    return list(mongo_db.dnc_audit.find({"orgId": org.org_id}).sort("_id", 1))
+    """`org`'s audit records in the order of their changes (a record's `_id` follows its
+    entry's, not the change's time: see dnc_service/store/audit.py)."""
+    records = mongo_db.dnc_audit.find({"orgId": org.org_id})
+    return list(records.sort([("at", 1), ("entryId", 1)]))
 
 
 def scoped(org: Org, scope: str | list[str] | None) -> tuple[tuple[str, str], ...]:

@@ -1,13 +1,19 @@
-"""Running the real `python -m dnc_service` for tests."""
+"""Running the real `python -m dnc_service` for tests, or its server in the test's own process
+with a clock the test sets (`clocked_service`)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import grpc
 
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from dnc_service.server import DncServer
+from dnc_service.settings import Settings
 from support import JWT_SECRET, Process, Samples, Stoppable, free_port, health_status, scrape
 
 
@@ -24,6 +30,10 @@ def service_env(mongo_uri: str, database: str, **overrides: str) -> dict[str, st
         "DNC_SHUTDOWN_GRACE_SECONDS": "5",
         "DNC_LOG_LEVEL": "INFO",
         "DNC_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        # The audit sweep clears markers with an update each, which on FerretDB scans the
+        # collection: the session's growing database would pay for it all suite long. The
+        # tests of the sweep set their own interval (test_audit_recovery.py).
+        "DNC_AUDIT_SWEEP_SECONDS": "3600",
         **overrides,
     }
 
@@ -72,3 +82,32 @@ def list_code(
     except grpc.RpcError as error:
         return error.code()
     return grpc.StatusCode.OK
+
+
+class SetClock:
+    """A clock the test sets (`clock.now = ...`): the service's one source of now."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@asynccontextmanager
+async def clocked_service(
+    mongo_uri: str, database: str, clock: SetClock
+) -> AsyncIterator[dnc_pb2_grpc.DncServiceAsyncStub]:
+    """The real DncServer (store, validation, servicer) in this process, on a port of its own,
+    its time `clock`'s: tests move time instead of waiting for it. Yields an aio stub."""
+    env = service_env(mongo_uri, database, DNC_GRPC_ADDR="127.0.0.1:0")
+    server = DncServer(Settings.from_env(env), clock)
+    await server.store.ensure_indexes()
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        yield dnc_pb2_grpc.DncServiceStub(channel)
+    finally:
+        await channel.close(None)
+        await server.server.stop(None)
+        await server.store.close()

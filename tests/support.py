@@ -17,7 +17,9 @@ from types import TracebackType
 from typing import Any, Self
 
 import grpc
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # ships no stubs
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,20 @@ JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
 # Prometheus samples by (name, sorted labels).
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def refusal_details(error: Any) -> tuple[str, int, str | None]:
+    """Of an admission refusal (a grpc.RpcError): its ErrorInfo reason, its RetryInfo delay in
+    milliseconds and its retry-pushback trailer."""
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no status details: {error.trailing_metadata()}"
+    info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
+    for detail in status.details:
+        for kind in (info, retry):
+            if detail.Is(kind.DESCRIPTOR):
+                detail.Unpack(kind)
+    trailers: dict[str, Any] = dict(error.trailing_metadata() or ())
+    return info.reason, retry.retry_delay.ToMilliseconds(), trailers.get("grpc-retry-pushback-ms")
 
 
 def free_port() -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ..clock import Clock, system_clock
 from ..settings import Settings
 from . import client, indexes
-from .audit import AuditLog, Change
+from .audit import AuditLog
+from .audit_recovery import AuditRecovery, RecoveryReport
 from .client import deadline
 from .entries import EntriesStore, Page
 from .history import EventPage, HistoryReader
@@ -17,11 +18,12 @@ from .migration import MigrationReport, backfill_phone_e164
 from .order import SortKey
 from .schema import NewEntry
 from .users import UsersStore
-from .writes import EntryWrites, Listed, Removed
+from .writes import Author, EntryWrites, Listed, Removed
 
 __all__ = [
     "AuditLog",
-    "Change",
+    "AuditRecovery",
+    "Author",
     "EntriesStore",
     "EntryWrites",
     "EventPage",
@@ -30,6 +32,7 @@ __all__ = [
     "MigrationReport",
     "NewEntry",
     "Page",
+    "RecoveryReport",
     "Removed",
     "SortKey",
     "Store",
@@ -45,10 +48,11 @@ class Store:
         self._mongo = client.connect(settings)
         db = self._mongo[settings.database]
         self._entries_collection = db[settings.entries_collection]
-        self.entries = EntriesStore(self._entries_collection)
-        self.writes = EntryWrites(self._entries_collection, clock)
+        self.entries = EntriesStore(self._entries_collection, clock)
         self._audit_collection = db[settings.audit_collection]
-        self.audit = AuditLog(self._audit_collection, clock)
+        self.audit = AuditLog(self._audit_collection)
+        self.writes = EntryWrites(self._entries_collection, self.audit, clock)
+        self.recovery = AuditRecovery(self._entries_collection, self.audit, self.writes, clock)
         self.history = HistoryReader(self._audit_collection)
         self.users = UsersStore(
             db[settings.users_collection],
@@ -61,7 +65,7 @@ class Store:
         await client.ping(self._mongo)
 
     async def ensure_indexes(self) -> None:
-        """Create the listing, the unique number and the history index if they are missing."""
+        """Create the listing, number, heal, history and audit recovery indexes if missing."""
         await indexes.ensure_indexes(self._entries_collection, self._audit_collection)
 
     async def migrate(self) -> MigrationReport:

@@ -6,14 +6,15 @@ import asyncio
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
-from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dnc.v1 import dnc_pb2
 
+from ..clock import Clock, system_clock
 from . import order
 from .client import Document, driver_errors
 from .filters import listing_filter
+from .lookup import listed
 from .order import SortKey
 from .schema import CREATED_AT, ORG_ID, PHONE_E164, PROJECTION, TYPE, to_entry
 
@@ -35,10 +36,12 @@ class Page:
 
 class EntriesStore:
     """Org-scoped reads of the entries collection: listing and export walk order.LISTING_INDEX,
-    checks the unique number index."""
+    checks the unique number index (store/lookup.py). An expired entry is left out of every
+    read, as of the clock's now (filters.unexpired)."""
 
-    def __init__(self, entries: AsyncCollection[Document]) -> None:
+    def __init__(self, entries: AsyncCollection[Document], clock: Clock = system_clock) -> None:
         self._entries = entries
+        self._clock = clock
 
     async def list_page(
         self,
@@ -56,11 +59,12 @@ class EntriesStore:
         Both run concurrently; the count ignores the position. `max_time_ms` lets the server
         abandon work nobody will wait for.
         """
+        now = self._clock()
         found = self._entries.find(
-            listing_filter(org_id, search, order.after(after)), PROJECTION,
+            listing_filter(org_id, search, now, order.after(after)), PROJECTION,
             sort=order.SORT, skip=skip, limit=limit + 1, max_time_ms=max_time_ms,
         )  # fmt: skip
-        where = listing_filter(org_id, search)
+        where = listing_filter(org_id, search, now)
         with driver_errors():
             documents, total = await asyncio.gather(
                 found.to_list(), self._entries.count_documents(where, maxTimeMS=max_time_ms)
@@ -75,15 +79,13 @@ class EntriesStore:
     async def check(
         self, org_id: str, numbers: Sequence[str], max_time_ms: int
     ) -> dict[str, dnc_pb2.DncEntry]:
-        """The entry listing each E.164 number that is listed (id, type, createdAt), one query."""
-        found = self._entries.find(
-            {ORG_ID: ObjectId(org_id), PHONE_E164: {"$in": list(dict.fromkeys(numbers))}},
-            _CHECK_PROJECTION,
-            max_time_ms=max_time_ms,
-        )
+        """The entry listing each E.164 number that is listed (id, type, createdAt), whatever
+        form its row stores the number in (lookup.listed)."""
         with driver_errors():
-            documents = await found.to_list()
-        return {document[PHONE_E164]: to_entry(document) for document in documents}
+            found = await listed(
+                self._entries, org_id, numbers, self._clock(), _CHECK_PROJECTION, max_time_ms
+            )
+        return {number: to_entry(document) for number, document in found.items()}
 
     async def export(
         self, org_id: str, search: str, max_time_ms: int
@@ -92,7 +94,7 @@ class EntriesStore:
         each). The next batch is fetched while the caller sends this one: the database and
         the service work at once, and at most two batches are held."""
         rows = self._entries.find(
-            listing_filter(org_id, search), PROJECTION, sort=order.SORT,
+            listing_filter(org_id, search, self._clock()), PROJECTION, sort=order.SORT,
             batch_size=EXPORT_BATCH_SIZE, max_time_ms=max_time_ms,
         )  # fmt: skip
         fetching: asyncio.Task[list[Document]] | None = None

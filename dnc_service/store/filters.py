@@ -1,13 +1,20 @@
-"""The MongoDB filters of a listing: the organization, then the search and the sort key, if any."""
+"""The MongoDB filters of a listing: the organization, then expiry, the search and the sort key.
+
+Expiry is decided here once (`unexpired`): an entry lists its number while now < expiresAt, so
+expiresAt is the first instant it no longer does (at exactly expiresAt it is expired). It is a
+residual condition: MongoDB still walks the index the rest of the filter selects (orgId first)
+and drops expired rows as it fetches them; no index serves expiry itself, none needs to.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 
-from .schema import ORG_ID, PHONE_E164, PHONE_NUMBER, REQUEST_UUID, TYPE
+from .schema import EXPIRES_AT, ORG_ID, PHONE_E164, PHONE_NUMBER, REQUEST_UUID, TYPE
 
 SEARCH_FIELDS = (PHONE_NUMBER, TYPE, REQUEST_UUID)
 
@@ -17,14 +24,27 @@ _NON_DIGITS = re.compile(r"[^0-9]")
 _MAX_NUMERIC_DIGITS = 15
 
 
-def listing_filter(org_id: str, search: str, after: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Equality on the organization first (the index prefix), then the search and `after`."""
+def unexpired(now: datetime) -> dict[str, Any]:
+    """The condition an entry lists its number at `now`: no expiresAt, or one still ahead.
+
+    `$not: {$lte}` rather than `$or` of "missing" and `$gt`: it also keeps rows whose expiresAt
+    is null or not a Date (another system's, outside the contract: they never expire), and it
+    is one key beside the search's `$or`. FerretDB v1.24 and MongoDB both evaluate it.
+    """
+    return {EXPIRES_AT: {"$not": {"$lte": now}}}
+
+
+def listing_filter(
+    org_id: str, search: str, now: datetime, after: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Equality on the organization first (the index prefix), then expiry at `now`, the search
+    and `after`."""
     conditions: list[dict[str, Any]] = []
     if search:
         conditions.append({"$or": search_clauses(search)})
     if after:
         conditions.append(after)
-    query: dict[str, Any] = {ORG_ID: ObjectId(org_id)}
+    query: dict[str, Any] = {ORG_ID: ObjectId(org_id), **unexpired(now)}
     if len(conditions) == 1:
         query.update(conditions[0])
     elif conditions:

@@ -23,7 +23,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 
 from ..phones import normalize_stored
 from .client import Document, driver_errors
-from .schema import ID, ORG_ID, PHONE_E164, PHONE_NUMBER, phone_text
+from .schema import ID, ORG_ID, PHONE_E164, PHONE_E164_CONFLICT, PHONE_NUMBER, phone_text
 
 BATCH_SIZE = 500
 
@@ -129,7 +129,8 @@ async def _write(
     operations = [
         UpdateOne(
             {ID: document[ID], PHONE_E164: {"$exists": False}},
-            {"$set": {PHONE_E164: number}},
+            # The lookup's conflict mark (store/lookup.py), if any, goes with its number.
+            {"$set": {PHONE_E164: number}, "$unset": {PHONE_E164_CONFLICT: ""}},
         )
         for document, number in updates
     ]

@@ -29,19 +29,37 @@ REQUEST_UUID = "requestUUID"
 CALL_RECORDING = "callRecording"
 TRANSCRIPTION = "transcription"
 CREATED_AT = "createdAt"
+# The compliance record (written by the service on new entries, absent on other systems' rows).
+SOURCE = "source"
+REASON = "reason"
+REQUESTED_AT = "requestedAt"
+EXPIRES_AT = "expiresAt"
+ADDED_BY = "addedBy"
+# Set by the number lookup (store/lookup.py) on a row lacking phoneE164 that it cannot give one:
+# the E.164 number another row of its organization already holds, or UNPARSEABLE.
+PHONE_E164_CONFLICT = "phoneE164Conflict"
+UNPARSEABLE = "unparseable"
 
 # Only what the contract shows is read from the database.
 PROJECTION = dict.fromkeys(
-    (PHONE_NUMBER, TYPE, ORG_ID, BATCH_ID, REQUEST_UUID, CALL_RECORDING, TRANSCRIPTION, CREATED_AT),
+    (
+        PHONE_NUMBER, TYPE, ORG_ID, BATCH_ID, REQUEST_UUID, CALL_RECORDING, TRANSCRIPTION,
+        CREATED_AT, SOURCE, REASON, REQUESTED_AT, EXPIRES_AT, ADDED_BY,
+    ),
     1,
-)
+)  # fmt: skip
 # Stored text field -> DncEntry field.
 _OPTIONAL_TEXT = {
     TYPE: "type",
     REQUEST_UUID: "request_uuid",
     CALL_RECORDING: "call_recording",
     TRANSCRIPTION: "transcription",
+    SOURCE: "source",
+    REASON: "reason",
+    ADDED_BY: "added_by",
 }
+# Stored Date field -> DncEntry Timestamp field.
+_OPTIONAL_TIMES = {CREATED_AT: "created_at", REQUESTED_AT: "requested_at", EXPIRES_AT: "expires_at"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -53,16 +71,20 @@ class NewEntry:
     batch_id: str | None = None
     request_uuid: str | None = None
     type: str | None = None
+    source: str | None = None
+    reason: str | None = None
+    requested_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
-def new_document(org_id: str | ObjectId, entry: NewEntry, created_at: datetime) -> Document:
-    """The stored form of a new entry: the original API's fields plus phoneE164 (a batch passes
-    its organization's ObjectId, made once)."""
+def new_document(org_id: str, entry: NewEntry, created_at: datetime, added_by: str) -> Document:
+    """The stored form of a new entry: the original API's fields, phoneE164 and the compliance
+    record (requestedAt defaults to createdAt: the consumer asked no later than the add)."""
     document: Document = {
         ID: ObjectId(),
         PHONE_NUMBER: entry.phone_e164[1:],  # the original API's digits, without the "+"
         PHONE_E164: entry.phone_e164,
-        ORG_ID: org_id if isinstance(org_id, ObjectId) else ObjectId(org_id),
+        ORG_ID: ObjectId(org_id),
     }
     if entry.type is not None:
         document[TYPE] = entry.type
@@ -71,6 +93,15 @@ def new_document(org_id: str | ObjectId, entry: NewEntry, created_at: datetime) 
     if entry.request_uuid is not None:
         document[REQUEST_UUID] = entry.request_uuid
     document[CREATED_AT] = created_at
+    for key, value in (
+        (SOURCE, entry.source),
+        (REASON, entry.reason),
+        (REQUESTED_AT, entry.requested_at or created_at),
+        (EXPIRES_AT, entry.expires_at),
+        (ADDED_BY, added_by),
+    ):
+        if value is not None:
+            document[key] = value
     return document
 
 
@@ -93,9 +124,10 @@ def to_entry(document: Document) -> dnc_pb2.DncEntry:
         text = _scalar_text(document.get(key))
         if text is not None:
             fields[field] = text
-    created_at = _aware(document.get(CREATED_AT))
-    if created_at is not None:
-        fields["created_at"] = _timestamp(created_at)
+    for key, field in _OPTIONAL_TIMES.items():
+        moment = _aware(document.get(key))
+        if moment is not None:
+            fields[field] = _timestamp(moment)
     return dnc_pb2.DncEntry(**fields)
 
 

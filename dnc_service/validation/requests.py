@@ -10,8 +10,10 @@ batch answered one by one. Every refusal names the request field at fault (`fiel
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from dnc.v1 import dnc_pb2
@@ -20,6 +22,7 @@ from .. import phones
 from ..errors import InvalidArgument
 from ..page_tokens import PagePosition, PageTokens
 from ..phones import Phone
+from ..slicing import SLICER
 from ..store.schema import NewEntry
 from . import rules
 
@@ -76,20 +79,23 @@ class Items(Generic[Item]):
     invalid: dict[int, InvalidArgument]
 
     @classmethod
-    def parse(
-        cls, raw: Iterable[Raw], parse: Callable[[int, Raw], Item], start: int = 0
+    async def parse(
+        cls, raw: Sequence[Raw], parse: Callable[[int, Raw], Item], start: int = 0
     ) -> Items[Item]:
-        """Each item by its index, counted from `start`."""
+        """Each item by its index, counted from `start`, parsed in slices (slicing.py), so that
+        a 1,000-item request never blocks every other call for its whole parse."""
         valid: dict[int, Item] = {}
         invalid: dict[int, InvalidArgument] = {}
-        for index, item in enumerate(raw, start):
-            try:
-                valid[index] = parse(index, item)
-            except InvalidArgument as error:
-                # Kept without its traceback and context: a stream holds a thousand such errors
-                # per message, and their frames would make each garbage collection crawl.
-                invalid[index] = error.with_traceback(None)
-                error.__context__ = None
+        async with aclosing(SLICER.each(raw, len(raw))) as pairs:
+            async for offset, item in pairs:
+                index = start + offset
+                try:
+                    valid[index] = parse(index, item)
+                except InvalidArgument as error:
+                    # Kept without its traceback and context: a stream holds a thousand such
+                    # errors per message, and their frames would make each collection crawl.
+                    invalid[index] = error.with_traceback(None)
+                    error.__context__ = None
         return cls(valid, invalid)
 
 
@@ -131,12 +137,12 @@ def parse_export(request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesReq
 
 
 def parse_add(
-    request: dnc_pb2.AddDncRequest, prefix: str = "", region: str | None = None
+    request: dnc_pb2.AddDncRequest, now: datetime, prefix: str = "", region: str | None = None
 ) -> NewEntry:
-    """Validate one AddDnc request (or batch item, its fields named under `prefix`); its own
-    region, else `region` (the enclosing request's, a value of phones.region_code), reads a
-    national number."""
-    rules.check(request, prefix)
+    """Validate one AddDnc request (or batch item, its fields named under `prefix`); `now`, the
+    service clock's, judges requested_at and expires_at; its own region, else `region` (the
+    enclosing request's, a value of phones.region_code), reads a national number."""
+    rules.check(request, prefix, now)
     if request.HasField("region"):
         region = _region(request.region, f"{prefix}region")
     phone = _phone(request.phone_number, region, f"{prefix}phone_number")
@@ -147,33 +153,50 @@ def parse_add(
     )
     # The rules refuse control characters; surrounding blanks are trimmed, blank means none.
     entry_type = request.type.strip() or None
-    return NewEntry(phone.e164, batch_id, request_uuid, entry_type)
+    return NewEntry(
+        phone.e164, batch_id, request_uuid, entry_type,
+        source=request.source.strip() or None,
+        reason=request.reason.strip() or None,
+        requested_at=(
+            rules.stored_moment(request.requested_at)
+            if request.HasField("requested_at") else None
+        ),
+        expires_at=(
+            rules.stored_moment(request.expires_at) if request.HasField("expires_at") else None
+        ),
+    )  # fmt: skip
 
 
-def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Items[NewEntry]:
+async def parse_batch(request: dnc_pb2.BatchAddDncRequest, now: datetime) -> Items[NewEntry]:
     """Each item validated on its own; only the item count (the proto's rule on `entries`)
     refuses the batch as a whole."""
     rules.check(request)
-    return Items.parse(
-        request.entries, lambda index, item: parse_add(item, prefix=f"entries[{index}].")
+    return await Items.parse(
+        request.entries, lambda index, item: parse_add(item, now, prefix=f"entries[{index}].")
     )
 
 
-def parse_check(request: dnc_pb2.CheckDncRequest | dnc_pb2.ScrubDncRequest) -> Items[Phone]:
+async def parse_check(
+    request: dnc_pb2.CheckDncRequest | dnc_pb2.ScrubDncRequest,
+) -> Items[Phone]:
     """Each number parsed on its own: its Phone, or why it can't be checked. A ScrubDnc
     message is read exactly as a CheckDnc request."""
     rules.check(request)
     region = _region(request.region, "region") if request.HasField("region") else None
-    return Items.parse(request.phone_numbers, lambda index, raw: _number(raw, region, index))
+    return await Items.parse(request.phone_numbers, lambda index, raw: _number(raw, region, index))
 
 
-def parse_import(request: dnc_pb2.ImportDncRequest, first_row: int) -> Items[NewEntry]:
+async def parse_import(
+    request: dnc_pb2.ImportDncRequest, first_row: int, now: datetime
+) -> Items[NewEntry]:
     """One chunk of an import: each row as a batch item, indexed by its row over the whole
     stream (`first_row` is this chunk's first); only the row count or the request's region
     refuses the chunk."""
     rules.check(request)
     region = _region(request.region, "region") if request.HasField("region") else None
-    return Items.parse(request.entries, lambda _, item: parse_add(item, "", region), first_row)
+    return await Items.parse(
+        request.entries, lambda _, item: parse_add(item, now, "", region), first_row
+    )
 
 
 def parse_remove(request: dnc_pb2.RemoveDncRequest) -> str:

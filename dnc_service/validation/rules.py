@@ -10,14 +10,17 @@ values in the descriptor, so a changed bound changes the message with it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import protovalidate
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from buf.validate import validate_pb2
 
+from ..clock import system_clock
 from ..errors import InvalidArgument
 from ..ids import HEX_ID_PATTERN
 
@@ -35,15 +38,82 @@ PATTERN_MEANINGS: Mapping[str, str] = {
 }
 
 
-def check(request: Message, prefix: str = "") -> None:
+GT_NOW = "timestamp.gt_now"
+REQUESTED_AT_NOT_FUTURE = "requested_at_not_future"
+# The proto's requested_at_not_future rule: `this <= now + duration('300s')`.
+REQUESTED_AT_MAX_AHEAD = timedelta(seconds=300)
+CLOCK_RULE_IDS = frozenset({GT_NOW, REQUESTED_AT_NOT_FUTURE})
+# google/protobuf/timestamp.proto's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TIMESTAMP = "google.protobuf.Timestamp"
+
+
+def check(request: Message, prefix: str = "", now: datetime | None = None) -> None:
     """Raise InvalidArgument for the first rule the request breaks, in field order.
 
     `prefix` is put before the field path, for a message checked as one item of a larger
-    request (e.g. "entries[3]." for a batch item answered on its own).
+    request (e.g. "entries[3]." for a batch item answered on its own). `now` is the service
+    clock's (the system clock's when not given), for the rules in CLOCK_RULE_IDS.
     """
-    violations = _VALIDATOR.collect_violations(request)
+    violations = [
+        violation
+        for violation in _VALIDATOR.collect_violations(request)
+        if violation.proto.rule_id not in CLOCK_RULE_IDS
+    ]
+    errors: list[tuple[int, InvalidArgument]] = []
     if violations:
-        raise _error(request.DESCRIPTOR, violations[0], prefix)
+        proto_field = violations[0].proto.field
+        number = proto_field.elements[0].field_number if proto_field else 0
+        errors.append((number, _error(request.DESCRIPTOR, violations[0], prefix)))
+    timed = _clock_error(request, prefix, now or system_clock())
+    if timed is not None:
+        errors.append(timed)
+    if errors:
+        raise min(errors, key=lambda error: error[0])[1]
+
+
+def stored_moment(timestamp: Timestamp) -> datetime:
+    """A valid Timestamp as the aware datetime a stored Date keeps: cut to milliseconds."""
+    millis = timestamp.nanos // 1_000_000
+    return _EPOCH + timedelta(seconds=timestamp.seconds, milliseconds=millis)
+
+
+def _clock_error(
+    request: Message, prefix: str, now: datetime
+) -> tuple[int, InvalidArgument] | None:
+    """The first Timestamp field (by number) out of range or breaking a rule of now."""
+    for field, value in request.ListFields():  # the set fields, in number order
+        kind = field.message_type.full_name if field.message_type else ""
+        if kind != _TIMESTAMP or field.is_repeated:
+            continue
+        text = _time_text(field, value, now)
+        if text is not None:
+            path = prefix + field.name
+            return field.number, InvalidArgument(f"{path} {text}", field=path)
+    return None
+
+
+def _time_text(field: FieldDescriptor, value: Timestamp, now: datetime) -> str | None:
+    """Why `value` is refused (the stored, millisecond value is judged), or None."""
+    if not (_MIN_SECONDS <= value.seconds <= _MAX_SECONDS and 0 <= value.nanos <= 999_999_999):
+        return "must be a valid time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+    moment = stored_moment(value)
+    rules = field.GetOptions().Extensions[validate_pb2.field]
+    if rules.timestamp.gt_now and moment <= now:
+        return f"must be in the future (now is {_iso(now)}), got {_iso(moment)}"
+    ids = {rule.id for rule in rules.cel}
+    if REQUESTED_AT_NOT_FUTURE in ids and moment > now + REQUESTED_AT_MAX_AHEAD:
+        ahead = int(REQUESTED_AT_MAX_AHEAD.total_seconds() // 60)
+        return (
+            f"must not be more than {ahead} minutes in the future (now is {_iso(now)}), "
+            f"got {_iso(moment)}"
+        )
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def field_rules(message: Descriptor, name: str) -> validate_pb2.FieldRules:

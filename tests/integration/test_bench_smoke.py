@@ -24,16 +24,24 @@ ENTRY_POINTS = [
         "bench",
         "--entries 40 --orgs 2 --deep 110 --seconds 0.3 --rounds 1 --concurrency 2"
         " --micro-repeat 20",
-        ["| floor: find + count", "| REST, grpc-gateway v2", "Keyset page 10 / page 1"],
+        [
+            "| floor: find + count",
+            "| REST, grpc-gateway v2",
+            "Keyset page 10 / page 1",
+            "## Fairness",  # the other commands' sections are kept
+        ],
         id="make-bench",
     ),
     pytest.param(
         "bench.management",
-        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1 --history-events 45",
+        "--check-entries 40 --export-entries 300 --singles 5 --repeat 1 --history-events 45"
+        " --audit-singles 10 --audit-batch 20 --audit-rounds 1",
         [
             "## Management RPCs",
             "ExportDnc, 300 entries over REST (CSV",
             "ListDncHistory, last page (3) / first page (keyset)",
+            "BatchAddDnc of 20, store work: crash-safe audit / two-step write",
+            "## Fairness",  # the other commands' sections are kept
         ],
         id="make-bench-management",
     ),
@@ -49,6 +57,12 @@ ENTRY_POINTS = [
         " --sizes 50,300 --per-size 1000",
         ["## Volume: scrub, import, export", "ScrubDnc / pymongo", "import: service CPU per item"],
         id="make-bench-volume",
+    ),
+    pytest.param(
+        "bench.fairness",
+        "--seconds 1 --entries 300 --limit 8 --per-org 2 --checks 2 --batches 1",
+        ["## Fairness", "| per org 2 | stalled exports | tenant B ListDnc |", "## Management RPCs"],
+        id="make-bench-fairness",
     ),
     pytest.param(
         "bench.tracing",

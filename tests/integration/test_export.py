@@ -3,6 +3,9 @@ timeout (DNC_EXPORT_TIMEOUT_SECONDS), not the unary one; logged and counted like
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +26,7 @@ from data_support import (
     seed_org,
 )
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
+from gateway_support import Gateway
 from service_support import Service, service_env, start_service
 from support import wait_until
 
@@ -162,3 +166,53 @@ def test_an_export_outlives_the_unary_timeout_but_not_its_own(
         with pytest.raises(grpc.RpcError) as raised:
             export(stub, large_org.metadata)
         assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+# Through the gateway: what a spreadsheet or a JavaScript consumer would make of hostile cells.
+HOSTILE_CELLS = {
+    "+1-1": "'+1-1",
+    "+(1)-(2)": "'+(1)-(2)",
+    "+1 (212) 555-1234": "'+1 (212) 555-1234",
+    "-2+3": "'-2+3",
+    '=HYPERLINK("x")': '\'=HYPERLINK("x")',
+    "@SUM(A1)": "'@SUM(A1)",
+    "\tx": "'\tx",
+    "\x00=cmd": "'=cmd",  # the NUL goes first, and the guard still sees the formula
+    "a\x00b": "ab",
+    "+12125550100": "+12125550100",  # the forms the service writes stay numbers
+    "12125550100": "12125550100",
+}
+
+
+def test_a_csv_export_is_a_safe_attachment(gateway: Gateway, new_org: OrgFactory) -> None:
+    org_id = ObjectId()
+    entries = [
+        make_entry(org_id, n, BASE_TIME - timedelta(seconds=n), transcription=text)
+        for n, text in enumerate(HOSTILE_CELLS)
+    ]
+    org = new_org(entries=entries, org_id=org_id)
+    reply = gateway.get("/api/dnc/export", org.token, Accept="text/csv")
+    assert reply.status == 200
+    assert reply.headers["Content-Disposition"] == 'attachment; filename="dnc-export.csv"'
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert b"\x00" not in reply.body
+    rows = list(csv.DictReader(io.StringIO(reply.body.decode())))
+    assert [row["transcription"] for row in rows] == list(HOSTILE_CELLS.values())
+
+
+def test_ndjson_escapes_the_javascript_line_separators(
+    gateway: Gateway, new_org: OrgFactory
+) -> None:
+    """U+2028 and U+2029 are valid in JSON but end a line for JavaScript and some readers."""
+    text = "one\u2028two\u2029three"
+    org_id = ObjectId()
+    org = new_org(entries=[make_entry(org_id, 1, BASE_TIME, transcription=text)], org_id=org_id)
+    reply = gateway.get("/api/dnc/export", org.token)
+    assert reply.status == 200
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Disposition" not in reply.headers
+    assert "\u2028".encode() not in reply.body
+    assert "\u2029".encode() not in reply.body
+    assert b"one\\u2028two\\u2029three" in reply.body
+    [line] = reply.body.splitlines()
+    assert json.loads(line)["transcription"] == text

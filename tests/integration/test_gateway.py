@@ -278,7 +278,7 @@ def test_request_id_round_trip(
     )
 
 
-@pytest.mark.parametrize("sent", [None, "", "x" * 129, "has space", "semi;colon", "\u00e9t\u00e9"])
+@pytest.mark.parametrize("sent", [None, "", "x" * 129, "has space", "\u00e9t\u00e9"])
 def test_request_id_is_generated_when_absent_or_unsafe(gateway: Gateway, sent: str | None) -> None:
     headers = {} if sent is None else {"X-Request-Id": sent}
     returned = gateway.request("/healthz", headers=headers).headers["X-Request-Id"]

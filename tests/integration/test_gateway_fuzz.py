@@ -67,7 +67,7 @@ def test_the_write_routes_never_fail_on_the_servers_side(
     gateway: Gateway, new_org: OrgFactory, mode: GenerationMode
 ) -> None:
     schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json")
-    fuzz(schema.include(path=list(WRITES)), new_org(entries=5).token, mode, WRITE_CHECKS, 30)
+    fuzz(schema.include(path=list(WRITES)), new_org(entries=5).token, mode, WRITE_CHECKS, 50)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -20,6 +20,7 @@ from pymongo.database import Database
 
 from data_support import BASE_TIME, Document, Org, OrgFactory, make_entry, make_token, newest_first
 from gateway_support import (
+    COMPLIANCE_KEYS,
     ENVELOPE_KEYS,
     SEED_ENTRY_KEYS,
     Gateway,
@@ -103,7 +104,11 @@ def test_add_answers_the_new_entry_in_the_lists_format(
         "batchId",
         "requestUUID",
         "createdAt",
+        "requestedAt",
+        "addedBy",
     ]
+    assert entry["requestedAt"] == entry["createdAt"]  # absent from the request: the add's time
+    assert entry["addedBy"] == str(org.user_id)
     assert entry["phoneNumber"] == "12125550100"
     assert (entry["orgId"], entry["batchId"], entry["requestUUID"]) == (
         str(org.org_id),
@@ -121,7 +126,7 @@ def test_proto_names_work_and_a_number_already_listed_is_409(
     entry = success(
         call(gateway, "POST", "/api/dnc/add", org.token, {"phone_number": "12125550101"}), ADDED
     )
-    assert list(entry) == ["_id", "phoneNumber", "orgId", "createdAt"]
+    assert list(entry) == ["_id", "phoneNumber", "orgId", "createdAt", "requestedAt", "addedBy"]
     again = error_envelope(add(gateway, org.token, "+1.212.555.0101"), 409)
     assert again["message"] == "Conflict"
     listed = success(gateway.get("/api/dnc/list", org.token), "DNC list fetched successfully")
@@ -431,7 +436,7 @@ def test_export_as_csv_has_a_header_row_and_every_entry(
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(reply.body.decode())))
-    assert rows[0] == SEED_ENTRY_KEYS
+    assert rows[0] == SEED_ENTRY_KEYS + COMPLIANCE_KEYS  # new columns after the seed's
     assert len(rows) == LARGE + 1
     assert [row[0] for row in rows[1:]] == [str(doc["_id"]) for doc in docs]
     assert rows[1][1] == docs[0]["phoneNumber"]

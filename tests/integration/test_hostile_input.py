@@ -4,23 +4,28 @@ fast, and oversized, malformed or trickled requests get the envelope (4xx), neve
 from __future__ import annotations
 
 import http.client
-import json
 import select
 import socket
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import grpc
 import pytest
 from bson import ObjectId
+from pymongo.database import Database
 
-from data_support import BASE_TIME, OrgFactory, make_entry
+from data_support import BASE_TIME, Document, OrgFactory, make_entry
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import REQUEST_ID_KEY
-from gateway_support import ENVELOPE_KEYS, Gateway, GatewayFactory, error_envelope
+from gateway_support import (
+    Gateway,
+    GatewayFactory,
+    assert_envelope,
+    error_envelope,
+    parse_reply,
+)
+from management_support import audit_of
 from service_support import Service
 from support import wait_until
 
@@ -62,33 +67,6 @@ def raw_request(gateway: Gateway, head: bytes) -> bytes:
         while chunk := connection.recv(65536):
             received += chunk
     return received
-
-
-@dataclass
-class RawReply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def parse_reply(raw: bytes) -> RawReply:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return RawReply(int(status_line.split(" ", 2)[1]), headers, body)
-
-
-def assert_envelope(reply: RawReply, status: int) -> dict[str, Any]:
-    assert reply.status == status, reply
-    assert reply.headers["content-type"].startswith("application/json")
-    assert reply.headers["server"] == "dnc-gateway"
-    body: dict[str, Any] = json.loads(reply.body)
-    assert list(body) == ENVELOPE_KEYS
-    assert (body["status"], body["code"], body["data"]) == (False, status, None)
-    return body
 
 
 @pytest.mark.parametrize(
@@ -206,3 +184,104 @@ def test_a_malformed_message_is_invalid_argument_and_logged(
         [line] = grpc_service.process.json_lines(request_id=request_id)
         assert (line["method"], line["code"]) == (method, "INVALID_ARGUMENT")
     assert "DecodeError" not in grpc_service.process.log()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "text"),
+    [
+        (
+            "/api/dnc/check",
+            b'{"phoneNumbers": ["+12125550100"], "phoneNumbers": ["+12125550101"]}',
+            "the request body repeats the key 'phoneNumbers'",
+        ),
+        (
+            "/api/dnc/check",
+            b'{"phone_numbers": ["+12125550100"], "phoneNumbers": ["+12125550101"]}',
+            "invalid request body: 'phone_numbers' and 'phoneNumbers' name the same field",
+        ),
+        (
+            "/api/dnc/batch-add",
+            b'{"entries": [{"phoneNumber": "+12125550100", "phoneNumber": "+12125550101"}]}',
+            "the request body repeats the key 'phoneNumber'",
+        ),
+        (
+            "/api/dnc/batch-add",
+            b'{"entries": [{"phoneNumber": "+12125550100", "phone_number": "+12125550101"}]}',
+            "invalid request body: 'entries[0].phoneNumber' and 'entries[0].phone_number' "
+            "name the same field",
+        ),
+        (
+            "/api/dnc/add",
+            b'{"phoneNumber": "+12125550100", "x": {"a": 1, "a": 2}}',
+            "the request body repeats the key 'a'",
+        ),
+    ],
+)
+def test_a_repeated_key_is_400_and_nothing_is_written(
+    gateway: Gateway, new_org: OrgFactory, path: str, body: bytes, text: str
+) -> None:
+    """Was: the last one won, so a check or write took a value a reviewer of the body missed."""
+    org = new_org()
+    headers = {"Authorization": f"Bearer {org.token}", "Content-Type": "application/json"}
+    reply = gateway.request(path, "POST", headers=headers, body=body)
+    assert error_envelope(reply, 400)["errorMessage"] == text
+    listed = gateway.get("/api/dnc/list", org.token).json()["data"]["pagination"]["total"]
+    assert listed == 0
+
+
+# Controls and non-ASCII are refused by the Python client itself ("Invalid metadata"); the rule
+# that refuses them in the service is unit-tested (tests/unit/test_call_context.py).
+@pytest.mark.parametrize("given", ["x" * 129, "has space", " padded", "", "x" * 5000])
+def test_a_request_id_that_is_not_plain_ascii_is_replaced_not_stored(
+    stub: dnc_pb2_grpc.DncServiceStub,
+    grpc_service: Service,
+    mongo_db: Database[Document],
+    new_org: OrgFactory,
+    given: str,
+) -> None:
+    """Was: stored in the audit and logged as given (controls, non-ASCII, any length)."""
+    org = new_org()
+    request = dnc_pb2.AddDncRequest(phone_number="12125550777")
+    stub.AddDnc(request, metadata=(*org.metadata, (REQUEST_ID_KEY, given)), timeout=10)
+    [record] = audit_of(mongo_db, org)
+    if given == "":  # an empty value is no id at all
+        assert record["requestId"] is None
+        return
+    made = record["requestId"]
+    assert uuid.UUID(made).version == 4
+    wait_until(lambda: bool(grpc_service.process.json_lines(request_id=made)))
+    lines = grpc_service.process.json_lines(request_id=made)
+    assert lines[0]["message"].startswith("refused the caller's x-request-id")
+    assert given not in grpc_service.process.log()
+
+
+@pytest.mark.parametrize(
+    "given", ["a" * 128, "req-1:2/3;4", "0f8fad5b-d9cb-469f-a165-70867728950e"]
+)
+def test_a_plain_request_id_is_kept(
+    stub: dnc_pb2_grpc.DncServiceStub,
+    mongo_db: Database[Document],
+    new_org: OrgFactory,
+    given: str,
+) -> None:
+    org = new_org()
+    request = dnc_pb2.AddDncRequest(phone_number="12125550778")
+    stub.AddDnc(request, metadata=(*org.metadata, (REQUEST_ID_KEY, given)), timeout=10)
+    assert [record["requestId"] for record in audit_of(mongo_db, org)] == [given]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("x" * 129, False), ("has space", False), ("req;1/2", True)]
+)
+def test_the_gateway_keeps_only_a_plain_x_request_id(
+    gateway: Gateway, new_org: OrgFactory, given: str, kept: bool
+) -> None:
+    org = new_org()
+    reply = gateway.get("/api/dnc/list", org.token, X_Request_Id=given)
+    assert reply.status == 200
+    used = reply.headers["X-Request-Id"]
+    assert (used == given) is kept
+    if not kept:
+        assert uuid.UUID(used).version == 4
+        wait_until(lambda: "refused the client's X-Request-Id" in gateway.process.log())
+        assert given not in gateway.process.log()

@@ -14,7 +14,7 @@ from pymongo.database import Database
 
 from data_support import BASE_TIME, Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from dnc_service.store.indexes import NUMBER_INDEX, NUMBER_INDEX_NAME
+from dnc_service.store.indexes import HEAL_INDEX, HEAL_INDEX_NAME, NUMBER_INDEX, NUMBER_INDEX_NAME
 from management_support import add, audit_of, entries_of, rpc_error, with_request_id
 
 
@@ -47,10 +47,18 @@ def test_optional_fields_stay_absent(
     org = new_org()
     entry = add(stub, org, "442079460000", type="  ")
     assert entry.phone_number == "442079460000"
-    for field in ("type", "batch_id", "request_uuid", "call_recording", "transcription"):
+    for field in ("type", "batch_id", "request_uuid", "call_recording", "transcription",
+                  "source", "reason", "expires_at"):  # fmt: skip
         assert not entry.HasField(field)
+    # The compliance record's defaults: requested when added, by the caller.
+    assert entry.requested_at == entry.created_at
+    assert entry.added_by == str(org.user_id)
     [stored] = entries_of(mongo_db, org)
-    assert set(stored) == {"_id", "orgId", "phoneNumber", "phoneE164", "createdAt"}
+    # auditPending: the audit's marker, until the audit sweep clears it (store/audit.py).
+    assert set(stored) - {"auditPending"} == {
+        "_id", "orgId", "phoneNumber", "phoneE164", "createdAt", "requestedAt", "addedBy",
+    }  # fmt: skip
+    assert (stored["requestedAt"], stored["addedBy"]) == (stored["createdAt"], str(org.user_id))
 
 
 def test_a_listed_number_in_any_format_is_already_exists_and_changes_nothing(
@@ -229,8 +237,12 @@ def test_writes_need_a_token(stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFact
 def test_the_unique_index_exists_and_legacy_rows_without_the_field_coexist(
     mongo_db: Database[Document], new_org: OrgFactory
 ) -> None:
-    index = mongo_db.dnc_entries.index_information()[NUMBER_INDEX_NAME]
+    indexes = mongo_db.dnc_entries.index_information()
+    index = indexes[NUMBER_INDEX_NAME]
     assert (index["key"], index["unique"]) == (NUMBER_INDEX, True)
+    # The number lookup's heal query (store/lookup.py) has its own, non-unique index.
+    assert indexes[HEAL_INDEX_NAME]["key"] == HEAL_INDEX
+    assert not indexes[HEAL_INDEX_NAME].get("unique")
     # Two rows of one organization lacking phoneE164 (before migrate): both accepted.
     org = new_org(
         entries=[

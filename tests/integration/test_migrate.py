@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from data_support import BASE_TIME, Document
 from dnc_service.store.entries import EntriesStore
-from dnc_service.store.indexes import NUMBER_INDEX_NAME
+from dnc_service.store.indexes import NUMBER_INDEX_NAME, ensure_indexes
 from service_support import service_env
 from support import ROOT
 
@@ -119,3 +119,38 @@ def test_a_migrated_int64_row_is_found_by_part_of_its_number(
     migrate(mongo_uri, legacy_db)
     for search in ("555-0705", "2125550705", "(212) 555", "+1 212 555 0705"):
         assert asyncio.run(found(search)) == [str(row["_id"])], search
+
+
+def test_migrate_after_the_lookup_marked_rows_fills_them_and_clears_the_mark(
+    mongo_uri: str, legacy_db: Database[Document]
+) -> None:
+    """The number lookup (store/lookup.py) marks rows it cannot give a number; migrate still
+    reports them, and a row it can fill now (its number's holder is gone) loses the mark."""
+    org = ObjectId()
+    holder, duplicate, junk = ObjectId(), ObjectId(), ObjectId()
+    legacy_db.dnc_entries.insert_many([
+        {"_id": holder, "orgId": org, "phoneNumber": 12125550706.0, "createdAt": BASE_TIME},
+        {"_id": duplicate, "orgId": org, "phoneNumber": "+1 212 555-0706", "createdAt": BASE_TIME},
+        {"_id": junk, "orgId": org, "phoneNumber": "call me", "createdAt": BASE_TIME},
+    ])  # fmt: skip
+
+    async def check() -> None:
+        client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, tz_aware=True)
+        db = client[legacy_db.name]
+        try:
+            await ensure_indexes(db.dnc_entries, db.dnc_audit)  # as the service does at start
+            await EntriesStore(db.dnc_entries).check(str(org), ["+12125550706"], 5000)
+        finally:
+            await client.close()
+
+    asyncio.run(check())
+    marks = {doc["_id"]: doc.get("phoneE164Conflict") for doc in legacy_db.dnc_entries.find()}
+    assert marks == {holder: None, duplicate: "+12125550706", junk: "unparseable"}
+    legacy_db.dnc_entries.delete_one({"_id": holder})  # another system removes the holder
+    report = migrate(mongo_uri, legacy_db)
+    assert "1 unparseable" in report
+    assert str(junk) in report
+    rows = {doc["_id"]: doc for doc in legacy_db.dnc_entries.find()}
+    assert rows[duplicate]["phoneE164"] == "+12125550706"
+    assert "phoneE164Conflict" not in rows[duplicate]
+    assert rows[junk]["phoneE164Conflict"] == "unparseable"  # left as it is, reported

@@ -163,7 +163,7 @@ def test_the_gateway_counts_requests_by_route_and_status(
     before = gateway.metrics()
     org = new_org(entries=1)
     assert gateway.get("/api/dnc/list", org.token).status == 200
-    assert gateway.get("/api/dnc/list", "not-a-token").status == 401
+    assert gateway.get("/api/dnc/list", "not.a.token").status == 401  # the service refuses it
     assert gateway.get(f"/no/such/{uuid.uuid4()}", org.token).status == 404
     after = gateway.metrics()
     for key in (ok, denied, unmatched):

@@ -1,9 +1,11 @@
 """Every query the repository sends is one MongoDB answers from an index: the listing's, the
-unique number index, or (a number's history) the audit trail's.
+unique number index, the heal index, or (a number's history) the audit trail's.
 
 FerretDB sorts in memory, so its timings prove nothing; the shape is what makes MongoDB fast:
-equality on orgId, then a sort exactly along {orgId: 1, createdAt: -1, _id: -1}. Against a real
-MongoDB (MONGODB_URI), the plan itself is checked too: an index scan and no blocking SORT stage.
+equality on orgId, then a sort exactly along {orgId: 1, createdAt: -1, _id: -1}; lookups by
+number along the unique number index, the heal query along the heal index; expiry is a residual
+condition beside them. Against a real MongoDB (MONGODB_URI), the plan itself is checked too: an
+index scan and no blocking SORT stage.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.database import Database
 
 from data_support import Document, OrgFactory
-from dnc_service.store import NewEntry, SortKey
+from dnc_service.store import AuditLog, Author, NewEntry, SortKey
 from dnc_service.store.entries import EntriesStore
-from dnc_service.store.filters import listing_filter
+from dnc_service.store.filters import listing_filter, unexpired
 from dnc_service.store.history import (
     HISTORY_INDEX,
     HISTORY_INDEX_NAME,
@@ -28,10 +30,10 @@ from dnc_service.store.history import (
     HistoryReader,
     history_filter,
 )
-from dnc_service.store.indexes import NUMBER_INDEX, NUMBER_INDEX_NAME
+from dnc_service.store.indexes import HEAL_INDEX, HEAL_INDEX_NAME, NUMBER_INDEX, NUMBER_INDEX_NAME
+from dnc_service.store.lookup import first_filter, heal_filter, listed_filter, settled_filter
 from dnc_service.store.order import LISTING_INDEX, LISTING_INDEX_NAME, SORT
 from dnc_service.store.writes import EntryWrites
-from service_support import Service
 
 
 class Recorder(monitoring.CommandListener):
@@ -49,6 +51,13 @@ class Recorder(monitoring.CommandListener):
         pass
 
 
+NOW = datetime(2026, 5, 15, 10, 30, tzinfo=UTC)
+
+
+def clock() -> datetime:
+    return NOW
+
+
 # (search, limit, entries skipped, the sort key a page resumes after)
 Query = tuple[str, int, int, SortKey | None]
 QUERIES: list[Query] = [
@@ -61,7 +70,8 @@ QUERIES: list[Query] = [
 def assert_index_prefix(query: dict[str, Any], org_id: ObjectId) -> None:
     assert next(iter(query)) == "orgId"
     assert query["orgId"] == org_id  # equality, not an operator: one index range
-    assert set(query) <= {"orgId", "$or", "$and"}
+    assert set(query) <= {"orgId", "expiresAt", "$or", "$and"}
+    assert query["expiresAt"] == unexpired(NOW)["expiresAt"]  # residual: never the prefix
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -75,7 +85,7 @@ def test_queries_follow_the_index(
     async def run() -> None:
         client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
         try:
-            await EntriesStore(client[mongo_db.name].dnc_entries).list_page(
+            await EntriesStore(client[mongo_db.name].dnc_entries, clock).list_page(
                 str(org.org_id), search, limit, skip=skip, after=after, max_time_ms=5000
             )
         finally:
@@ -88,14 +98,15 @@ def test_queries_follow_the_index(
     assert list(find["sort"].items()) == [(key, direction) for key, direction in LISTING_INDEX[1:]]
     match = count["pipeline"][0]["$match"]
     assert_index_prefix(match, org.org_id)
-    assert match == listing_filter(str(org.org_id), search)  # the count ignores the position
+    # The count ignores the position.
+    assert match == listing_filter(str(org.org_id), search, NOW)
 
 
 def test_real_mongodb_plans_use_the_index_without_a_blocking_sort(
     mongo_db: Database[Document], new_org: OrgFactory
 ) -> None:
     org = new_org(entries=3)
-    cursor = mongo_db.dnc_entries.find(listing_filter(str(org.org_id), "555")).sort(SORT)
+    cursor = mongo_db.dnc_entries.find(listing_filter(str(org.org_id), "555", NOW)).sort(SORT)
     plan = cursor.limit(10).explain()
     if "ferretdbVersion" in plan.get("serverInfo", {}):
         pytest.skip(
@@ -108,13 +119,11 @@ def test_real_mongodb_plans_use_the_index_without_a_blocking_sort(
 
 
 def test_management_queries_are_org_first_and_index_backed(
-    mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory, grpc_service: Service
+    mongo_uri: str, mongo_db: Database[Document], new_org: OrgFactory
 ) -> None:
-    """Check and batch add (for the numbers its insert found listed) look numbers up along
-    {orgId, phoneE164} (the unique index); the
-    export sorts along the listing index; remove names the organization with the id."""
-    # The session's service created the unique index, which batch adds rely on to find the
-    # numbers already listed.
+    """Check and batch add heal along {orgId, phoneE164, phoneE164Conflict} (the heal index),
+    then look numbers up along {orgId, phoneE164} (the unique index); the export sorts along
+    the listing index; remove finds its entry by id and organization."""
     org = new_org(entries=3)
     recorder = Recorder()
     numbers = ["+12125550800", "+12125550801"]
@@ -122,43 +131,79 @@ def test_management_queries_are_org_first_and_index_backed(
     async def run() -> None:
         client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[recorder])
         collection = client[mongo_db.name].dnc_entries
+        writes = EntryWrites(collection, AuditLog(client[mongo_db.name].dnc_audit), clock)
+        author = Author(str(org.user_id), None)
         try:
-            await EntriesStore(collection).check(str(org.org_id), numbers, 5000)
-            for _ in range(2):  # the second time, the listed numbers' ids are looked up
-                await EntryWrites(collection).add_many(
-                    str(org.org_id), [NewEntry(number) for number in numbers]
-                )
-            _ = [e async for e in EntriesStore(collection).export(str(org.org_id), "555", 5000)]
-            await EntryWrites(collection).remove(str(org.org_id), str(org.entries[0]["_id"]))
+            await EntriesStore(collection, clock).check(str(org.org_id), numbers, 5000)
+            await writes.add_many(str(org.org_id), [NewEntry(number) for number in numbers], author)
+            store = EntriesStore(collection, clock)
+            _ = [e async for e in store.export(str(org.org_id), "555", 5000)]
+            await writes.remove(str(org.org_id), str(org.entries[0]["_id"]), author)
         finally:
             await client.close()
 
     asyncio.run(run())
-    check, batch_lookup, export = [c for c in recorder.commands if "find" in c]
-    for lookup in (check, batch_lookup):
-        # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
-        assert lookup["filter"] == {"orgId": org.org_id, "phoneE164": {"$in": numbers}}
-        assert list(lookup["filter"]) == [key for key, _ in NUMBER_INDEX]
+    # The org's seeded rows lack phoneE164: the check's first query meets them, heals them and
+    # looks the numbers up again; the batch's first query then finds nothing to heal.
+    first, heal, lookup, batch_first, export, remove = [c for c in recorder.commands if "find" in c]
+    for query in (first, batch_first):
+        # One query in steady state: an $or of the two index-backed shapes below.
+        assert query["filter"] == first_filter(str(org.org_id), numbers, NOW)
+        branches = query["filter"]["$or"]
+        assert branches == [
+            listed_filter(str(org.org_id), numbers, NOW), heal_filter(str(org.org_id), numbers)
+        ]  # fmt: skip
+        assert all(next(iter(branch)) == "orgId" for branch in branches)
+        assert query["limit"] == len(numbers) + 1
+    # Equality on each field of the heal index (null: the rows lacking phoneE164).
+    assert heal["filter"] == heal_filter(str(org.org_id), numbers)
+    assert heal["filter"]["phoneE164Conflict"] == {"$in": [None, *numbers]}
+    assert list(heal["filter"]) == [key for key, _ in HEAL_INDEX]
+    # After the heal: the numbers' rows, or the rows conflicted over them.
+    assert lookup["filter"] == settled_filter(str(org.org_id), numbers, NOW)
+    listing, conflicted = lookup["filter"]["$or"]
+    # Equality on orgId, then $in on phoneE164: point lookups in the unique index.
+    assert listing == listed_filter(str(org.org_id), numbers, NOW)
+    assert listing == {"orgId": org.org_id, "phoneE164": {"$in": numbers}, **unexpired(NOW)}
+    assert list(listing)[:2] == [key for key, _ in NUMBER_INDEX]
+    # Equality on each field of the heal index, expiry residual.
+    assert list(conflicted)[:3] == [key for key, _ in HEAL_INDEX]
+    assert conflicted == {
+        "orgId": org.org_id, "phoneE164": None, "phoneE164Conflict": {"$in": numbers},
+        **unexpired(NOW),
+    }  # fmt: skip
     assert_index_prefix(export["filter"], org.org_id)
-    assert export["filter"] == listing_filter(str(org.org_id), "555")
+    assert export["filter"] == listing_filter(str(org.org_id), "555", NOW)
     assert list(export["sort"].items()) == [
         (key, direction) for key, direction in LISTING_INDEX[1:]
     ]
-    [remove] = [c for c in recorder.commands if "findAndModify" in c]
-    assert remove["query"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
-    assert remove["remove"] is True
+    assert remove["filter"] == {"_id": org.entries[0]["_id"], "orgId": org.org_id}
 
 
 def test_real_mongodb_checks_numbers_in_the_partial_unique_index(
     mongo_db: Database[Document], new_org: OrgFactory
 ) -> None:
     org = new_org(entries=3)
-    where = {"orgId": org.org_id, "phoneE164": {"$in": ["+12125550800", "+12125550801"]}}
+    numbers = ["+12125550800", "+12125550801"]
+    where = {"orgId": org.org_id, "phoneE164": {"$in": numbers}, **unexpired(NOW)}
     plan = mongo_db.dnc_entries.find(where).explain()
     if "ferretdbVersion" in plan.get("serverInfo", {}):
         pytest.skip("FerretDB, not MongoDB: no index plan (and no partial index) to check")
     # The partial index serves the lookup only because $in implies its $exists filter.
     assert NUMBER_INDEX_NAME in str(plan["queryPlanner"]["winningPlan"])
+    heal = mongo_db.dnc_entries.find(heal_filter(str(org.org_id), numbers)).explain()
+    assert HEAL_INDEX_NAME in str(heal["queryPlanner"]["winningPlan"])
+    # The steady-state query: each $or branch on its index, no collection scan.
+    first = mongo_db.dnc_entries.find(first_filter(str(org.org_id), numbers, NOW)).explain()
+    winning = str(first["queryPlanner"]["winningPlan"])
+    assert NUMBER_INDEX_NAME in winning
+    assert HEAL_INDEX_NAME in winning
+    assert "COLLSCAN" not in winning
+    settled = mongo_db.dnc_entries.find(settled_filter(str(org.org_id), numbers, NOW)).explain()
+    winning = str(settled["queryPlanner"]["winningPlan"])
+    assert NUMBER_INDEX_NAME in winning
+    assert HEAL_INDEX_NAME in winning
+    assert "COLLSCAN" not in winning
 
 
 HISTORY_NUMBER = "+12125550950"

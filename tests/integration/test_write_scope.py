@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -11,19 +12,29 @@ from pymongo.database import Database
 from data_support import Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from management_support import audit_of, entries_of, import_rows, rpc_error, scoped
-from service_support import service_env, start_service
+from service_support import Service, service_env, start_service
+from support import Process
 
 SCOPE = "dnc:write"
 
 
+OPEN_WRITES = "any user of the organization may write (DNC_WRITE_SCOPE unset or empty)"
+
+
 @pytest.fixture(scope="module")
-def scoped_stub(
+def scoped_service(
     mongo_uri: str, mongo_db: Database[Document], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dnc_pb2_grpc.DncServiceStub]:
+) -> Iterator[Service]:
     """A service of the session's database that requires the write scope."""
     env = service_env(mongo_uri, mongo_db.name, DNC_WRITE_SCOPE=SCOPE)
     log_path = tmp_path_factory.mktemp("scoped") / "service.log"
-    with start_service(env, log_path) as service, grpc.insecure_channel(service.target) as channel:
+    with start_service(env, log_path) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def scoped_stub(scoped_service: Service) -> Iterator[dnc_pb2_grpc.DncServiceStub]:
+    with grpc.insecure_channel(scoped_service.target) as channel:
         yield dnc_pb2_grpc.DncServiceStub(channel)
 
 
@@ -37,7 +48,22 @@ def writes(entry_id: str) -> list[tuple[str, object]]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("scope", [None, "", "dnc:read", "dnc:writer", "openid dnc:read"])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        None,
+        "",
+        "dnc:read",
+        "dnc:writer",
+        "openid dnc:read",
+        # RFC 6749 separates scopes by one space (%x20) only (was: any Unicode whitespace).
+        f"openid\u00a0{SCOPE}",
+        f"openid\t{SCOPE}",
+        f"openid\n{SCOPE}",
+        f"dnc:read\u2003{SCOPE}",
+        f"{SCOPE}\u3000",
+    ],
+)
 def test_writes_without_the_scope_are_denied_and_change_nothing(
     scoped_stub: dnc_pb2_grpc.DncServiceStub,
     mongo_db: Database[Document],
@@ -119,3 +145,42 @@ def test_an_import_needs_the_scope_even_for_a_dry_run(
     response = import_rows(scoped_stub, scoped(org, SCOPE), [["12125550602"]])
     assert response.added == 1
     assert [record["action"] for record in audit_of(mongo_db, org)] == ["add"]
+
+
+def test_the_write_policy_is_logged_at_start(
+    scoped_service: Service, grpc_service: Service
+) -> None:
+    """Was: nothing at start said whether writes were open to every user of an organization."""
+    [scoped_line] = scoped_service.process.json_lines(write_scope=SCOPE)
+    assert scoped_line["message"] == f"writes need scope '{SCOPE}' in the bearer token"
+    assert scoped_line["level"] == "INFO"
+    [open_line] = grpc_service.process.json_lines(write_scope=None, message=OPEN_WRITES)
+    assert open_line["level"] == "INFO"
+
+
+def test_a_blank_write_scope_is_unset_and_says_so(
+    mongo_uri: str,
+    mongo_db: Database[Document],
+    tmp_path: Path,
+    new_org: OrgFactory,
+) -> None:
+    env = service_env(mongo_uri, mongo_db.name, DNC_WRITE_SCOPE="  ")
+    with start_service(env, tmp_path / "service.log") as service:
+        assert service.process.json_lines(message=OPEN_WRITES)
+        with grpc.insecure_channel(service.target) as channel:
+            stub = dnc_pb2_grpc.DncServiceStub(channel)
+            org = new_org()
+            request = dnc_pb2.AddDncRequest(phone_number="12125550602")
+            stub.AddDnc(request, metadata=scoped(org, None), timeout=10)
+    assert len(entries_of(mongo_db, org)) == 1
+
+
+def test_a_write_scope_that_is_no_scope_token_stops_the_start(
+    mongo_uri: str, mongo_db: Database[Document], tmp_path: Path
+) -> None:
+    """With a space in it, no token's scope could ever match: every write would be denied."""
+    env = service_env(mongo_uri, mongo_db.name, DNC_WRITE_SCOPE="dnc write")
+    process = Process("dnc_service", env, tmp_path / "service.log")
+    assert process.popen.wait(timeout=30) == 2
+    assert "DNC_WRITE_SCOPE" in process.log()
+    assert "Traceback" not in process.log()

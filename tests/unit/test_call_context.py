@@ -3,6 +3,7 @@ fields reachable from the code that serves the call, and nothing leaking between
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest_asyncio
 from dnc.v1 import dnc_pb2
 from dnc_service import call
 from dnc_service.admission import AdmissionInterceptor
+from dnc_service.auth import Caller
 from dnc_service.errors import Unauthenticated
 from dnc_service.observability import ObservabilityInterceptor
 
@@ -24,6 +26,7 @@ class Counted:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.resolutions = 0
 
     def __call__(self, metadata: Any) -> str:
         self.calls += 1
@@ -41,6 +44,9 @@ async def served() -> AsyncIterator[tuple[Counted, list[Any], grpc.aio.Channel]]
             identity = call.verified(lambda: verify(context.invocation_metadata()))
         except Unauthenticated as error:
             identity = error.reason
+        if identity == "user-1":  # as the servicer does: the caller admission resolved
+            caller = await authenticate(context.invocation_metadata())
+            assert caller.user_id == "user-1"
         call.annotate(page=1)
         current = call.current()
         seen.append((identity, call.request_id(), current and dict(current.fields)))
@@ -50,8 +56,16 @@ async def served() -> AsyncIterator[tuple[Counted, list[Any], grpc.aio.Channel]]
         "test.T",
         {"Unary": grpc.unary_unary_rpc_method_handler(unary, dnc_pb2.ListDncRequest.FromString)},
     )
+
+    async def authenticate(metadata: Any) -> Caller:
+        async def resolve() -> Caller:
+            verify.resolutions += 1
+            return Caller("0" * 24, call.verified(lambda: verify(metadata)))
+
+        return await call.resolved(resolve)
+
     server = grpc.aio.server(
-        interceptors=[ObservabilityInterceptor(), AdmissionInterceptor(4, verify)]
+        interceptors=[ObservabilityInterceptor(), AdmissionInterceptor(4, verify, authenticate)]
     )
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -78,6 +92,7 @@ async def test_the_token_is_verified_once_per_call(
     await invoke(channel, (("authorization", "good"), ("x-request-id", "r-1")))
     await invoke(channel, (("authorization", "bad"),))
     assert verify.calls == 2  # one per call, although admission and the method both ask
+    assert verify.resolutions == 1  # the organization too, for the one verified call
     assert seen == [("user-1", "r-1", {"page": 1}), ("TOKEN_MISSING", None, {"page": 1})]
 
 
@@ -96,7 +111,27 @@ def test_outside_a_call_nothing_is_kept() -> None:
     assert calls == ["a", "b"]
 
 
-def test_request_ids_are_bounded() -> None:
-    assert call.request_id_of([("x-request-id", "x" * 500)]) == "x" * 128
+def test_absent_or_empty_request_ids_are_none() -> None:
     assert call.request_id_of([("x-request-id-bin", b"1")]) is None
+    assert call.request_id_of([("x-request-id", "")]) is None
     assert call.request_id_of(None) is None
+
+
+@pytest.mark.parametrize("given", ["a", "x" * 128, "req-1:2/3;4", "~"])
+def test_plain_request_ids_are_kept(given: str) -> None:
+    assert call.request_id_of([("x-request-id", given)]) == given
+
+
+@pytest.mark.parametrize(
+    "given", ["x" * 129, "x" * 5000, "a b", "a\nb", "a\rb", "a\x00b", "a\x7f", "caf\u00e9", "\t"]
+)
+def test_other_request_ids_are_replaced_and_the_refusal_logged(
+    given: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    made = call.request_id_of([("x-request-id", given)])
+    assert made is not None
+    assert uuid.UUID(made).version == 4
+    [record] = caplog.records
+    assert record.getMessage().startswith("refused the caller's x-request-id")
+    assert made in record.getMessage()
+    assert given not in record.getMessage()

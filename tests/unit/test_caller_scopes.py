@@ -31,6 +31,9 @@ def bearer(**claims: Any) -> str:
         ("openid  dnc:write profile", {"openid", "dnc:write", "profile"}),
         (["openid", "dnc:write", 7, ""], {"openid", "dnc:write"}),
         ("", set()),
+        (" dnc:write ", {"dnc:write"}),
+        ("dnc:read\u00a0dnc:write", {"dnc:read\u00a0dnc:write"}),  # one (unknown) scope
+        ("dnc:read\tdnc:write\u2028x", {"dnc:read\tdnc:write\u2028x"}),
         (42, set()),
         ({"dnc:write": True}, set()),
     ],

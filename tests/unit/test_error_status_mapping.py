@@ -31,8 +31,8 @@ from dnc_service.errors import (
 DETAILS_KEY = "grpc-status-details-bin"
 
 
-class Aborted(Exception):
-    """What grpc.aio's context.abort raises: the handler never continues."""
+class Aborted(grpc.aio.AbortError):
+    """What grpc.aio's context.abort raises (AbortError): the handler never continues."""
 
 
 class RecordingContext:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
@@ -20,8 +23,10 @@ from dnc_service.errors import (
     DncError,
     InvalidArgument,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    abort,
     rich_status,
     status_for,
 )
@@ -75,7 +80,11 @@ def _details(status: grpc.Status) -> list[object]:
     assert (rich.code, rich.message) == (status.code.value[0], status.details)
     unpacked: list[object] = []
     for packed in rich.details:
-        for kind in (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo):
+        for kind in (
+            error_details_pb2.BadRequest,
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.RetryInfo,
+        ):
             if packed.Is(kind.DESCRIPTOR):
                 detail = kind()
                 packed.Unpack(detail)
@@ -114,3 +123,26 @@ def test_other_errors_carry_no_details() -> None:
     internal = rich_status(DncError("db host 10.0.0.1 said no", reason="SECRET", field="x"))
     assert (internal.code, internal.details) == (grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
     assert _details(internal) == []
+
+
+def test_a_retry_delay_becomes_retry_info() -> None:
+    status = rich_status(
+        ResourceExhausted("busy", reason="ORG_OVERLOADED", retry_after_seconds=1.5)
+    )
+    retry = [d for d in _details(status) if isinstance(d, error_details_pb2.RetryInfo)]
+    assert [r.retry_delay.ToMilliseconds() for r in retry] == [1500]
+
+
+class _EndedCall:
+    """A context whose call ended before its status went out: abort fails as grpc's does."""
+
+    def trailing_metadata(self) -> tuple[()]:
+        return ()
+
+    async def abort(self, *args: Any) -> None:
+        raise RuntimeError('Failed "execute_batch"')
+
+
+def test_aborting_a_call_that_already_ended_ends_the_handler_quietly() -> None:
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(abort(_EndedCall(), DeadlineExceeded("late")))  # type: ignore[arg-type]  # a stand-in context

@@ -49,20 +49,31 @@ def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
 
 
 @pytest.mark.parametrize(
-    "sent", ["abc", "A" * 128, "req-1:2.3_4", "0f8fad5b-d9cb-469f-a165-70867728950e"]
+    "sent",
+    ["abc", "A" * 128, "req-1:2.3_4", "0f8fad5b-d9cb-469f-a165-70867728950e", "-a/b;c", "~!"],
 )
-def test_plain_request_ids_are_kept(sent: str) -> None:
+def test_printable_ascii_request_ids_are_kept(sent: str) -> None:
     assert request_id_of(sent) == sent
 
 
 @pytest.mark.parametrize(
     "sent",
-    [None, "", "A" * 129, "-leading-dash", "has space", "a/b", "semi;colon", "\u00e9", "a\nb"],
+    [None, "", "A" * 129, "has space", "\u00e9", "a\nb", "a\rb", "a\x00", "a\x7f", "\tb"],
 )
-def test_other_request_ids_are_replaced_by_a_uuid4(sent: str | None) -> None:
+def test_other_request_ids_are_replaced_by_a_uuid4(
+    sent: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
     made = request_id_of(sent)
     assert made != sent
     assert uuid.UUID(made).version == 4
+    refusals = [record.getMessage() for record in caplog.records]
+    if sent:  # a refusal is logged, by length only, under the new id
+        [refusal] = refusals
+        assert refusal.startswith("refused the client's X-Request-Id")
+        assert made in refusal
+        assert sent not in refusal
+    else:
+        assert refusals == []
 
 
 def test_cors_policy_origins() -> None:

@@ -181,8 +181,29 @@ def test_routing_errors_carry_a_grpc_code_and_only_an_allow_header(
 
 
 class FailedCall(grpc.aio.AioRpcError):
-    def __init__(self, code: grpc.StatusCode, details: str | None) -> None:
-        super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details, None)
+    def __init__(
+        self, code: grpc.StatusCode, details: str | None, *trailers: tuple[str, str]
+    ) -> None:
+        super().__init__(code, grpc.aio.Metadata(), grpc.aio.Metadata(*trailers), details, None)
+
+
+@pytest.mark.parametrize(
+    ("code", "pushback", "retry_after"),
+    [
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "1000", "1"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "1500", "2"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "10", "1"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "-1", None),
+        (grpc.StatusCode.UNAVAILABLE, "1000", None),
+    ],
+)
+def test_an_admission_refusal_says_when_to_retry(
+    code: grpc.StatusCode, pushback: str, retry_after: str | None
+) -> None:
+    error = errors.GatewayError.from_rpc(
+        FailedCall(code, "busy", ("grpc-retry-pushback-ms", pushback))
+    )
+    assert (error.headers or {}).get("Retry-After") == retry_after
 
 
 @pytest.mark.parametrize(

@@ -82,3 +82,30 @@ def test_the_checked_copy_drops_grpc_only_keys_and_leaves_the_input_alone() -> N
         "lines": [{"name": None}],
     }
     assert body == sent
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "a", "name_": 1, "lines": [{"name": "b"}]},
+        {"lines": [{"name": "a"}, {"name": "b"}]},
+        {"counts": {"a": 1}, "lines": [{"counts": {"a": 2}}]},
+        {"token": "t", "pageToken": "u"},  # gRPC-only: dropped like unknown keys
+    ],
+)
+def test_distinct_fields_and_the_same_key_in_other_objects_pass(body: dict[str, Any]) -> None:
+    json_shape.checked(body, ORDER)
+
+
+def test_a_field_by_its_proto_and_its_json_name_is_refused_at_any_depth() -> None:
+    file = FileBuilder("gwtest/alias/v1/alias.proto", "gwtest.alias.v1")
+    entry = file.message("Entry")
+    add_field(entry, "phone_number", Field.TYPE_STRING, json_name="phoneNumber")
+    add_field(entry, "items", Field.TYPE_MESSAGE, type_name=file.type_name("Entry"), **REPEATED)
+    descriptor = file.build().message_types_by_name["Entry"]
+    with pytest.raises(GatewayError) as raised:
+        json_shape.checked({"items": [{}, {"phoneNumber": "1", "phone_number": "2"}]}, descriptor)
+    assert raised.value.details == (
+        "invalid request body: 'items[1].phoneNumber' and 'items[1].phone_number' "
+        "name the same field"
+    )

@@ -265,3 +265,23 @@ def test_grpc_targets_are_kept(target: str) -> None:
 def test_a_bad_grpc_target_is_refused_at_start(target: str) -> None:
     with pytest.raises(SettingsError, match="DNC_GRPC_TARGET"):
         GatewaySettings.from_env({"DNC_GRPC_TARGET": target})
+
+
+def test_body_limits_and_the_connection_cap() -> None:
+    assert GatewaySettings().body_idle_seconds <= GatewaySettings().body_timeout_seconds
+    settings = GatewaySettings.from_env(
+        {
+            "DNC_GATEWAY_BODY_IDLE_SECONDS": "1.5",
+            "DNC_GATEWAY_BODY_TIMEOUT_SECONDS": "20",
+            "DNC_GATEWAY_MAX_CONNECTIONS": "64",
+        }
+    )
+    assert (settings.body_idle_seconds, settings.body_timeout_seconds) == (1.5, 20.0)
+    assert settings.max_connections == 64
+    for name, value in (
+        ("DNC_GATEWAY_BODY_IDLE_SECONDS", "0"),
+        ("DNC_GATEWAY_BODY_TIMEOUT_SECONDS", "soon"),
+        ("DNC_GATEWAY_MAX_CONNECTIONS", "0"),
+    ):
+        with pytest.raises(SettingsError, match=name):
+            GatewaySettings.from_env({name: value})

@@ -11,7 +11,15 @@ import pytest
 from google.protobuf.message import Message
 
 from dnc.v1 import dnc_pb2
-from gateway.streaming import CHUNK_BYTES, Format, StreamWriter, csv_cell, negotiate
+from gateway.streaming import (
+    CHUNK_BYTES,
+    Format,
+    StreamWriter,
+    csv_cell,
+    ndjson_line,
+    negotiate,
+    response_headers,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +45,15 @@ def test_negotiation(accept: str | None, expected: Format) -> None:
         (None, ""),
         ("plain", "plain"),
         ("12125551234", "12125551234"),
-        ("+1 (212) 555-1234", "+1 (212) 555-1234"),
+        ("+12125551234", "+12125551234"),
+        ("+1 (212) 555-1234", "'+1 (212) 555-1234"),
+        ("+1-1", "'+1-1"),
+        ("+(1)-(2)", "'+(1)-(2)"),
+        ("-1", "'-1"),
+        ("\rx", "'\rx"),
+        ("a\x00b", "ab"),
+        ("\x00@x", "'@x"),
+        (-5, "-5"),
         ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("+cmd", "'+cmd"),
@@ -107,3 +123,24 @@ async def test_writes_are_chunked_not_per_line() -> None:
     assert 1 < len(sink.writes) < 20
     assert all(len(chunk) < CHUNK_BYTES + 200 for chunk in sink.writes)
     assert b"".join(sink.writes).count(b"\n") == 5000
+
+
+@pytest.mark.parametrize(
+    ("document", "line"),
+    [
+        (b'{"a":"x"}', b'{"a":"x"}\n'),
+        ('{"a":"1\u20282\u2029"}'.encode(), b'{"a":"1\\u20282\\u2029"}\n'),
+        ('{"a":"\u20ac\u2027"}'.encode(), '{"a":"\u20ac\u2027"}\n'.encode()),  # neighbours kept
+    ],
+)
+def test_ndjson_lines_escape_the_unicode_line_separators(document: bytes, line: bytes) -> None:
+    assert ndjson_line(document) == line
+
+
+def test_streams_are_not_sniffed_and_csv_is_an_attachment() -> None:
+    ndjson = response_headers(Format.NDJSON, "things")
+    assert ndjson["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Disposition" not in ndjson
+    csv_headers = response_headers(Format.CSV, "things")
+    assert csv_headers["X-Content-Type-Options"] == "nosniff"
+    assert csv_headers["Content-Disposition"] == 'attachment; filename="things.csv"'

@@ -23,8 +23,9 @@ from google.protobuf.message_factory import GetMessageClass
 from openapi_spec_validator import validate
 from prometheus_client import REGISTRY
 
-from gateway import openapi
+from gateway import openapi, transcoding
 from gateway.app import create_app
+from gateway.errors import GatewayError
 from gateway.routes import routes_from_files
 from gateway.settings import GatewaySettings
 from gateway.spec import ApiSpec
@@ -449,3 +450,21 @@ def test_openapi_describes_bodies_path_ids_empty_data_and_streams() -> None:
         "application/x-ndjson": {"schema": {"$ref": f"#/components/schemas/{PACKAGE}.Item"}},
         "text/csv": {"schema": {"type": "string"}},
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"a": 1, "a": 1}', "a"),
+        (b'{"a": [{"b": {"c": 1, "c": 2}}]}', "c"),
+        (b'{"' + b"k" * 100 + b'": 1, "' + b"k" * 100 + b'": 2}', "k" * 64 + "..."),
+    ],
+)
+def test_a_key_twice_in_one_object_is_refused_at_any_depth(body: bytes, key: str) -> None:
+    with pytest.raises(GatewayError) as raised:
+        transcoding.refuse_repeated_keys(body)
+    assert raised.value.details == f"the request body repeats the key {key!r}"
+
+
+def test_the_same_key_in_sibling_objects_is_no_repeat() -> None:
+    transcoding.refuse_repeated_keys(b'{"a": [{"b": 1}, {"b": 2}], "c": {"b": 3}}')

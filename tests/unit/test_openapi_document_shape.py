@@ -95,6 +95,10 @@ REQUEST_ID_PARAMETER = {
 }
 ITEM_REF = {"$ref": f"#/components/schemas/{PACKAGE}.Item"}
 TIMESTAMP = {"type": "string", "format": "date-time", "pattern": openapi.TIMESTAMP_PATTERN}
+# A request may send any RFC 3339 time json_format reads, not only what the gateway writes.
+TIMESTAMP_INPUT = {
+    "type": "string", "format": "date-time", "pattern": openapi.TIMESTAMP_INPUT_PATTERN
+}  # fmt: skip
 INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 ITEM_SCHEMA = {
     "type": "object",
@@ -142,7 +146,7 @@ ITEM_INPUT_SCHEMA = {
                 ]
             }
         ),
-        "at": nullable(TIMESTAMP),
+        "at": nullable(TIMESTAMP_INPUT),
         "tally": nullable(
             {
                 "type": "object",

@@ -4,7 +4,10 @@ the OpenAPI document states; batch items are checked one by one, never refusing 
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import re
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
@@ -24,6 +27,7 @@ from gateway.routes import routes_from_files
 
 UUID = "550e8400-e29b-41d4-a716-446655440000"
 PHONE = "12125551234"
+NOW = datetime(2026, 5, 15, 10, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +53,24 @@ def declared(message: type[Message], name: str) -> validate_pb2.FieldRules:
     return rules.field_rules(cast(Descriptor, message.DESCRIPTOR), name)
 
 
+def parse_add(request: dnc_pb2.AddDncRequest) -> Any:
+    return mv.parse_add(request, NOW)
+
+
+def parse_batch(request: dnc_pb2.BatchAddDncRequest) -> Any:
+    return mv.parse_batch(request, NOW)
+
+
 def refused(parse: Any, request: Message) -> InvalidArgument:
     with pytest.raises(InvalidArgument) as raised:
-        parse(request)
+        run(parse, request)
     return raised.value
+
+
+def run(parse: Any, request: Message) -> Any:
+    """`parse(request)`, awaited when it is one of the (async) many-item parsers."""
+    parsed = parse(request)
+    return asyncio.run(parsed) if inspect.iscoroutine(parsed) else parsed
 
 
 def add(**fields: Any) -> dnc_pb2.AddDncRequest:
@@ -64,14 +82,14 @@ def test_phone_number_is_required_and_bounded_once(document: dict[str, Any]) -> 
     assert rule.required
     assert rule.string.max_len == phones.MAX_PHONE_CHARS == 32
     assert body(document, "AddDncRequest.Input", "phoneNumber")["maxLength"] == 32
-    error = refused(mv.parse_add, add(phone_number="1" * 33))
+    error = refused(parse_add, add(phone_number="1" * 33))
     assert (error.field, error.message) == (
         "phone_number",
         "phone_number must be at most 32 characters, got 33",
     )
-    assert refused(mv.parse_add, add(phone_number="")).message == "phone_number is required"
+    assert refused(parse_add, add(phone_number="")).message == "phone_number is required"
     # CheckDnc's numbers are bounded by the same rule, one answer per number.
-    checked = mv.parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["1" * 33]))
+    checked = asyncio.run(mv.parse_check(dnc_pb2.CheckDncRequest(phone_numbers=["1" * 33])))
     assert (checked.valid, list(checked.invalid)) == ({}, [0])
     assert checked.invalid[0].message == "phone number must be at most 32 characters"
 
@@ -82,7 +100,7 @@ def test_batch_id_and_remove_id_share_the_hex_rule(document: dict[str, Any]) -> 
     assert batch_id == entry_id == HEX_ID_PATTERN
     assert body(document, "AddDncRequest.Input", "batchId")["pattern"] == batch_id
     assert parameter(document, "/api/dnc/delete/{id}", "id")["pattern"] == entry_id
-    error = refused(mv.parse_add, add(batch_id="g" * 24))
+    error = refused(parse_add, add(batch_id="g" * 24))
     assert (error.field, error.message) == (
         "batch_id",
         "batch_id must be 24 hexadecimal characters",
@@ -96,12 +114,12 @@ def test_batch_id_and_remove_id_share_the_hex_rule(document: dict[str, Any]) -> 
 def test_request_uuid_is_the_uuid_rule(document: dict[str, Any], spelling: str) -> None:
     assert declared(dnc_pb2.AddDncRequest, "request_uuid").string.uuid
     assert body(document, "AddDncRequest.Input", "requestUUID")["format"] == "uuid"
-    error = refused(mv.parse_add, add(request_uuid=spelling))
+    error = refused(parse_add, add(request_uuid=spelling))
     assert (error.field, error.message) == (
         "request_uuid",
         f"request_uuid must be a UUID, e.g. {UUID}",
     )
-    assert mv.parse_add(add(request_uuid=UUID.upper())).request_uuid == UUID
+    assert parse_add(add(request_uuid=UUID.upper())).request_uuid == UUID
 
 
 def test_type_is_bounded_and_control_free_once(document: dict[str, Any]) -> None:
@@ -109,12 +127,12 @@ def test_type_is_bounded_and_control_free_once(document: dict[str, Any]) -> None
     assert (rule.max_len, rule.pattern) == (64, rules.CONTROL_FREE_PATTERN)
     schema = body(document, "AddDncRequest.Input", "type")
     assert (schema["maxLength"], schema["pattern"]) == (64, rule.pattern)
-    error = refused(mv.parse_add, add(type="t" * 65))
+    error = refused(parse_add, add(type="t" * 65))
     assert (error.field, error.message) == ("type", "type must be at most 64 characters, got 65")
-    assert refused(mv.parse_add, add(type="a\x85b")).message == (
+    assert refused(parse_add, add(type="a\x85b")).message == (
         "type must not contain control characters"
     )
-    assert mv.parse_add(add(type=" " + "t" * 63)).type == "t" * 63
+    assert parse_add(add(type=" " + "t" * 63)).type == "t" * 63
 
 
 def test_export_search_has_list_search_rules(document: dict[str, Any]) -> None:
@@ -144,7 +162,7 @@ def test_batch_sizes_are_the_item_count_rules(
     schema = body(document, f"{message.DESCRIPTOR.name}.Input", json_name)
     assert (schema["minItems"], schema["maxItems"]) == (1, 1000)
     item = dnc_pb2.AddDncRequest(phone_number=PHONE) if field == "entries" else PHONE
-    parse = mv.parse_batch if field == "entries" else mv.parse_check
+    parse = parse_batch if field == "entries" else mv.parse_check
     for size in (0, 1001):
         error = refused(parse, message(**{field: [item] * size}))
         assert (error.field, error.message) == (
@@ -165,7 +183,9 @@ def test_batch_items_are_checked_one_by_one_not_by_the_schema(document: dict[str
         set(schema["anyOf"][0]) - {"format", "pattern"} == {"type"}
         for schema in unchecked["properties"].values()
     )
-    items = mv.parse_batch(dnc_pb2.BatchAddDncRequest(entries=[add(), add(type="t" * 65)]))
+    items = asyncio.run(
+        parse_batch(dnc_pb2.BatchAddDncRequest(entries=[add(), add(type="t" * 65)]))
+    )
     assert (list(items.valid), list(items.invalid)) == ([0], [1])
     bad = items.invalid[1]
     assert (bad.field, bad.message) == (

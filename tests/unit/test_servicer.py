@@ -88,7 +88,6 @@ async def serve() -> AsyncIterator[Any]:
         authenticator: Any,
         entries: Any,
         writes: Any = None,
-        audit: Any = None,
         history: Any = None,
     ) -> dnc_pb2_grpc.DncServiceAsyncStub:
         reader: Any = history or FakeHistory()
@@ -97,7 +96,7 @@ async def serve() -> AsyncIterator[Any]:
             DncServicer(
                 authenticator,
                 Listing(entries, TOKENS),
-                Writes(writes, audit),
+                Writes(writes),
                 Checks(entries),
                 History(reader, TOKENS),
                 5.0,

@@ -10,6 +10,7 @@ from dnc_common.env import host_port
 from dnc_service import cli
 from dnc_service.server import connection_options
 from dnc_service.settings import Settings, SettingsError
+from dnc_service.writes import write_policy
 
 SECRET = "s" * 32
 
@@ -78,6 +79,27 @@ def test_contract_names() -> None:
             "DNC_EXPORT_TIMEOUT_SECONDS",
         ),
         ({"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS": "0"}, "DNC_MAX_CONCURRENT_RPCS"),
+        (
+            {"DNC_JWT_SECRET": SECRET, "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "0"},
+            "DNC_MAX_CONCURRENT_RPCS_PER_ORG",
+        ),
+        (
+            {
+                "DNC_JWT_SECRET": SECRET,
+                "DNC_MAX_CONCURRENT_RPCS": "8",
+                "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "9",
+            },
+            r"DNC_MAX_CONCURRENT_RPCS_PER_ORG=9: at most DNC_MAX_CONCURRENT_RPCS \(8\)",
+        ),
+        (
+            {
+                "DNC_JWT_SECRET": SECRET,
+                "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "4",
+                "DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG": "5",
+            },
+            r"DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG=5: at most "
+            r"DNC_MAX_CONCURRENT_RPCS_PER_ORG \(4\)",
+        ),
         (
             {"DNC_JWT_SECRET": SECRET, "DNC_JWT_MAX_LIFETIME_SECONDS": "0"},
             "DNC_JWT_MAX_LIFETIME_SECONDS",
@@ -243,3 +265,45 @@ def test_a_bad_grpc_address_stops_the_start_as_a_configuration_error(
     monkeypatch.setenv("DNC_GRPC_ADDR", "localhost")
     assert cli.main(["serve"]) == 2
     assert "configuration error: DNC_GRPC_ADDR='localhost'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("environ", "limits"),
+    [
+        ({}, (256, 32, 8)),
+        ({"DNC_MAX_CONCURRENT_RPCS": "4"}, (4, 4, 4)),  # unset: never above the limit above
+        ({"DNC_MAX_CONCURRENT_RPCS_PER_ORG": "4"}, (256, 4, 4)),
+        ({"DNC_MAX_CONCURRENT_RPCS": "8", "DNC_MAX_CONCURRENT_RPCS_PER_ORG": "8"}, (8, 8, 8)),
+        ({"DNC_MAX_CONCURRENT_STREAMING_RPCS_PER_ORG": "2"}, (256, 32, 2)),
+    ],
+)
+def test_the_per_organization_limits_are_within_the_global_one(
+    environ: dict[str, str], limits: tuple[int, int, int]
+) -> None:
+    settings = Settings.from_env({"DNC_JWT_SECRET": SECRET, **environ})
+    assert (
+        settings.max_concurrent_rpcs,
+        settings.max_concurrent_rpcs_per_org,
+        settings.max_concurrent_streaming_rpcs_per_org,
+    ) == limits
+
+
+@pytest.mark.parametrize(
+    ("value", "scope"), [("", None), ("   ", None), (" dnc:write ", "dnc:write")]
+)
+def test_an_empty_or_blank_write_scope_is_unset(value: str, scope: str | None) -> None:
+    settings = Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_WRITE_SCOPE": value})
+    assert settings.write_scope == scope
+
+
+@pytest.mark.parametrize(
+    "value", ["dnc write", "dnc:write\u00a0x", 'say"', "back\\slash", "caf\u00e9"]
+)
+def test_a_write_scope_must_be_one_scope_token(value: str) -> None:
+    with pytest.raises(SettingsError, match="DNC_WRITE_SCOPE"):
+        Settings.from_env({"DNC_JWT_SECRET": SECRET, "DNC_WRITE_SCOPE": value})
+
+
+def test_the_write_policy_names_the_mode() -> None:
+    assert write_policy("dnc:write") == "writes need scope 'dnc:write' in the bearer token"
+    assert "DNC_WRITE_SCOPE unset or empty" in write_policy(None)

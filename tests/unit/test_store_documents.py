@@ -108,12 +108,38 @@ def test_the_client_decodes_strings_that_are_not_utf8() -> None:
 def test_a_new_entry_is_stored_in_the_original_forms_plus_e164() -> None:
     at = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
     batch = "64e5f12345abcdef87650001"
-    full = new_document(str(ORG), NewEntry("+12125551234", batch, UUID, "call"), at)
+    full = new_document(str(ORG), NewEntry("+12125551234", batch, UUID, "call"), at, "u" * 24)
     assert isinstance(full.pop("_id"), ObjectId)
     assert full == {
         "phoneNumber": "12125551234", "phoneE164": "+12125551234", "orgId": ORG,
         "type": "call", "batchId": ObjectId(batch), "requestUUID": UUID, "createdAt": at,
+        "requestedAt": at, "addedBy": "u" * 24,
     }  # fmt: skip
-    bare = new_document(str(ORG), NewEntry("+442079460000"), at)
-    assert set(bare) == {"_id", "phoneNumber", "phoneE164", "orgId", "createdAt"}
+    bare = new_document(str(ORG), NewEntry("+442079460000"), at, "u" * 24)
+    assert set(bare) == {
+        "_id", "phoneNumber", "phoneE164", "orgId", "createdAt", "requestedAt", "addedBy",
+    }  # fmt: skip
     assert to_entry(bare).phone_number == "442079460000"
+
+
+def test_the_compliance_record_is_stored_and_rendered_when_present() -> None:
+    at = datetime(2025, 5, 15, 10, 30, tzinfo=UTC)
+    asked, ends = at - timedelta(days=2), at + timedelta(days=30)
+    entry = NewEntry(
+        "+12125551234", source="sms_stop", reason="STOP", requested_at=asked, expires_at=ends
+    )
+    document = new_document(str(ORG), entry, at, "a" * 24)
+    assert {key: document[key] for key in ("source", "reason", "requestedAt", "expiresAt")} == {
+        "source": "sms_stop", "reason": "STOP", "requestedAt": asked, "expiresAt": ends,
+    }  # fmt: skip
+    assert document["addedBy"] == "a" * 24
+    rendered = to_entry(document)
+    assert (rendered.source, rendered.reason, rendered.added_by) == ("sms_stop", "STOP", "a" * 24)
+    assert rendered.requested_at.ToDatetime(UTC) == asked
+    assert rendered.expires_at.ToDatetime(UTC) == ends
+
+
+def test_a_row_without_the_compliance_record_renders_without_it() -> None:
+    rendered = to_entry({"_id": ObjectId(), "orgId": ORG, "phoneNumber": "12125551234"})
+    for field in ("source", "reason", "requested_at", "expires_at", "added_by"):
+        assert not rendered.HasField(field)
