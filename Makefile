@@ -23,7 +23,7 @@ PROTOC = $(PY) -m grpc_tools.protoc -Iproto -I$(GOOGLEAPIS) -I$(PROTOVALIDATE) \
 	--plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc
 
-.PHONY: run test check lint lock lock-check buf-lint breaking format proto proto-check install tools bench bench-management bench-fairness mutation clean
+.PHONY: run test check lint lock lock-check buf-lint breaking format proto proto-check install tools bench bench-management bench-volume bench-rest-volume bench-fairness mutation clean
 
 run: install tools
 	$(PY) -m devtools.run_local
@@ -200,6 +200,13 @@ bench: install bench-tools
 # Only the management RPCs (check, batch add, export with RSS): a few minutes.
 bench-management: install tools
 	$(PY) -m bench.management $(BENCH_ARGS)
+
+bench-volume: install tools
+	$(PY) -m bench.volume $(BENCH_ARGS)
+
+# The same at the REST gateway: scrub and import bodies streamed, export against pymongo, its RSS.
+bench-rest-volume: install tools
+	$(PY) -m bench.rest_volume $(BENCH_ARGS)
 
 bench-fairness: install tools
 	$(PY) -m bench.fairness $(BENCH_ARGS)

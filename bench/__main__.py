@@ -44,6 +44,10 @@ WORK = Path(os.environ.get("DNC_BENCH_WORK") or ROOT / ".cache" / "bench")
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
 MANAGEMENT_MARKER = "<!-- bench-management -->"
+# bench/volume.py's section, the page's last: bench/management.py keeps it.
+VOLUME_MARKER = "<!-- bench-volume -->"
+# bench/rest_volume.py's section, after the volume one: the other three keep it.
+REST_VOLUME_MARKER = "<!-- bench-rest-volume -->"
 # The section `make bench-fairness` writes (bench/fairness.py): the last one, kept by the others.
 FAIRNESS_MARKER = "<!-- bench-fairness -->"
 # Which processes' CPU time each target is charged with.
@@ -190,10 +194,11 @@ def main() -> int:
         results = asyncio.run(measure(args, uri, addr, pids, settings))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = "make bench" if len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:])
-    # Keep the sections `make bench-management` and `make bench-fairness` write.
+    # Keep the sections `make bench-management`, `bench-volume` and `bench-fairness` write.
     kept = report.tail_from(
-        args.out.read_text() if args.out.exists() else "", MANAGEMENT_MARKER, FAIRNESS_MARKER
-    )
+        args.out.read_text() if args.out.exists() else "",
+        MANAGEMENT_MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER,
+    )  # fmt: skip
     rendered = report.render(results, args, machine, command, on_ferretdb)
     args.out.write_text(rendered + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")

@@ -38,7 +38,17 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from bench import audit
-from bench.__main__ import FAIRNESS_MARKER, ROOT, SECRET, WORK, free_port, process, wait_http
+from bench.__main__ import (
+    FAIRNESS_MARKER,
+    REST_VOLUME_MARKER,
+    ROOT,
+    SECRET,
+    VOLUME_MARKER,
+    WORK,
+    free_port,
+    process,
+    wait_http,
+)
 from bench.__main__ import MANAGEMENT_MARKER as MARKER
 from bench.report import tail_from
 from devtools import ferretdb
@@ -407,10 +417,14 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
         ]
     )
     text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text[: len(text) - len(tail_from(text, MARKER, FAIRNESS_MARKER))].rstrip("\n")
-    # Keep the section `make bench-fairness` writes after this one.
-    fairness = tail_from(text, FAIRNESS_MARKER)
-    args.out.write_text(f"{head}\n\n{section}" + (f"\n{fairness}" if fairness else ""))
+    head = text[
+        : len(text)
+        - len(tail_from(text, MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER))
+    ]
+    head = head.rstrip("\n")
+    # Keep the sections `make bench-volume`, `bench-rest-volume` and `bench-fairness` write.
+    kept = tail_from(text, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER)
+    args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
     print(f"wrote {args.out}")
 
 

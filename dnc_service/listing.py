@@ -17,6 +17,8 @@ from .store import EntriesStore, Page, SortKey
 from .validation.requests import ListQuery, parse_export, parse_list
 
 _INT32_MAX = 2**31 - 1
+# A batch of exported entries (named here: inside Listing, `list` is the ListDnc method).
+Entries = list[dnc_pb2.DncEntry]
 
 
 class Listing:
@@ -63,9 +65,13 @@ class Listing:
         return self._tokens.encode(following, caller.org_id, query.search)
 
     async def export(
-        self, caller: Caller, request: dnc_pb2.ExportDncRequest, max_time_ms: int
-    ) -> AsyncGenerator[dnc_pb2.DncEntry]:
-        """Every matching entry, newest first; the search is validated as ListDnc's."""
+        self,
+        caller: Caller,
+        request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesRequest,
+        max_time_ms: int,
+    ) -> AsyncGenerator[Entries]:
+        """Every matching entry, newest first, a database batch at a time; the search is
+        validated as ListDnc's. ExportDnc sends them one by one, ExportDncBatches together."""
         search = parse_export(request)
-        async for entry in self._entries.export(caller.org_id, search, max_time_ms):
-            yield entry
+        async for entries in self._entries.export(caller.org_id, search, max_time_ms):
+            yield entries

@@ -62,6 +62,7 @@ class DncServer:
             History(self.store.history, tokens),
             settings.request_timeout_seconds,
             settings.export_timeout_seconds,
+            settings.stream_timeout_seconds,
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         # Observability first, so that refusals by admission are logged and counted too.

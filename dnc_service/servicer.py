@@ -1,7 +1,7 @@
 """dnc.v1.DncService, the thin gRPC edge: authenticate, bound by a deadline, delegate, and turn
 every error into a status in one place. Each request concept has its module: listing.py
 (ListDnc, ExportDnc), writes.py (AddDnc, RemoveDnc, BatchAddDnc), checks.py (CheckDnc),
-history.py (ListDncHistory)."""
+history.py (ListDncHistory), scrubbing.py (ScrubDnc), imports.py (ImportDnc)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from .call import annotate
 from .checks import Checks
 from .errors import abort
 from .history import History
+from .imports import Imports
 from .listing import Listing
+from .scrubbing import Scrubbing
 from .store import deadline
 from .writes import Writes
 
@@ -29,7 +31,8 @@ Reply = TypeVar("Reply")
 
 class DncServicer(dnc_pb2_grpc.DncServiceServicer):
     """Every RPC bounded by the caller's deadline and the server's own limit for its kind:
-    `request_timeout_seconds` for unary calls, `export_timeout_seconds` for an export."""
+    `request_timeout_seconds` for unary calls, `export_timeout_seconds` for an export,
+    `stream_timeout_seconds` for a scrub or an import (whose queries keep the unary limit)."""
 
     def __init__(
         self,
@@ -40,6 +43,7 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         history: History,
         request_timeout_seconds: float,
         export_timeout_seconds: float = 600.0,
+        stream_timeout_seconds: float = 3600.0,
     ) -> None:
         self._authenticator = authenticator
         self._listing = listing
@@ -48,6 +52,9 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self._history = history
         self._request_timeout_seconds = request_timeout_seconds
         self._export_timeout_seconds = export_timeout_seconds
+        self._stream_timeout_seconds = stream_timeout_seconds
+        self._scrubbing = Scrubbing(checks)
+        self._imports = Imports(writes)
 
     async def ListDnc(
         self, request: dnc_pb2.ListDncRequest, context: Context
@@ -82,18 +89,66 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         self, request: dnc_pb2.ExportDncRequest, context: Context
     ) -> None:
         """Stream entry by entry: each write waits for the client, so memory stays flat."""
-        exported = [0]
+        await self._export(request, context, batched=False)
+
+    async def ExportDncBatches(  # type: ignore[override]  # writes its stream with context.write
+        self, request: dnc_pb2.ExportDncBatchesRequest, context: Context
+    ) -> None:
+        """ExportDnc's entries, a database batch to a message (far fewer messages to write)."""
+        await self._export(request, context, batched=True)
+
+    async def _export(
+        self,
+        request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesRequest,
+        context: Context,
+        batched: bool,
+    ) -> None:
+        exported = 0
         try:
             budget = self._budget_seconds(context, self._export_timeout_seconds)
             async with deadline(budget):
                 caller = await self._caller(context)
-                entries = self._listing.export(caller, request, _ms(budget))
-                async with aclosing(entries):
-                    await _write_all(context, entries, exported)
+                batches = self._listing.export(caller, request, _ms(budget))
+                async with aclosing(batches):
+                    async for entries in batches:
+                        if not await _write_entries(context, entries, batched):
+                            break
+                        exported += len(entries)
         except Exception as error:
             await abort(context, error)
         finally:
-            annotate(exported=exported[0])
+            annotate(exported=exported)
+
+    async def ScrubDnc(  # type: ignore[override]  # writes its stream with context.write
+        self, request_iterator: AsyncIterator[dnc_pb2.ScrubDncRequest], context: Context
+    ) -> None:
+        """One response per request message, in order; see scrubbing.py for the pipeline."""
+        answered = 0
+        try:
+            budget = self._budget_seconds(context, self._stream_timeout_seconds)
+            async with deadline(budget):
+                caller = await self._caller(context)
+                query_ms = _ms(min(budget, self._request_timeout_seconds))
+                responses = self._scrubbing.scrub(caller, request_iterator, query_ms)
+                async with aclosing(responses):
+                    async for response in responses:
+                        await context.write(response)
+                        answered += 1
+        except Exception as error:
+            await abort(context, error)
+        finally:
+            annotate(messages=answered)
+
+    async def ImportDnc(
+        self, request_iterator: AsyncIterator[dnc_pb2.ImportDncRequest], context: Context
+    ) -> dnc_pb2.ImportDncResponse:
+        try:
+            budget = self._budget_seconds(context, self._stream_timeout_seconds)
+            async with deadline(budget):
+                caller = await self._caller(context)
+                return await self._imports.load(caller, request_iterator)
+        except Exception as error:
+            await abort(context, error)
 
     async def ListDncHistory(
         self, request: dnc_pb2.ListDncHistoryRequest, context: Context
@@ -101,17 +156,6 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         return await self._unary(
             context, lambda caller, budget: self._history.list(caller, request, _ms(budget))
         )
-
-    # The RPCs below are declared in the proto and built by issues 16 and 17; until then they
-    # answer UNIMPLEMENTED, as a servicer without them would.
-
-    async def ScrubDnc(  # type: ignore[override]
-        self, request_iterator: Any, context: Context
-    ) -> None:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ScrubDnc is not served yet")
-
-    async def ImportDnc(self, request_iterator: Any, context: Context) -> dnc_pb2.ImportDncResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ImportDnc is not served yet")
 
     async def _unary(
         self, context: Context, work: Callable[[Caller, float], Awaitable[Reply]]
@@ -137,22 +181,23 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         return max(0.001, min(remaining, limit))
 
 
-async def _write_all(
-    context: Context, entries: AsyncIterator[dnc_pb2.DncEntry], written: list[int]
-) -> None:
-    """Write each entry, counting in `written[0]`; stop quietly once the stream is closed.
+async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> bool:
+    """Write one database batch (one message, or one per entry); False once the stream is closed.
 
     A write fails only when the stream is gone (the client cancelled, its deadline passed, its
     connection dropped): grpc may report that before it marks the call cancelled, and there is
     no one left to answer, so it is no error of ours (it was logged as INTERNAL before).
     """
-    async for entry in entries:
-        try:
-            await context.write(entry)
-        except Exception:  # grpc's ExecuteBatchError (a private type): the stream is closed
-            annotate(stream_closed=True)
-            return
-        written[0] += 1
+    try:
+        if batched:
+            await context.write(dnc_pb2.ExportDncBatchesResponse(entries=entries))
+        else:
+            for entry in entries:
+                await context.write(entry)
+    except Exception:  # grpc's ExecuteBatchError (a private type): the stream is closed
+        annotate(stream_closed=True)
+        return False
+    return True
 
 
 def _ms(seconds: float) -> int:

@@ -39,6 +39,8 @@ class Settings:
     request_timeout_seconds: float = 10.0
     # An export streams a whole list: it may outlive the per-call limit above.
     export_timeout_seconds: float = 600.0
+    # A scrub or an import streams a whole campaign or list: the same idea, its own limit.
+    stream_timeout_seconds: float = 3600.0
     # When set, writes need this value among the token's space-separated `scope` claim.
     write_scope: str | None = None
     health_check_interval_seconds: float = 2.0
@@ -102,6 +104,9 @@ class Settings:
             ),
             export_timeout_seconds=env.seconds(
                 "DNC_EXPORT_TIMEOUT_SECONDS", cls.export_timeout_seconds
+            ),
+            stream_timeout_seconds=env.seconds(
+                "DNC_STREAM_TIMEOUT_SECONDS", cls.stream_timeout_seconds
             ),
             write_scope=_scope_token("DNC_WRITE_SCOPE", env.optional("DNC_WRITE_SCOPE")),
             health_check_interval_seconds=env.seconds(

@@ -1,5 +1,6 @@
 """Changes to an organization's list: AddDnc, RemoveDnc and BatchAddDnc for an authenticated
-caller. The servicer authenticates and bounds the call; this module decides.
+caller, and the batch write step ImportDnc shares (add_items). The servicer authenticates and
+bounds the call; this module decides.
 
 Writes need the write scope when one is configured (DNC_WRITE_SCOPE), are validated before
 anything is written, stay within the caller's organization, and each leaves exactly one audit
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Coroutine
+from datetime import datetime
 from typing import Any, TypeVar
 
 from dnc.v1 import dnc_pb2
@@ -24,7 +26,7 @@ from .call import annotate, request_id
 from .clock import Clock, system_clock
 from .errors import DeadlineExceeded, NotFound
 from .store import Author, EntryWrites, Listed, NewEntry
-from .validation.requests import parse_add, parse_batch, parse_remove
+from .validation.requests import Items, parse_add, parse_batch, parse_remove
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,7 +60,7 @@ class Writes:
         self._clock = clock  # requestedAt and expiresAt are judged against it
 
     async def add(self, caller: Caller, request: dnc_pb2.AddDncRequest) -> dnc_pb2.AddDncResponse:
-        caller.require_scope(self._write_scope)
+        self.authorize(caller)
         new = parse_add(request, self._clock())
         entry = await self._finish(self._writes.add(caller.org_id, new, _author(caller)))
         return dnc_pb2.AddDncResponse(entry=entry)
@@ -66,7 +68,7 @@ class Writes:
     async def remove(
         self, caller: Caller, request: dnc_pb2.RemoveDncRequest
     ) -> dnc_pb2.RemoveDncResponse:
-        caller.require_scope(self._write_scope)
+        self.authorize(caller)
         entry_id = parse_remove(request)
         removed = await self._finish(self._writes.remove(caller.org_id, entry_id, _author(caller)))
         if removed is None:
@@ -78,25 +80,67 @@ class Writes:
         self, caller: Caller, request: dnc_pb2.BatchAddDncRequest
     ) -> dnc_pb2.BatchAddDncResponse:
         """Each item answered on its own; repeats (in the batch or listed before) add nothing."""
+        self.authorize(caller)
+        results = await self.add_items(caller, await parse_batch(request, self._clock()))
+        annotate(items=len(results), added=sum(result.status == ADDED for result in results))
+        return dnc_pb2.BatchAddDncResponse(results=results)
+
+    def authorize(self, caller: Caller) -> None:
+        """PermissionDenied unless the caller may write (the write scope, when one is set)."""
         caller.require_scope(self._write_scope)
-        items = await parse_batch(request, self._clock())
+
+    def now(self) -> datetime:
+        """The clock requestedAt and expiresAt are judged against (an import parses with it)."""
+        return self._clock()
+
+    async def add_items(
+        self, caller: Caller, items: Items[NewEntry]
+    ) -> list[dnc_pb2.BatchAddResult]:
+        """The write step of BatchAddDnc and ImportDnc: list the valid items' numbers (the
+        first occurrence of each), each added entry with its audit record; one result per
+        item, by index."""
         first = first_occurrences(items.valid)
-        listed = await self._finish(
-            self._writes.add_many(
-                caller.org_id, [items.valid[index] for index in first.values()], _author(caller)
+        listed = (
+            await self._finish(
+                self._writes.add_many(
+                    caller.org_id, [items.valid[index] for index in first.values()],
+                    _author(caller),
+                )
             )
-        )
-        results = [
-            dnc_pb2.BatchAddResult(index=index, status=INVALID, error=error.message)
-            for index, error in items.invalid.items()
-        ]
+            if first
+            else {}
+        )  # fmt: skip
+        results = _invalid_results(items)
         results += [
             _batch_result(index, entry.phone_e164, listed[entry.phone_e164], first)
             for index, entry in items.valid.items()
         ]
         results.sort(key=lambda result: result.index)
-        annotate(items=len(results), added=sum(result.status == ADDED for result in results))
-        return dnc_pb2.BatchAddDncResponse(results=results)
+        return results
+
+    async def preview_items(
+        self, caller: Caller, items: Items[NewEntry], seen: set[str], remember: int
+    ) -> list[dnc_pb2.BatchAddResult]:
+        """What add_items would answer, writing nothing (an import's dry run). Numbers in
+        `seen` count as listed by an earlier chunk; up to `remember` new ones join it."""
+        listed = await self._writes.listed(
+            caller.org_id, [entry.phone_e164 for entry in items.valid.values()]
+        )
+        results = _invalid_results(items)
+        for index, entry in items.valid.items():
+            number = entry.phone_e164
+            new = number not in listed and number not in seen
+            if new and len(seen) < remember:
+                seen.add(number)
+            status = ADDED if new else ALREADY_LISTED
+            entry_id = listed.get(number, "")
+            results.append(
+                dnc_pb2.BatchAddResult(
+                    index=index, phone_e164=number, status=status, entry_id=entry_id
+                )
+            )
+        results.sort(key=lambda result: result.index)
+        return results
 
     async def drain(self, timeout_seconds: float) -> None:
         """Wait (bounded) for changes still completing after their calls ended: before the
@@ -131,6 +175,13 @@ def first_occurrences(entries: dict[int, NewEntry]) -> dict[str, int]:
     for index, entry in entries.items():
         first.setdefault(entry.phone_e164, index)
     return first
+
+
+def _invalid_results(items: Items[NewEntry]) -> list[dnc_pb2.BatchAddResult]:
+    return [
+        dnc_pb2.BatchAddResult(index=index, status=INVALID, error=error.message)
+        for index, error in items.invalid.items()
+    ]
 
 
 def _batch_result(

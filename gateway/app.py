@@ -27,6 +27,7 @@ from .routes import Route, routes_from_files
 from .settings import GatewaySettings
 from .spec import ApiSpec
 from .trace_context import continue_trace
+from .upload_handlers import UploadStreamHandler, UploadUnaryHandler
 
 
 class _Bindable(Protocol):
@@ -74,6 +75,8 @@ def _handler(
     route: Route, settings: GatewaySettings, spec: ApiSpec, renderer: ErrorRenderer
 ) -> RouteHandler:
     """The route's handler with its deadline, its messages and its limits fixed."""
+    if route.uploading:
+        return _upload_handler(route, settings, spec, renderer)
     if route.streaming:
         context = CallContext(settings.stream_timeout_seconds, spec.authorization_required)
         download_name = spec.download_name(route.method.full_name)
@@ -88,6 +91,22 @@ def _handler(
             settings.max_body_bytes, settings.body_idle_seconds, settings.body_timeout_seconds
         ),
     )
+
+
+def _upload_handler(
+    route: Route, settings: GatewaySettings, spec: ApiSpec, renderer: ErrorRenderer
+) -> RouteHandler:
+    """A client or bidi stream: the body streamed under the stream deadline, each line bounded
+    by the one-body limit."""
+    context = CallContext(settings.stream_timeout_seconds, spec.authorization_required)
+    limits = (settings.max_body_bytes, settings.body_idle_seconds)
+    if route.streaming:
+        download_name = spec.download_name(route.method.full_name)
+        return UploadStreamHandler(
+            route, context, spec.logged_trailers, renderer, download_name, *limits
+        )
+    message = spec.success_message(route.method.full_name)
+    return UploadUnaryHandler(route, context, spec.logged_trailers, message, *limits)
 
 
 def _grpc_channel(

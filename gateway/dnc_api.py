@@ -27,6 +27,7 @@ DNC_API = ApiSpec(
             "dnc.v1.DncService.BatchAddDnc": "DNC batch processed successfully",
             "dnc.v1.DncService.CheckDnc": "DNC check completed successfully",
             "dnc.v1.DncService.ListDncHistory": "DNC history fetched successfully",
+            "dnc.v1.DncService.ImportDnc": "DNC list imported successfully",
         }
     ),
     field_bounds=MappingProxyType(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -145,14 +145,30 @@ class StreamHandler(RouteHandler):
         payload_type: Any = route.method.output_type
         if route.response_body:  # a singular message field (routes.py checks)
             payload_type = payload_type.fields_by_name[route.response_body].message_type
+        if route.response_items:  # a batch: each of its items is one line
+            payload_type = payload_type.fields_by_name[route.response_items].message_type
         self._columns = streaming.columns(payload_type)
 
     def _to_dict(self, message: Message) -> dict[str, Any]:
+        if self.route.response_items:
+            return rendering.message_to_dict(message)
         data = rendering.payload(message, self.route.response_body)
         return data if isinstance(data, dict) else {}
 
-    def _error_line(self, error: grpc.aio.AioRpcError) -> bytes:
-        return self._renderer.body(GatewayError.from_rpc(error))
+    def _error_line(self, error: GatewayError) -> bytes:
+        return self._renderer.body(error)
+
+    def _writer(self, output: streaming.Format) -> Callable[[web.StreamResponse], Any]:
+        def writer_for(response: web.StreamResponse) -> streaming.StreamWriter:
+            return streaming.StreamWriter(response, output, self._to_dict, self._columns)
+
+        return writer_for
+
+    def _lines(self, call: Any) -> AsyncIterator[Message]:
+        """The call's messages, or their items when each message is only a batch of them."""
+        if self.route.response_items:
+            return streaming.items(aiter(call), self.route.response_items)
+        return aiter(call)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         # Credentials first, as for a unary call.
@@ -164,15 +180,8 @@ class StreamHandler(RouteHandler):
         outcome = streaming.Outcome()
         try:
             return await streaming.relay(
-                request,
-                aiter(call),
-                lambda response: streaming.StreamWriter(
-                    response, output, self._to_dict, self._columns
-                ),
-                output,
-                self._error_line,
-                outcome,
-                self._download_name,
+                request, self._lines(call), self._writer(output), output, self._error_line,
+                outcome, self._download_name,
             )
         finally:
             call.cancel()  # a no-op once the stream has ended

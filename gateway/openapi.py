@@ -7,7 +7,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from . import envelope, rendering, schema_rules
+from . import envelope, openapi_upload, rendering, schema_rules, streaming
 from .envelope import Schema
 from .routes import Route
 from .spec import ApiSpec
@@ -62,7 +62,10 @@ def document(
     paths: dict[str, dict[str, Schema]] = {}
     bindings: dict[str, int] = {}
     services: dict[str, None] = {}  # in first-seen order
+    statuses: tuple[int, ...] = ERROR_STATUSES + BODY_ERROR_STATUSES
     for route in routes:
+        if route.uploading and not set(openapi_upload.UPLOAD_ERROR_STATUSES) <= set(statuses):
+            statuses += openapi_upload.UPLOAD_ERROR_STATUSES
         services[route.method.containing_service.full_name] = None
         operation = builder.operation(route)
         # Additional bindings of one RPC need their own ids: GetThing, GetThing2, ...
@@ -82,10 +85,7 @@ def document(
         "paths": paths,
         "components": {
             "schemas": {"ErrorEnvelope": envelope.error_schema(), **builder.schemas},
-            "responses": {
-                str(status): _error_response(status)
-                for status in sorted(ERROR_STATUSES + BODY_ERROR_STATUSES)
-            },
+            "responses": {str(status): _error_response(status) for status in sorted(statuses)},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
@@ -105,6 +105,8 @@ class _Builder:
     def operation(self, route: Route) -> Schema:
         method = route.method
         statuses = ERROR_STATUSES + (BODY_ERROR_STATUSES if route.body == "*" else ())
+        if route.uploading:
+            statuses += openapi_upload.UPLOAD_ERROR_STATUSES
         operation: Schema = {
             "operationId": method.name,
             "summary": f"{method.containing_service.full_name}/{method.name}",
@@ -120,7 +122,10 @@ class _Builder:
         }
         if method.full_name in self.comments:
             operation["description"] = self.comments[method.full_name]
-        if route.body == "*":
+        if route.uploading:
+            line = self.input_schema(method.input_type)
+            operation["requestBody"] = openapi_upload.request_body(route, line)
+        elif route.body == "*":
             body = self.input_schema(method.input_type)
             operation["requestBody"] = {
                 "required": True,
@@ -134,7 +139,7 @@ class _Builder:
         the request-id header."""
         fields = route.method.input_type.fields_by_name
         parameters = [self.parameter(fields[name], "path") for name in route.path_fields]
-        if route.body != "*":
+        if route.body != "*" or route.uploading:
             # query_fields holds each field twice (proto and JSON name); list it once.
             for field in {field.name: field for field in route.query_fields.values()}.values():
                 if field.message_type is None:
@@ -145,6 +150,8 @@ class _Builder:
     def payload_schema(self, route: Route) -> Schema:
         """What rendering.payload gives: the response_body field or the message; null if empty."""
         output = route.method.output_type
+        if route.response_items:
+            return self.message_schema(self.payload_type(route))
         if route.response_body:
             field = output.fields_by_name[route.response_body]
             if field.message_type is not None and not field.is_repeated:
@@ -166,16 +173,26 @@ class _Builder:
     def stream_response(self, route: Route) -> Schema:
         """A stream: NDJSON lines (each the message schema, the last one maybe an error
         envelope) or, with `Accept: text/csv`, CSV with a header row."""
+        payload = self.payload_schema(route)
+        columns = streaming.columns(self.payload_type(route))
+        per = "item of each message" if route.response_items else "message"
         return {
-            "description": "The stream, one message per NDJSON line (default) or CSV row "
+            "description": f"The stream, one {per} per NDJSON line (default) or CSV row "
             "(Accept: text/csv). A failure after the first line ends NDJSON with an error "
             "envelope line and cuts CSV off without its last chunk.",
             "headers": _request_id_header(),
             "content": {
-                NDJSON: {"schema": self.payload_schema(route)},
-                CSV: {"schema": {"type": "string"}},
+                NDJSON: {"schema": payload},
+                CSV: {"schema": openapi_upload.stream_csv_schema(route, columns)},
             },
         }
+
+    @staticmethod
+    def payload_type(route: Route) -> Any:
+        """The message (a Descriptor) each line of a stream renders."""
+        output = route.method.output_type
+        name = route.response_items or route.response_body
+        return output.fields_by_name[name].message_type if name else output
 
     def parameter(self, field: FieldDescriptor, location: str) -> Schema:
         schema = self.field_schema(field)

@@ -9,7 +9,12 @@ from functools import cached_property
 
 # googleapis-common-protos ships .pyi files but no py.typed marker.
 from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
-from google.protobuf.descriptor import FieldDescriptor, FileDescriptor, MethodDescriptor
+from google.protobuf.descriptor import (
+    Descriptor,
+    FieldDescriptor,
+    FileDescriptor,
+    MethodDescriptor,
+)
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from multidict import MultiMapping
@@ -24,7 +29,7 @@ _LITERAL_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 
 @dataclass(frozen=True)
 class Route:
-    """One HTTP binding of one unary or server-streaming RPC."""
+    """One HTTP binding of one RPC: unary, server-, client- or bidirectionally streaming."""
 
     http_method: str
     path: str
@@ -36,11 +41,21 @@ class Route:
     query_fields: Mapping[str, FieldDescriptor] = field(default_factory=dict)
     # The response field whose value is the HTTP payload; "" for the whole response message.
     response_body: str = ""
+    # A streamed response message that is only a batch (its one REST-visible field is a
+    # repeated message): that field, whose items are the stream's lines; "" otherwise.
+    response_items: str = ""
+    # A streamed request's one repeated REST-visible field: what a CSV row is an item of.
+    upload_field: FieldDescriptor | None = None
 
     @property
     def streaming(self) -> bool:
         """A server-streaming RPC: each message of the stream is one item of the payload."""
         return bool(self.method.server_streaming)
+
+    @property
+    def uploading(self) -> bool:
+        """A client- or bidi-streaming RPC: the body is a stream of request messages."""
+        return bool(self.method.client_streaming)
 
     @property
     def grpc_path(self) -> str:
@@ -69,18 +84,25 @@ class Route:
         transcoding.merge_path(message, self.path_bound, path_params or {})
         return message
 
+    def stream_template(
+        self, query: MultiMapping[str], path_params: Mapping[str, str] | None = None
+    ) -> Message:
+        """What the query and path set on every message of a streamed body (they override
+        the line's values); GatewayError (INVALID_ARGUMENT) before any byte of the body is read."""
+        message = self.request_class()
+        transcoding.merge_query(message, self.query_fields, query)
+        transcoding.merge_path(message, self.path_bound, path_params or {})
+        return message
+
 
 def routes_from_files(files: Iterable[FileDescriptor]) -> list[Route]:
-    """Every google.api.http binding (additional_bindings too) of every unary or
-    server-streaming RPC. Client-streaming RPCs are not served over REST yet."""
+    """Every google.api.http binding (additional_bindings too) of every RPC."""
     routes: list[Route] = []
     for file in files:
         for service in file.services_by_name.values():
             for method in service.methods:
                 options = method.GetOptions()
                 if not options.HasExtension(annotations_pb2.http):
-                    continue
-                if method.client_streaming:
                     continue
                 rule = options.Extensions[annotations_pb2.http]
                 routes.append(_route(method, rule))
@@ -96,8 +118,15 @@ def _route(method: MethodDescriptor, rule: http_pb2.HttpRule) -> Route:
         raise ValueError(f'{method.full_name}: only body "" or "*" is supported')
     if rule.response_body:
         _check_response_body(method, rule.response_body)
+    if method.client_streaming and rule.body != "*":
+        raise ValueError(f'{method.full_name}: a client stream needs body "*" (one per line)')
     path: str = getattr(rule, kind)
     path_fields = _path_fields(method, path)
+    query_fields = rest_fields(method.input_type, exclude=path_fields)
+    upload_field = None
+    if method.client_streaming:
+        upload_field = _only_repeated(method.input_type)
+        query_fields = _scalars(query_fields)
     return Route(
         http_method=kind.upper(),
         path=path,
@@ -105,9 +134,38 @@ def _route(method: MethodDescriptor, rule: http_pb2.HttpRule) -> Route:
         body=rule.body,
         path_fields=path_fields,
         path_bound={name: method.input_type.fields_by_name[name] for name in path_fields},
-        query_fields=rest_fields(method.input_type, exclude=path_fields),
+        query_fields=query_fields,
         response_body=rule.response_body,
+        response_items=_batch_field(method, rule.response_body),
+        upload_field=upload_field,
     )
+
+
+def _scalars(fields: Mapping[str, FieldDescriptor]) -> dict[str, FieldDescriptor]:
+    """A streamed body's query fields: every message gets their values, so scalars only (never
+    the body's list)."""
+    return {
+        name: field
+        for name, field in fields.items()
+        if not field.is_repeated and field.message_type is None
+    }
+
+
+def _only_repeated(message: Descriptor) -> FieldDescriptor | None:
+    """The message's one repeated REST-visible field; None when it has none or several."""
+    repeated = [field for field in message.fields if field.is_repeated and rest_visible(field)]
+    return repeated[0] if len(repeated) == 1 else None
+
+
+def _batch_field(method: MethodDescriptor, response_body: str) -> str:
+    """For a stream whose messages only carry a batch of items (a scrub's results): the
+    batch's field, so that REST streams one line per item rather than one per message."""
+    if not method.server_streaming or response_body:
+        return ""
+    visible = [field for field in method.output_type.fields if rest_visible(field)]
+    if len(visible) != 1 or not visible[0].is_repeated or visible[0].message_type is None:
+        return ""
+    return "" if visible[0].message_type.GetOptions().map_entry else str(visible[0].name)
 
 
 def _check_response_body(method: MethodDescriptor, name: str) -> None:

@@ -15,7 +15,7 @@ import csv
 import enum
 import io
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from aiohttp import web
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
+from .errors import GatewayError
 from .visibility import rest_visible
 
 # Lines are gathered into chunks of about this size before a write: one syscall per chunk.
@@ -151,17 +152,28 @@ class Outcome:
     client_gone: bool = False
 
 
+async def _no_failure() -> GatewayError | None:
+    return None
+
+
 async def relay(
     request: web.Request,
     messages: AsyncIterator[Message],
     writer_for: Callable[[web.StreamResponse], StreamWriter],
     output: Format,
-    error_line: Callable[[grpc.aio.AioRpcError], bytes],
+    error_line: Callable[[GatewayError], bytes],
     outcome: Outcome,
     download_name: str,
+    ending: Callable[[], Awaitable[GatewayError | None]] = _no_failure,
 ) -> web.StreamResponse:
-    """Copy the stream to the client; an AioRpcError before the first message propagates."""
+    """Copy the stream to the client; an AioRpcError before the first message propagates.
+
+    `ending`, awaited once the messages end, is a failure the stream ends with though the
+    call succeeded (a streamed request body that broke off): raised if nothing was sent yet.
+    """
     first = await anext(messages, None)
+    if first is None and (failure := await ending()) is not None:
+        raise failure
     response = web.StreamResponse(headers=response_headers(output, download_name))
     await response.prepare(request)
     writer = writer_for(response)
@@ -172,18 +184,32 @@ async def relay(
             outcome.messages += 1
             message = await anext(messages, None)
         await writer.flush()
+        failure = await ending() if first is not None else None
     except grpc.aio.AioRpcError as error:
         outcome.error = error.code()
-        if output is Format.CSV:
-            _cut_off(request)
-            return response
-        await writer.flush()
-        await response.write(ndjson_line(error_line(error)))
+        failure = GatewayError.from_rpc(error)
     except ConnectionError:  # the client went away; aiohttp closes the connection
         outcome.client_gone = True
         return response
+    if failure is not None:
+        if output is Format.CSV:
+            _cut_off(request)
+            return response
+        try:
+            await writer.flush()
+            await response.write(ndjson_line(error_line(failure)))
+        except ConnectionError:
+            outcome.client_gone = True
+            return response
     await response.write_eof()
     return response
+
+
+async def items(messages: AsyncIterator[Message], field: str) -> AsyncIterator[Message]:
+    """Each item of each message's repeated `field`, in order: one line per item."""
+    async for message in messages:
+        for item in getattr(message, field):
+            yield item
 
 
 def _cut_off(request: web.Request) -> None:

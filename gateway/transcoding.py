@@ -83,7 +83,7 @@ def merge_path(
         _set(message, fields[name], [parse_scalar(fields[name], name, params.get(name, ""))])
 
 
-def merge_json_body(message: Message, body: bytes, descriptor: Descriptor) -> None:
+def merge_json_body(message: Message, body: bytes | str, descriptor: Descriptor) -> None:
     """A JSON object into the message by JSON or proto names, unknown keys ignored (as
     grpc-gateway does); an empty body is an empty object (grpc-gateway reads EOF as no fields)."""
     if not body.strip():
@@ -100,6 +100,12 @@ def merge_json_body(message: Message, body: bytes, descriptor: Descriptor) -> No
             f"the request body must be a JSON object, not {json_shape.json_kind(parsed)}",
         )
     refuse_repeated_keys(body)
+    merge_json_object(message, parsed, descriptor)
+
+
+def merge_json_object(message: Message, parsed: dict[str, Any], descriptor: Descriptor) -> None:
+    """A parsed JSON object into the message, with merge_json_body's checks and texts (CSV rows
+    of streamed bodies arrive this way)."""
     visible = json_shape.checked(parsed, descriptor)
     try:
         json_format.ParseDict(visible, message, ignore_unknown_fields=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -50,3 +51,54 @@ def with_request_id(org: Org, request_id: str) -> tuple[tuple[str, str], ...]:
 
 def oid(text: str) -> ObjectId:
     return ObjectId(text)
+
+
+def scrub_requests(
+    chunks: Iterable[list[str]], region: str | None = None
+) -> Iterator[dnc_pb2.ScrubDncRequest]:
+    for numbers in chunks:
+        yield dnc_pb2.ScrubDncRequest(phone_numbers=numbers, region=region)
+
+
+def scrub(
+    stub: dnc_pb2_grpc.DncServiceStub,
+    metadata: tuple[tuple[str, str], ...],
+    chunks: Iterable[list[str]],
+    region: str | None = None,
+) -> list[dnc_pb2.ScrubDncResponse]:
+    """ScrubDnc of `chunks` (one message each); every response."""
+    return list(stub.ScrubDnc(scrub_requests(chunks, region), metadata=metadata, timeout=60))
+
+
+def import_requests(
+    chunks: Iterable[Sequence[dnc_pb2.AddDncRequest | str]],
+    dry_run: bool = False,
+    region: str | None = None,
+) -> Iterator[dnc_pb2.ImportDncRequest]:
+    for rows in chunks:
+        entries = [
+            dnc_pb2.AddDncRequest(phone_number=row) if isinstance(row, str) else row for row in rows
+        ]
+        yield dnc_pb2.ImportDncRequest(entries=entries, dry_run=dry_run, region=region)
+
+
+def import_rows(
+    stub: dnc_pb2_grpc.DncServiceStub,
+    metadata: tuple[tuple[str, str], ...],
+    chunks: Iterable[Sequence[dnc_pb2.AddDncRequest | str]],
+    dry_run: bool = False,
+    region: str | None = None,
+) -> dnc_pb2.ImportDncResponse:
+    """ImportDnc of `chunks` (rows as numbers or AddDnc requests; one message each)."""
+    requests = import_requests(chunks, dry_run, region)
+    response: dnc_pb2.ImportDncResponse = stub.ImportDnc(requests, metadata=metadata, timeout=120)
+    return response
+
+
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory now, from /proc."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for process {pid}")

@@ -66,12 +66,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0, interval: f
         time.sleep(interval)
 
 
-def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the real grpcurl (installed by `make tools`) with `args`."""
+def grpcurl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real grpcurl (installed by `make tools`) with `args` (and `stdin`, for -d @)."""
     assert GRPCURL.exists(), "grpcurl is missing: run 'make tools'"
     return subprocess.run(
-        [str(GRPCURL), *args], capture_output=True, text=True, timeout=30, check=False
-    )
+        [str(GRPCURL), *args], input=stdin, capture_output=True, text=True, timeout=30,
+        check=False,
+    )  # fmt: skip
 
 
 def health_status(
@@ -122,6 +123,15 @@ class Stoppable:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def rss_kib(pid: int) -> int:
+    """A process's resident memory now, from /proc."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
 
 
 class Process(Stoppable):

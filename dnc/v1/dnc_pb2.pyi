@@ -673,6 +673,54 @@ class ExportDncRequest(_message.Message):
 Global___ExportDncRequest: _TypeAlias = ExportDncRequest  # noqa: Y015
 
 @_typing.final
+class ExportDncBatchesRequest(_message.Message):
+    """ExportDncBatchesRequest selects what ExportDncBatches streams."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEARCH_FIELD_NUMBER: _builtins.int
+    search: _builtins.str
+    """As ExportDncRequest.search (at most 128 characters, no control
+    characters); empty exports everything.
+    """
+    def __init__(
+        self,
+        *,
+        search: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["search", b"search"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportDncBatchesRequest: _TypeAlias = ExportDncBatchesRequest  # noqa: Y015
+
+@_typing.final
+class ExportDncBatchesResponse(_message.Message):
+    """ExportDncBatchesResponse carries consecutive entries of an export."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___DncEntry]:
+        """The entries, newest first, continuing the previous message's."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___DncEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportDncBatchesResponse: _TypeAlias = ExportDncBatchesResponse  # noqa: Y015
+
+@_typing.final
 class ListDncHistoryRequest(_message.Message):
     """ListDncHistoryRequest names the number whose history to read."""
 

@@ -67,6 +67,12 @@ class DncServiceStub:
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
     """
+    ExportDncBatches: _grpc.UnaryStreamMultiCallable[_dnc_pb2.ExportDncBatchesRequest, _dnc_pb2.ExportDncBatchesResponse]
+    """ExportDncBatches streams the same entries as ExportDnc, in the same order,
+    many to a message (up to 500 consecutive entries each): one gRPC message
+    per entry costs the server more than reading the entry from the database,
+    so gRPC clients exporting large lists should prefer it. gRPC only.
+    """
     ListDncHistory: _grpc.UnaryUnaryMultiCallable[_dnc_pb2.ListDncHistoryRequest, _dnc_pb2.ListDncHistoryResponse]
     """ListDncHistory returns every recorded change of one number in the caller's
     organization (add, remove, expire), newest first, also after the entry was
@@ -123,6 +129,12 @@ class DncServiceAsyncStub(DncServiceStub):
     the search, newest first, however many there are.
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
+    """
+    ExportDncBatches: _aio.UnaryStreamMultiCallable[_dnc_pb2.ExportDncBatchesRequest, _dnc_pb2.ExportDncBatchesResponse]  # type: ignore[assignment]
+    """ExportDncBatches streams the same entries as ExportDnc, in the same order,
+    many to a message (up to 500 consecutive entries each): one gRPC message
+    per entry costs the server more than reading the entry from the database,
+    so gRPC clients exporting large lists should prefer it. gRPC only.
     """
     ListDncHistory: _aio.UnaryUnaryMultiCallable[_dnc_pb2.ListDncHistoryRequest, _dnc_pb2.ListDncHistoryResponse]  # type: ignore[assignment]
     """ListDncHistory returns every recorded change of one number in the caller's
@@ -213,6 +225,18 @@ class DncServiceServicer(metaclass=_abc_1.ABCMeta):
         the search, newest first, however many there are.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         (the contract streams DncEntry itself: one message is one NDJSON line or CSV row)
+        """
+
+    @_abc_1.abstractmethod
+    def ExportDncBatches(
+        self,
+        request: _dnc_pb2.ExportDncBatchesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_dnc_pb2.ExportDncBatchesResponse], _abc.AsyncIterator[_dnc_pb2.ExportDncBatchesResponse]]:
+        """ExportDncBatches streams the same entries as ExportDnc, in the same order,
+        many to a message (up to 500 consecutive entries each): one gRPC message
+        per entry costs the server more than reading the entry from the database,
+        so gRPC clients exporting large lists should prefer it. gRPC only.
         """
 
     @_abc_1.abstractmethod

@@ -89,15 +89,23 @@ class EntriesStore:
 
     async def export(
         self, org_id: str, search: str, max_time_ms: int
-    ) -> AsyncGenerator[dnc_pb2.DncEntry]:
-        """Every matching entry in listing order, fetched EXPORT_BATCH_SIZE at a time."""
+    ) -> AsyncGenerator[list[dnc_pb2.DncEntry]]:
+        """Every matching entry in listing order, EXPORT_BATCH_SIZE at a time (one round trip
+        each). The next batch is fetched while the caller sends this one: the database and
+        the service work at once, and at most two batches are held."""
         rows = self._entries.find(
             listing_filter(org_id, search, self._clock()), PROJECTION, sort=order.SORT,
             batch_size=EXPORT_BATCH_SIZE, max_time_ms=max_time_ms,
         )  # fmt: skip
+        fetching: asyncio.Task[list[Document]] | None = None
         try:
             with driver_errors():
-                async for document in rows:
-                    yield to_entry(document)
+                fetching = asyncio.ensure_future(rows.to_list(EXPORT_BATCH_SIZE))
+                while documents := await fetching:
+                    fetching = asyncio.ensure_future(rows.to_list(EXPORT_BATCH_SIZE))
+                    yield [to_entry(document) for document in documents]
         finally:
+            if fetching is not None and not fetching.done():
+                fetching.cancel()
+                await asyncio.gather(fetching, return_exceptions=True)
             await rows.close()

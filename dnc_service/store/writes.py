@@ -145,6 +145,15 @@ class EntryWrites:
         result.update({each[PHONE_E164]: Listed(str(each[ID]), added=True) for each in added})
         return result
 
+    async def listed(self, org_id: str, numbers: Sequence[str]) -> dict[str, str]:
+        """The entry id listing each of `numbers` that is listed, as add_many would find them,
+        writing nothing (an import's dry run)."""
+        if not numbers:
+            return {}
+        with driver_errors():
+            rows = await lookup.listed(self._entries, org_id, numbers, self._clock(), {ID: 1})
+        return {number: str(row[ID]) for number, row in rows.items()}
+
     async def _insert_racing(
         self, org_id: str, documents: list[Document], listed: dict[str, Document]
     ) -> list[Document]:

@@ -79,17 +79,23 @@ class Items(Generic[Item]):
     invalid: dict[int, InvalidArgument]
 
     @classmethod
-    async def parse(cls, raw: Sequence[Raw], parse: Callable[[int, Raw], Item]) -> Items[Item]:
-        """Each item parsed in slices (slicing.py), so that a 1,000-item request never blocks
-        every other call for its whole parse."""
+    async def parse(
+        cls, raw: Sequence[Raw], parse: Callable[[int, Raw], Item], start: int = 0
+    ) -> Items[Item]:
+        """Each item by its index, counted from `start`, parsed in slices (slicing.py), so that
+        a 1,000-item request never blocks every other call for its whole parse."""
         valid: dict[int, Item] = {}
         invalid: dict[int, InvalidArgument] = {}
         async with aclosing(SLICER.each(raw, len(raw))) as pairs:
-            async for index, item in pairs:
+            async for offset, item in pairs:
+                index = start + offset
                 try:
                     valid[index] = parse(index, item)
                 except InvalidArgument as error:
-                    invalid[index] = error
+                    # Kept without its traceback and context: a stream holds a thousand such
+                    # errors per message, and their frames would make each collection crawl.
+                    invalid[index] = error.with_traceback(None)
+                    error.__context__ = None
         return cls(valid, invalid)
 
 
@@ -114,7 +120,7 @@ def parse_history(
     """The number normalized as CheckDnc's, the limit's default, and the page token, which
     opens only for the organization and number it was made for (any limit, as AIP-158 allows)."""
     rules.check(request)
-    number = _phone(request.phone_number, "phone_number").e164
+    number = _phone(request.phone_number, None, "phone_number").e164
     limit = request.limit if request.HasField("limit") else DEFAULT_HISTORY_LIMIT
     if not request.page_token:
         return HistoryQuery(number, limit, PagePosition.at_page(DEFAULT_PAGE, limit))
@@ -124,17 +130,22 @@ def parse_history(
     return HistoryQuery(number, limit, position)
 
 
-def parse_export(request: dnc_pb2.ExportDncRequest) -> str:
+def parse_export(request: dnc_pb2.ExportDncRequest | dnc_pb2.ExportDncBatchesRequest) -> str:
     """The export's search (the proto's rules, as ListDnc's), trimmed as ListDnc trims it."""
     rules.check(request)
     return request.search.strip()
 
 
-def parse_add(request: dnc_pb2.AddDncRequest, now: datetime, prefix: str = "") -> NewEntry:
+def parse_add(
+    request: dnc_pb2.AddDncRequest, now: datetime, prefix: str = "", region: str | None = None
+) -> NewEntry:
     """Validate one AddDnc request (or batch item, its fields named under `prefix`); `now`, the
-    service clock's, judges requested_at and expires_at."""
+    service clock's, judges requested_at and expires_at; its own region, else `region` (the
+    enclosing request's, a value of phones.region_code), reads a national number."""
     rules.check(request, prefix, now)
-    phone = _phone(request.phone_number, f"{prefix}phone_number")
+    if request.HasField("region"):
+        region = _region(request.region, f"{prefix}region")
+    phone = _phone(request.phone_number, region, f"{prefix}phone_number")
     batch_id = request.batch_id.lower() if request.HasField("batch_id") else None
     # The rule admits the 8-4-4-4-12 form in either case; it is stored lowercase.
     request_uuid = (
@@ -165,11 +176,26 @@ async def parse_batch(request: dnc_pb2.BatchAddDncRequest, now: datetime) -> Ite
     )
 
 
-async def parse_check(request: dnc_pb2.CheckDncRequest) -> Items[Phone]:
-    """Each number parsed on its own: its Phone, or why it can't be checked."""
+async def parse_check(
+    request: dnc_pb2.CheckDncRequest | dnc_pb2.ScrubDncRequest,
+) -> Items[Phone]:
+    """Each number parsed on its own: its Phone, or why it can't be checked. A ScrubDnc
+    message is read exactly as a CheckDnc request."""
     rules.check(request)
+    region = _region(request.region, "region") if request.HasField("region") else None
+    return await Items.parse(request.phone_numbers, lambda index, raw: _number(raw, region, index))
+
+
+async def parse_import(
+    request: dnc_pb2.ImportDncRequest, first_row: int, now: datetime
+) -> Items[NewEntry]:
+    """One chunk of an import: each row as a batch item, indexed by its row over the whole
+    stream (`first_row` is this chunk's first); only the row count or the request's region
+    refuses the chunk."""
+    rules.check(request)
+    region = _region(request.region, "region") if request.HasField("region") else None
     return await Items.parse(
-        request.phone_numbers, lambda index, raw: _phone(raw, f"phone_numbers[{index}]")
+        request.entries, lambda _, item: parse_add(item, now, "", region), first_row
     )
 
 
@@ -179,9 +205,24 @@ def parse_remove(request: dnc_pb2.RemoveDncRequest) -> str:
     return request.id.lower()
 
 
-def _phone(raw: str, field_path: str) -> Phone:
+def _phone(raw: str, region: str | None, field_path: str) -> Phone:
     """`raw` as a number; InvalidArgument naming `field_path` when it is none."""
     try:
-        return phones.normalize(raw)
+        return phones.normalize(raw, region)
     except InvalidArgument as error:
         raise InvalidArgument(error.message, field=field_path) from None
+
+
+def _number(raw: str, region: str | None, index: int) -> Phone:
+    """Item `index` of `phone_numbers`; its field path is made only when it is refused."""
+    try:
+        return phones.normalize(raw, region)
+    except InvalidArgument as error:
+        raise InvalidArgument(error.message, field=f"phone_numbers[{index}]") from None
+
+
+def _region(value: str, field_path: str) -> str | None:
+    try:
+        return phones.region_code(value)
+    except InvalidArgument as error:
+        raise InvalidArgument(f"{field_path}: {error.message}", field=field_path) from None

@@ -46,6 +46,19 @@ ENTRY_POINTS = [
         id="make-bench-management",
     ),
     pytest.param(
+        "bench.rest_volume",
+        "--entries 300 --scrub-numbers 3000 --import-rows 1500 --repeat 1",
+        ["## Volume over REST: scrub, import and export", "ScrubDnc over REST (CSV) / gRPC"],
+        id="make-bench-rest-volume",
+    ),
+    pytest.param(
+        "bench.volume",
+        "--export-entries 300 --list-entries 20 --scrub-numbers 2000 --import-rows 1500"
+        " --sizes 50,300 --per-size 1000",
+        ["## Volume: scrub, import, export", "ScrubDnc / pymongo", "import: service CPU per item"],
+        id="make-bench-volume",
+    ),
+    pytest.param(
         "bench.fairness",
         "--seconds 1 --entries 300 --limit 8 --per-org 2 --checks 2 --batches 1",
         ["## Fairness", "| per org 2 | stalled exports | tenant B ListDnc |", "## Management RPCs"],

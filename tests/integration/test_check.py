@@ -80,3 +80,20 @@ def test_no_numbers_or_too_many_is_invalid_argument(
 def test_check_needs_a_token(stub: dnc_pb2_grpc.DncServiceStub) -> None:
     error = rpc_error(stub.CheckDnc, dnc_pb2.CheckDncRequest(phone_numbers=["12125550505"]))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_region_reads_national_numbers(
+    stub: dnc_pb2_grpc.DncServiceStub, new_org: OrgFactory
+) -> None:
+    org = new_org()
+    listed = add(stub, org, "(212) 555-0506", region="US")
+    assert listed.phone_number == "12125550506"
+    request = dnc_pb2.CheckDncRequest(
+        phone_numbers=["212.555.0506", "+1 212 555 0506"], region="us"
+    )
+    results = stub.CheckDnc(request, metadata=org.metadata, timeout=10).results
+    assert [(r.listed, r.entry_id) for r in results] == [(True, listed.id), (True, listed.id)]
+    unknown = dnc_pb2.CheckDncRequest(phone_numbers=["2125550506"], region="ZZ")
+    error = rpc_error(stub.CheckDnc, unknown, metadata=org.metadata)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "region" in (error.details() or "")

@@ -79,12 +79,23 @@ def export(
     return list(stub.ExportDnc(request, metadata=metadata, timeout=timeout))
 
 
+def export_batches(
+    stub: dnc_pb2_grpc.DncServiceStub, metadata: tuple[tuple[str, str], ...], search: str = ""
+) -> list[list[dnc_pb2.DncEntry]]:
+    request = dnc_pb2.ExportDncBatchesRequest(search=search)
+    return [list(batch.entries) for batch in stub.ExportDncBatches(request, metadata=metadata)]
+
+
 def test_a_large_export_streams_every_entry_newest_first(
     mongo_uri: str, large_db: Database[Document], large_org: Org, tmp_path: Path
 ) -> None:
     with stub_for(mongo_uri, large_db, tmp_path / "service.log") as stub:
         entries = export(stub, large_org.metadata)
+        batches = export_batches(stub, large_org.metadata)
     assert len(entries) == LARGE
+    # ExportDncBatches: the same entries in the same order, a database batch to a message.
+    assert [entry for batch in batches for entry in batch] == entries
+    assert max(len(batch) for batch in batches) == 500
     assert [entry.id for entry in entries] == [str(doc["_id"]) for doc in large_org.entries]
     assert {entry.org_id for entry in entries} == {str(large_org.org_id)}
     first = large_org.entries[0]
@@ -104,6 +115,9 @@ def test_the_export_matches_what_the_listing_finds(
         request = dnc_pb2.ListDncRequest(page=page, limit=100, search=search)
         listed += stub.ListDnc(request, metadata=org.metadata, timeout=10).dnc_list
     assert export(stub, org.metadata, search) == listed
+    assert [entry for batch in export_batches(stub, org.metadata, search) for entry in batch] == (
+        listed
+    )
 
 
 def test_a_bad_search_is_invalid_argument(

@@ -66,6 +66,10 @@ class ScriptedDnc(dnc_pb2_grpc.DncServiceServicer):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
         yield dnc_pb2.DncEntry()  # never reached (abort raises): makes this a stream
 
+    async def ExportDncBatches(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
+        yield dnc_pb2.ExportDncBatchesResponse()  # never reached
+
     async def ListDncHistory(self, request: Any, context: Any) -> Any:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not scripted")
 

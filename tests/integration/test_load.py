@@ -18,18 +18,11 @@ from data_support import TokenFactory, seed_user
 from devtools import ferretdb
 from gateway_support import gateway_env, start_gateway
 from service_support import service_env, start_service
+from support import rss_kib
 
 REQUESTS_PER_HALF = 2500
 CONCURRENCY = 64
 TIME_LIMIT_SECONDS = 120
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 async def fire(url: str, token: str, count: int) -> collections.Counter[int]:

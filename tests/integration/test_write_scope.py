@@ -11,7 +11,7 @@ from pymongo.database import Database
 
 from data_support import Document, OrgFactory
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from management_support import audit_of, entries_of, rpc_error, scoped
+from management_support import audit_of, entries_of, import_rows, rpc_error, scoped
 from service_support import Service, service_env, start_service
 from support import Process
 
@@ -130,6 +130,21 @@ def test_without_a_configured_scope_any_user_of_the_org_writes(
         "+12125550600",
         "+12125550601",
     }
+
+
+def test_an_import_needs_the_scope_even_for_a_dry_run(
+    scoped_stub: dnc_pb2_grpc.DncServiceStub, mongo_db: Database[Document], new_org: OrgFactory
+) -> None:
+    org = new_org()
+    for dry_run in (False, True):
+        with pytest.raises(grpc.RpcError) as raised:
+            import_rows(scoped_stub, scoped(org, "dnc:read"), [["12125550602"]], dry_run=dry_run)
+        assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert entries_of(mongo_db, org) == []
+    assert audit_of(mongo_db, org) == []
+    response = import_rows(scoped_stub, scoped(org, SCOPE), [["12125550602"]])
+    assert response.added == 1
+    assert [record["action"] for record in audit_of(mongo_db, org)] == ["add"]
 
 
 def test_the_write_policy_is_logged_at_start(

@@ -40,6 +40,8 @@ def test_routes_are_the_annotated_rpcs_plus_health_and_openapi() -> None:
         ("POST", "/api/dnc/check"),
         ("GET", "/api/dnc/export"),
         ("GET", "/api/dnc/history"),
+        ("POST", "/api/dnc/scrub"),
+        ("POST", "/api/dnc/import"),
         ("GET", "/healthz"),
         ("GET", "/openapi.json"),
         *DOCS_ROUTES,

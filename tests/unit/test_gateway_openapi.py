@@ -191,3 +191,28 @@ def test_the_schema_rejects_what_the_seed_would_not_send(
     else:
         parent[path[-1]] = value
     assert not OAS31Validator(success_schema(document)).is_valid(body)
+
+
+def test_streamed_bodies_are_described_in_both_forms_with_their_query_and_408(
+    document: Schema,
+) -> None:
+    scrub = document["paths"]["/api/dnc/scrub"]["post"]
+    body = scrub["requestBody"]["content"]
+    assert body["application/x-ndjson"]["schema"] == {
+        "$ref": "#/components/schemas/dnc.v1.ScrubDncRequest.Input"
+    }
+    assert body["text/csv"]["schema"]["description"] == "phoneNumber"
+    assert [parameter["name"] for parameter in scrub["parameters"]] == ["region", "X-Request-Id"]
+    answer = scrub["responses"]["200"]["content"]
+    # One line per input number: the batch's items, not the batch.
+    assert answer["application/x-ndjson"]["schema"] == {
+        "$ref": "#/components/schemas/dnc.v1.CheckResult"
+    }
+    assert "input, phoneE164, listed" in answer["text/csv"]["schema"]["description"]
+    assert "408" in scrub["responses"]
+    imported = document["paths"]["/api/dnc/import"]["post"]
+    csv_columns = imported["requestBody"]["content"]["text/csv"]["schema"]["description"]
+    assert csv_columns.startswith("phoneNumber, batchId, requestUUID, type, source, reason")
+    assert [parameter["name"] for parameter in imported["parameters"]][:2] == ["dryRun", "region"]
+    success = imported["responses"]["200"]["content"]["application/json"]["schema"]
+    assert success["properties"]["message"]["const"] == "DNC list imported successfully"

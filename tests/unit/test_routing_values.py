@@ -176,12 +176,28 @@ def test_an_unparsable_body_is_invalid_argument() -> None:
     assert caught.value.details.startswith("the request body is not valid JSON: ")
 
 
-def test_client_streaming_rpcs_get_no_route_yet() -> None:
+def test_a_client_stream_without_a_body_binding_is_refused_at_start() -> None:
     def streaming(proto: descriptor_pb2.FileDescriptorProto) -> None:
         proto.service[0].method[1].client_streaming = True
 
-    served = routes_from_files([values_file("values_clientstream", streaming)])
-    assert served == []
+    with pytest.raises(ValueError, match='a client stream needs body "\\*"'):
+        routes_from_files([values_file("values_clientstream", streaming)])
+
+
+def test_client_and_bidi_streams_with_a_body_become_upload_routes() -> None:
+    def streaming(proto: descriptor_pb2.FileDescriptorProto) -> None:
+        method = proto.service[0].method[1]
+        method.client_streaming = True
+        rule = method.options.Extensions[annotations_pb2.http]
+        rule.post, rule.body = "/v1/values-upload", "*"
+        del rule.additional_bindings[:]
+
+    (route,) = routes_from_files([values_file("values_upload", streaming)])
+    assert (route.uploading, route.streaming, route.path) == (True, False, "/v1/values-upload")
+    # No repeated field: NDJSON only; the query sets scalars on every message.
+    assert route.upload_field is None
+    template = route.stream_template(MultiDict([("pageSize", "7"), ("flag", "true")]))
+    assert (template.page_size, template.flag) == (7, True)  # type: ignore[attr-defined]
 
 
 def test_server_streaming_rpcs_become_streaming_routes() -> None:
@@ -254,3 +270,31 @@ def test_a_long_refusal_is_cut_to_300_characters() -> None:
         post.build_request(MultiDict(), body=b'{"pageSize": "' + b"9" * 400 + b'"}')
     text = raised.value.details.removeprefix("invalid request body: ")
     assert text == ("pageSize field: Value out of range: " + "9" * 400)[:300] + "..."
+
+
+@pytest.mark.parametrize(
+    ("variant", "extra", "items"),
+    [("batch_one", False, "items"), ("batch_two", True, "")],
+)
+def test_a_stream_of_batches_is_streamed_item_by_item(
+    variant: str, extra: bool, items: str
+) -> None:
+    # A streamed message whose only field is a repeated message is a batch: one line per item.
+    file = FileBuilder(
+        f"gwtest/{variant}/v1/b.proto", f"gwtest.{variant}.v1", "google/api/annotations.proto"
+    )
+    file.message("Item", ("name", Field.TYPE_STRING, {}))
+    fields: list[Any] = [
+        (
+            "items",
+            Field.TYPE_MESSAGE,
+            {"type_name": file.type_name("Item"), "label": Field.LABEL_REPEATED},
+        )
+    ]
+    if extra:
+        fields.append(("count", Field.TYPE_INT32, {}))
+    file.message("Batch", *fields)
+    file.message("Ask")
+    file.rpc("Batches", "Stream", "Ask", "Batch", streaming=True).get = "/v1/batches"
+    (route,) = routes_from_files([file.build()])
+    assert route.response_items == items
