@@ -180,8 +180,13 @@ class StreamHandler(RouteHandler):
         outcome = streaming.Outcome()
         try:
             return await streaming.relay(
-                request, self._lines(call), self._writer(output), output, self._error_line,
-                outcome, self._download_name,
+                request,
+                self._lines(call),
+                self._writer(output),
+                output,
+                self._error_line,
+                outcome,
+                self._download_name,
             )
         finally:
             call.cancel()  # a no-op once the stream has ended
