@@ -115,7 +115,7 @@ def merge_json_object(message: Message, parsed: dict[str, Any], descriptor: Desc
         ) from None
 
 
-def refuse_repeated_keys(body: bytes) -> None:
+def refuse_repeated_keys(body: bytes | str) -> None:
     """INVALID_ARGUMENT for an object, at any depth, with a key twice.
 
     orjson keeps the last of repeated keys silently, so a reader of the body and the gateway
