@@ -12,6 +12,7 @@ task, so whatever the wrapper opens, the behaviour sees, and no other call does.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
@@ -30,10 +31,13 @@ class Call:
     """One call's request id, log fields, verified identity and resolved caller (or why it
     has none)."""
 
-    __slots__ = ("_caller", "_outcome", "fields", "request_id")
+    __slots__ = ("_caller", "_outcome", "fields", "request_id", "started")
 
     def __init__(self, request_id: str | None) -> None:
         self.request_id = request_id
+        # When the call began (monotonic): the server's time limit counts from here, so the
+        # user lookup admission makes before the servicer runs is part of it.
+        self.started = time.monotonic()
         self.fields: dict[str, Any] = {}
         self._outcome: Any = None
         self._caller: Any = None
@@ -82,6 +86,12 @@ def ensure(metadata: Metadata) -> Call:
 def current() -> Call | None:
     """The context of the call being served; None outside one (e.g. a bare servicer in tests)."""
     return _current.get()
+
+
+def elapsed() -> float:
+    """Seconds since the current call began (0 outside a call)."""
+    call = _current.get()
+    return 0.0 if call is None else time.monotonic() - call.started
 
 
 def annotate(**fields: Any) -> None:

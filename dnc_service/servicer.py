@@ -14,6 +14,7 @@ import grpc
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_common.wire import ORG_ID_TRAILER
 
+from . import call
 from .auth import Authenticator, Caller
 from .call import annotate
 from .checks import Checks
@@ -175,10 +176,13 @@ class DncServicer(dnc_pb2_grpc.DncServiceServicer):
         return caller
 
     def _budget_seconds(self, context: Context, limit: float) -> float:
+        """The caller's deadline or the server's `limit`, counted from the call's start (the
+        user lookup admission made already spent part of it)."""
+        left = limit - call.elapsed()
         remaining = context.time_remaining()
-        if remaining is None:
-            return limit
-        return max(0.001, min(remaining, limit))
+        if remaining is not None:
+            left = min(left, remaining)
+        return max(0.001, left)
 
 
 async def _write_entries(context: Context, entries: list[dnc_pb2.DncEntry], batched: bool) -> bool:

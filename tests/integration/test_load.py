@@ -61,7 +61,9 @@ def test_load_and_soak_through_the_gateway(tmp_path: Path, make_token: TokenFact
         database = ferretdb.start(tmp_path / "db")
         running.callback(database.stop)
         user_id = seed_user(database.uri, "dnc", entries=25)
-        env = service_env(database.uri, "dnc")
+        # One organization sends all the load: its share of the slots is the whole service here
+        # (per-organization fairness is tests/integration/test_fairness.py's subject).
+        env = service_env(database.uri, "dnc", DNC_MAX_CONCURRENT_RPCS_PER_ORG="256")
         service = running.enter_context(start_service(env, tmp_path / "service.log"))
         gateway_log = tmp_path / "gateway.log"
         gateway = running.enter_context(start_gateway(gateway_env(service.target), gateway_log))

@@ -3,6 +3,7 @@ fields reachable from the code that serves the call, and nothing leaking between
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -135,3 +136,18 @@ def test_other_request_ids_are_replaced_and_the_refusal_logged(
     assert record.getMessage().startswith("refused the caller's x-request-id")
     assert made in record.getMessage()
     assert given not in record.getMessage()
+
+
+def test_the_time_limit_counts_from_the_calls_start() -> None:
+    """Was: admission's user lookup and the servicer each had the whole limit (4 s for 2 s)."""
+    assert call.elapsed() == 0.0  # outside a call
+    context = contextvars.copy_context()
+
+    def inside() -> tuple[float, float]:
+        begun = call.begin((("x-request-id", "r-1"),))
+        begun.started -= 1.5  # as if admission's lookup had taken 1.5 s
+        return call.elapsed(), call.current() is begun
+
+    spent, same = context.run(inside)
+    assert same
+    assert 1.5 <= spent < 2.5
