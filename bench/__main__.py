@@ -43,13 +43,6 @@ BIN = ROOT / ".cache" / "bin"
 WORK = Path(os.environ.get("DNC_BENCH_WORK") or ROOT / ".cache" / "bench")
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 LAYERS_DB, DEEP_DB = "dnc_bench", "dnc_bench_deep"
-MANAGEMENT_MARKER = "<!-- bench-management -->"
-# bench/volume.py's section, the page's last: bench/management.py keeps it.
-VOLUME_MARKER = "<!-- bench-volume -->"
-# bench/rest_volume.py's section, after the volume one: the other three keep it.
-REST_VOLUME_MARKER = "<!-- bench-rest-volume -->"
-# The section `make bench-fairness` writes (bench/fairness.py): the last one, kept by the others.
-FAIRNESS_MARKER = "<!-- bench-fairness -->"
 # Which processes' CPU time each target is charged with.
 WATCHED = {
     "floor": [],
@@ -73,6 +66,17 @@ def process(
     finally:
         popen.terminate()
         popen.wait(timeout=30)
+
+
+def database_uri(stack: ExitStack, folder: str = "db") -> str:
+    """MONGODB_URI when set, else a FerretDB of the run's own under WORK / `folder`, stopped
+    when `stack` closes."""
+    uri = os.environ.get("MONGODB_URI")
+    if uri:
+        return uri
+    database = ferretdb.start(WORK / folder)
+    stack.callback(database.stop)
+    return database.uri
 
 
 def free_port() -> int:
@@ -124,12 +128,8 @@ def main() -> int:
     args = parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        on_ferretdb = not uri
-        if not uri:
-            database = ferretdb.start(WORK / "db")
-            stack.callback(database.stop)
-            uri = database.uri
+        on_ferretdb = not os.environ.get("MONGODB_URI")
+        uri = database_uri(stack)
         for name, data in (
             (LAYERS_DB, dataset.Dataset(args.entries, args.orgs)),
             (DEEP_DB, dataset.Dataset(args.deep, 1, dataset.DEEP_ORG)),
@@ -194,13 +194,8 @@ def main() -> int:
         results = asyncio.run(measure(args, uri, addr, pids, settings))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     command = "make bench" if len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:])
-    # Keep the sections `make bench-management`, `bench-volume` and `bench-fairness` write.
-    kept = report.tail_from(
-        args.out.read_text() if args.out.exists() else "",
-        MANAGEMENT_MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER,
-    )  # fmt: skip
-    rendered = report.render(results, args, machine, command, on_ferretdb)
-    args.out.write_text(rendered + (f"\n{kept}" if kept else ""))
+    # The other commands' sections (report.SECTION_MARKERS) are kept.
+    report.write_head(args.out, report.render(results, args, machine, command, on_ferretdb))
     print(f"wrote {args.out}")
     return 0
 

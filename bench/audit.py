@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import collections
 import itertools
-import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -27,8 +26,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
-from bench.__main__ import WORK
-from devtools import ferretdb
+from bench.__main__ import database_uri
 from dnc_service.clock import system_clock
 from dnc_service.store import AuditLog, AuditRecovery, Author, EntryWrites, NewEntry, lookup
 from dnc_service.store.client import Document
@@ -192,11 +190,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            database = ferretdb.start(WORK / "audit-db")
-            stack.callback(database.stop)
-            uri = database.uri
+        uri = database_uri(stack, "audit-db")
         rows = asyncio.run(compare(uri, "dnc_bench_audit", args.singles, args.batch, args.rounds))
     for measurement, result in rows:
         print(f"| {measurement} | {result} |")

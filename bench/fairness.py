@@ -33,9 +33,10 @@ from bson import ObjectId
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo import MongoClient
 
-from bench.__main__ import FAIRNESS_MARKER, ROOT, SECRET, WORK, free_port, process
+from bench import report
+from bench.__main__ import ROOT, SECRET, WORK, database_uri, free_port, process
 from bench.measure import percentiles
-from devtools import ferretdb
+from bench.report import FAIRNESS_MARKER
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
@@ -235,11 +236,7 @@ def main() -> int:
         return 0
     WORK.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            database = ferretdb.start(WORK / "db")
-            stack.callback(database.stop)
-            uri = database.uri
+        uri = database_uri(stack)
         seed(uri, args.entries)
         env = {
             "MONGODB_URI": uri,
@@ -371,9 +368,7 @@ def write(args: argparse.Namespace, results: dict[str, Any]) -> None:
             "",
         ]
     )
-    text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text.split(FAIRNESS_MARKER, 1)[0].rstrip("\n")  # the last section: nothing after
-    args.out.write_text(f"{head}\n\n{section}")
+    report.write_section(args.out, section)
     print(f"wrote {args.out}")
 
 

@@ -37,21 +37,17 @@ import grpc
 from bson import ObjectId
 from pymongo import MongoClient
 
-from bench import audit
+from bench import audit, report
 from bench.__main__ import (
-    FAIRNESS_MARKER,
-    REST_VOLUME_MARKER,
     ROOT,
     SECRET,
-    VOLUME_MARKER,
     WORK,
+    database_uri,
     free_port,
     process,
     wait_http,
 )
-from bench.__main__ import MANAGEMENT_MARKER as MARKER
-from bench.report import tail_from
-from devtools import ferretdb
+from bench.report import MANAGEMENT_MARKER as MARKER
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
@@ -217,11 +213,7 @@ def main() -> int:
     args = parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            database = ferretdb.start(WORK / "db")
-            stack.callback(database.stop)
-            uri = database.uri
+        uri = database_uri(stack)
         seed(uri, CHECK_DB, args.check_entries)
         seed_history(uri, CHECK_DB, args.history_events)
         seed(uri, EXPORT_DB, args.export_entries)
@@ -416,15 +408,7 @@ def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
             "",
         ]
     )
-    text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text[
-        : len(text)
-        - len(tail_from(text, MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER))
-    ]
-    head = head.rstrip("\n")
-    # Keep the sections `make bench-volume`, `bench-rest-volume` and `bench-fairness` write.
-    kept = tail_from(text, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER)
-    args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
+    report.write_section(args.out, section)
     print(f"wrote {args.out}")
 
 

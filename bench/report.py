@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench.measure import Result
 
@@ -149,8 +150,41 @@ def _met(condition: bool) -> str:
     return "yes" if condition else "no"
 
 
-def tail_from(text: str, *markers: str) -> str:
-    """`text` from the first of `markers` it holds to its end ("" when it holds none): the
-    sections other benchmark commands write, kept when one rewrites its own."""
-    found = [at for at in (text.find(marker) for marker in markers) if at >= 0]
-    return text[min(found) :] if found else ""
+# The sections the other benchmark commands write below `make bench`'s, in page order; each
+# command rewrites its own and keeps the others.
+MANAGEMENT_MARKER = "<!-- bench-management -->"
+VOLUME_MARKER = "<!-- bench-volume -->"
+REST_VOLUME_MARKER = "<!-- bench-rest-volume -->"
+FAIRNESS_MARKER = "<!-- bench-fairness -->"
+SECTION_MARKERS = (MANAGEMENT_MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER)
+
+
+def split_page(text: str) -> tuple[str, dict[str, str]]:
+    """The page's head (`make bench`'s part) and each command's section by its marker."""
+    found = sorted((at, marker) for marker in SECTION_MARKERS if (at := text.find(marker)) >= 0)
+    if not found:
+        return text, {}
+    sections = {
+        marker: text[at : found[index + 1][0] if index + 1 < len(found) else len(text)]
+        for index, (at, marker) in enumerate(found)
+    }
+    return text[: found[0][0]], sections
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put one command's section (its text starts with its marker line) on the page, in
+    SECTION_MARKERS order, keeping the head and the other sections."""
+    head, sections = split_page(path.read_text() if path.exists() else "# Benchmarks\n")
+    sections[section.split("\n", 1)[0]] = section
+    _write(path, head, sections)
+
+
+def write_head(path: Path, head: str) -> None:
+    """Replace `make bench`'s part of the page, keeping the other commands' sections."""
+    _write(path, head, split_page(path.read_text() if path.exists() else "")[1])
+
+
+def _write(path: Path, head: str, sections: dict[str, str]) -> None:
+    parts = [head.rstrip("\n")]
+    parts += [sections[marker].rstrip("\n") for marker in SECTION_MARKERS if marker in sections]
+    path.write_text("\n\n".join(parts) + "\n")

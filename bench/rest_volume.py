@@ -31,19 +31,18 @@ import aiohttp
 import grpc
 from pymongo import MongoClient
 
+from bench import report
 from bench.__main__ import (
-    FAIRNESS_MARKER,
-    REST_VOLUME_MARKER,
     ROOT,
     SECRET,
     WORK,
+    database_uri,
     free_port,
     process,
     wait_http,
 )
 from bench.management import ORG, USER, growth, number, sampled, seed
-from bench.report import tail_from
-from devtools import ferretdb
+from bench.report import REST_VOLUME_MARKER
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
@@ -80,11 +79,7 @@ def main() -> int:
     args = parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            database = ferretdb.start(WORK / "db")
-            stack.callback(database.stop)
-            uri = database.uri
+        uri = database_uri(stack)
         seed(uri, DB, args.entries)
         grpc_addr, http_addr = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         env = {"MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING",
@@ -318,11 +313,7 @@ def write(args: argparse.Namespace, rows: list[Row]) -> None:
             "",
         ]
     )
-    text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text[: len(text) - len(tail_from(text, REST_VOLUME_MARKER, FAIRNESS_MARKER))]
-    # Keep the section `make bench-fairness` writes after this one (the page's last).
-    kept = tail_from(text, FAIRNESS_MARKER)
-    args.out.write_text(f"{head.rstrip()}\n\n{section}" + (f"\n{kept}" if kept else ""))
+    report.write_section(args.out, section)
     print(f"wrote {args.out}")
 
 

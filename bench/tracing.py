@@ -26,9 +26,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from bench import dataset
-from bench.__main__ import SECRET, WORK, free_port, process, wait_http
+from bench.__main__ import SECRET, WORK, database_uri, free_port, process, wait_http
 from bench.measure import cpu_seconds
-from devtools import ferretdb
 from devtools.dev_tokens import issue_dev_token
 from dnc_service.settings import Settings
 
@@ -149,11 +148,7 @@ def main() -> int:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            database = ferretdb.start(WORK / "tracing-db")
-            stack.callback(database.stop)
-            uri = database.uri
+        uri = database_uri(stack, "tracing-db")
         dataset.seed(uri, DATABASE, dataset.Dataset(200, 20))
         env = {
             "MONGODB_URI": uri,

@@ -33,19 +33,17 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo import MongoClient
 
+from bench import report
 from bench.__main__ import (
-    FAIRNESS_MARKER,
-    REST_VOLUME_MARKER,
     ROOT,
     SECRET,
     WORK,
+    database_uri,
     free_port,
     process,
 )
-from bench.__main__ import VOLUME_MARKER as MARKER
 from bench.management import ORG, USER, growth, number, sampled, seed
-from bench.report import tail_from
-from devtools import ferretdb
+from bench.report import VOLUME_MARKER as MARKER
 from devtools.dev_tokens import issue_dev_token
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
 from dnc_service.settings import Settings
@@ -404,11 +402,7 @@ def main() -> int:
     args = parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            database = ferretdb.start(WORK / "db")
-            stack.callback(database.stop)
-            uri = database.uri
+        uri = database_uri(stack)
         seed(uri, EXPORT_DB, args.export_entries)
         seed(uri, SCRUB_DB, args.list_entries)
         with MongoClient[dict[str, Any]](uri) as client:
@@ -461,13 +455,7 @@ def write(args: argparse.Namespace, rows: Rows) -> None:
             "",
         ]
     )
-    text = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
-    head = text[
-        : len(text) - len(tail_from(text, MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER))
-    ].rstrip("\n")
-    # Keep the section `make bench-fairness` writes after this one (the page's last).
-    kept = tail_from(text, REST_VOLUME_MARKER, FAIRNESS_MARKER)
-    args.out.write_text(f"{head}\n\n{section}" + (f"\n{kept}" if kept else ""))
+    report.write_section(args.out, section)
     print(f"wrote {args.out}")
 
 

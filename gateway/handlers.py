@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -179,21 +179,31 @@ class StreamHandler(RouteHandler):
         call = self._call(message, timeout=timeout, metadata=metadata)
         outcome = streaming.Outcome()
         try:
-            return await streaming.relay(
-                request,
-                self._lines(call),
-                self._writer(output),
-                output,
-                self._error_line,
-                outcome,
-                self._download_name,
-            )
+            return await self._relay(request, call, output, outcome)
         finally:
             call.cancel()  # a no-op once the stream has ended
-            if outcome.messages or outcome.error or outcome.client_gone:
-                self._note_stream(request, outcome)
-            if not outcome.client_gone:
-                self._note_trailers(request, await call.trailing_metadata())
+            await self._note_end(request, call, outcome)
+
+    async def _relay(
+        self,
+        request: web.Request,
+        call: Any,
+        output: streaming.Format,
+        outcome: streaming.Outcome,
+        ending: Callable[[], Awaitable[GatewayError | None]] = streaming.no_failure,
+    ) -> web.StreamResponse:
+        """The call's responses to the client in `output` (see streaming.relay for `ending`)."""
+        return await streaming.relay(
+            request, self._lines(call), self._writer(output), output, self._error_line,
+            outcome, self._download_name, ending,
+        )  # fmt: skip
+
+    async def _note_end(self, request: web.Request, call: Any, outcome: streaming.Outcome) -> None:
+        """The stream's outcome and the call's logged trailers, in the access line."""
+        if outcome.messages or outcome.error or outcome.client_gone:
+            self._note_stream(request, outcome)
+        if not outcome.client_gone:
+            self._note_trailers(request, await call.trailing_metadata())
 
     def _note_stream(self, request: web.Request, outcome: streaming.Outcome) -> None:
         """A stream's size and how it ended, in its access-log line and the metrics."""

@@ -152,7 +152,8 @@ class Outcome:
     client_gone: bool = False
 
 
-async def _no_failure() -> GatewayError | None:
+async def no_failure() -> GatewayError | None:
+    """No failure to end a stream with: the default `ending` of `relay`."""
     return None
 
 
@@ -164,7 +165,7 @@ async def relay(
     error_line: Callable[[GatewayError], bytes],
     outcome: Outcome,
     download_name: str,
-    ending: Callable[[], Awaitable[GatewayError | None]] = _no_failure,
+    ending: Callable[[], Awaitable[GatewayError | None]] = no_failure,
 ) -> web.StreamResponse:
     """Copy the stream to the client; an AioRpcError before the first message propagates.
 

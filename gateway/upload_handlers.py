@@ -176,20 +176,8 @@ class UploadStreamHandler(StreamHandler):
             return failure
 
         try:
-            return await streaming.relay(
-                request,
-                self._lines(call),
-                self._writer(output),
-                output,
-                self._error_line,
-                outcome,
-                self._download_name,
-                ending,
-            )
+            return await self._relay(request, call, output, outcome, ending)
         finally:
             await _finish(sender, call)
             _note(request, progress, failures[0] if failures else None)
-            if outcome.messages or outcome.error or outcome.client_gone:
-                self._note_stream(request, outcome)
-            if not outcome.client_gone:
-                self._note_trailers(request, await call.trailing_metadata())
+            await self._note_end(request, call, outcome)
