@@ -52,7 +52,11 @@ class Store:
         self._audit_collection = db[settings.audit_collection]
         self.audit = AuditLog(self._audit_collection)
         self.writes = EntryWrites(self._entries_collection, self.audit, clock)
-        self.recovery = AuditRecovery(self._entries_collection, self.audit, self.writes, clock)
+        self.recovery = AuditRecovery(
+            self._entries_collection, self.audit, self.writes, clock,
+            # Recovery's own state (its start-up checkpoint), beside the audit collection.
+            db[f"{settings.audit_collection}_recovery"],
+        )  # fmt: skip
         self.history = HistoryReader(self._audit_collection)
         self.users = UsersStore(
             db[settings.users_collection],

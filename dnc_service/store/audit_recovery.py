@@ -29,6 +29,12 @@ BATCH = 500
 MAX_BATCHES = 200
 # Updates per round trip when clearing markers (see unset_each).
 UNSET_CHUNK = 50
+# The start-up run's checkpoint (see _write_missing_adds): a document in the state collection.
+CHECKPOINT_ID = "start-up-adds"
+# How much before the checkpoint the next start-up looks again: more than any change can take
+# between its marker's time (the call's clock) and its insert landing, which the change's own
+# bound (DNC_REQUEST_TIMEOUT_SECONDS) cuts far shorter.
+CHECKPOINT_MARGIN = timedelta(minutes=10)
 
 
 @dataclass
@@ -59,11 +65,13 @@ class AuditRecovery:
         audit: AuditLog,
         writes: EntryWrites,
         clock: Clock = system_clock,
+        state: AsyncCollection[Document] | None = None,
     ) -> None:
         self._entries = entries
         self._audit = audit
         self._writes = writes
         self._clock = clock
+        self._state = state
 
     async def run(self, grace_seconds: float = 0.0, clear: bool = True) -> RecoveryReport:
         """Complete markers and pending records older than `grace_seconds` (so a periodic run
@@ -93,13 +101,40 @@ class AuditRecovery:
         return report
 
     async def _write_missing_adds(self, cutoff: datetime, report: RecoveryReport) -> None:
-        """The add record of every marked entry (a no-op where it exists); markers stay."""
+        """The add record of every marked entry (a no-op where it exists); markers stay.
+
+        Markers are only cleared by the sweep, so they may pile up between sweeps (or when the
+        sweep is slowed right down): each start-up then looks only at markers newer than the
+        last complete start-up's checkpoint (less CHECKPOINT_MARGIN), in marker-time order, and
+        moves the checkpoint to where it got. Older markers were all looked at by that run."""
+        since = await self._checkpoint()
+        where: dict[str, object] = {"$lte": cutoff}
+        if since is not None:
+            where["$gt"] = since - CHECKPOINT_MARGIN
+        reached: datetime | None = None
+        seen = 0
         with driver_errors():
-            async for rows in _batches(self._entries.find({MARKER_AT: {"$lte": cutoff}},
-                                                          RECORD_FIELDS)):  # fmt: skip
+            found = self._entries.find({MARKER_AT: where}, RECORD_FIELDS, sort=[(MARKER_AT, 1)])
+            async for rows in _batches(found):
                 written = await self._audit.write([add_record(row) for row in rows])
                 report.add_records += len(written)
                 report.lines.extend(f"add record of entry {r[ENTRY_ID]} completed" for r in written)
+                reached, seen = rows[-1][ENTRY_MARKER][AT], seen + len(rows)
+            complete = seen < BATCH * MAX_BATCHES  # else _batches stopped it: resume from there
+            await self._save_checkpoint(cutoff if complete else reached)
+
+    async def _checkpoint(self) -> datetime | None:
+        if self._state is None:
+            return None
+        with driver_errors():
+            state = await self._state.find_one({ID: CHECKPOINT_ID})
+        at = state.get(AT) if state else None
+        return at if isinstance(at, datetime) else None
+
+    async def _save_checkpoint(self, at: datetime | None) -> None:
+        """Only forwards ($max): replicas starting together never move it back."""
+        if self._state is not None and at is not None:
+            await self._state.update_one({ID: CHECKPOINT_ID}, {"$max": {AT: at}}, upsert=True)
 
     async def _complete_adds(self, cutoff: datetime, report: RecoveryReport) -> int:
         """Write the add record of marked entries (a no-op where it exists), then clear their

@@ -303,3 +303,39 @@ def call_code(call: Any, request: Any, metadata: Any) -> grpc.StatusCode:
         code: grpc.StatusCode = error.code()
         return code
     return grpc.StatusCode.OK
+
+
+def test_a_start_up_looks_only_past_the_last_start_ups_checkpoint(
+    mongo_uri: str, own_db: Database[Document], tmp_path: Path
+) -> None:
+    """Was: markers pile up until a sweep clears them, and every start-up wrote (or tried) the
+    add record of each, so starts slowed with the list; now a start-up resumes where the last
+    complete one got (less a margin), and the sweep and `recover` still look at everything."""
+    org = seed_org(own_db)
+
+    def marked(phone: str, at: datetime) -> Document:
+        return entry(org, phone, auditPending={"at": at, "requestId": None,
+                                               "actor": str(org.user_id)})  # fmt: skip
+
+    first = marked("12125558101", NOW - timedelta(minutes=1))
+    own_db.dnc_entries.insert_one(first)
+    env = service_env(mongo_uri, own_db.name, DNC_AUDIT_SWEEP_SECONDS="3600")
+    with start_service(env, tmp_path / "first.log"):
+        pass
+    assert own_db.dnc_audit.count_documents({"entryId": first["_id"]}) == 1
+    [checkpoint] = own_db["dnc_audit_recovery"].find()
+    assert checkpoint["at"] >= NOW - timedelta(minutes=1)
+
+    # Marked long before that checkpoint: a start-up leaves it (the previous one would have
+    # seen it); marked after it: the next start-up writes its record.
+    old = marked("12125558102", NOW - timedelta(days=1))
+    new = marked("12125558103", datetime.now(UTC))
+    own_db.dnc_entries.insert_many([old, new])
+    with start_service(env, tmp_path / "second.log"):
+        pass
+    assert own_db.dnc_audit.count_documents({"entryId": new["_id"]}) == 1
+    assert own_db.dnc_audit.count_documents({"entryId": old["_id"]}) == 0
+    out = run_recover(env)
+    assert f"add record of entry {old['_id']} completed" in out
+    assert out.splitlines()[-1].startswith("recover: 1 missing add record(s) written")
+    assert audit_problems(own_db, org.org_id) == []
