@@ -111,6 +111,11 @@ class AuditLog:
                 return [record for index, record in enumerate(records) if index not in there]
         return list(records)
 
+    async def settle(self, record_id: ObjectId) -> None:
+        """The end record's change is done: it is no longer pending."""
+        with driver_errors():
+            await self.collection.update_one({ID: record_id}, {"$unset": {PENDING: ""}})
+
     async def claim(self, record: Document) -> bool:
         """Insert a pending end record; False when the entry's end is already recorded."""
         with driver_errors():

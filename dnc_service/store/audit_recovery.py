@@ -165,9 +165,8 @@ class AuditRecovery:
                 return 0
             left = []
             for record in records:
-                gone = await self._entries.delete_one(
-                    {ID: record[ENTRY_ID], ORG_ID: record[ORG_ID]}
-                )
+                # By `_id` alone, as EntryWrites.end deletes (the record names the entry).
+                gone = await self._entries.delete_one({ID: record[ENTRY_ID]})
                 if gone.deleted_count:
                     left.append(record[ENTRY_ID])
             if clear:

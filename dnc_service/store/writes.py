@@ -207,7 +207,11 @@ class EntryWrites:
             if document.get(ENTRY_MARKER):  # its add record may be missing: write it first
                 await self._audit.write([add_record(document)])
             won = await self._audit.claim(record)
-            await self._entries.delete_one({ID: document[ID], ORG_ID: document[ORG_ID]})
+            # By `_id` alone: the row's organization was checked when it was read, and FerretDB
+            # finds `_id` through its primary key but scans the collection for anything more.
+            await self._entries.delete_one({ID: document[ID]})
+            if won:  # settled at once: recovery is left only what a crash or a cut interrupts
+                await self._audit.settle(record[ID])
         return won
 
     def _new_document(
