@@ -34,6 +34,10 @@ def service_env(mongo_uri: str, database: str, **overrides: str) -> dict[str, st
         # collection: the session's growing database would pay for it all suite long. The
         # tests of the sweep set their own interval (test_audit_recovery.py).
         "DNC_AUDIT_SWEEP_SECONDS": "3600",
+        # FerretDB scans whole collections for most lookups, and the session's database grows
+        # suite long on a shared 2-core machine: concurrent writes there (test_management's 20
+        # adds of one number) outlast the default 10 s. Tests of the limit set their own.
+        "DNC_REQUEST_TIMEOUT_SECONDS": "30",
         **overrides,
     }
 

