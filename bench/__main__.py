@@ -193,7 +193,7 @@ def main() -> int:
         settings = Settings.from_env(env)
         results = asyncio.run(measure(args, uri, addr, pids, settings))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    command = "make bench" if len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:])
+    command = report.command_line("make bench", "bench")
     # The other commands' sections (report.SECTION_MARKERS) are kept.
     report.write_head(args.out, report.render(results, args, machine, command, on_ferretdb))
     print(f"wrote {args.out}")

@@ -326,11 +326,7 @@ def write(args: argparse.Namespace, results: dict[str, Any]) -> None:
                 f"| {label} | {flood_label} | tenant B answered OK; A's calls by code "
                 f"| {served(alone['codes'])} | {served(measured['codes'])}; A: {by_code} | |"
             )
-    command = (
-        "make bench-fairness"
-        if len(sys.argv) == 1
-        else "python -m bench.fairness " + " ".join(sys.argv[1:])
-    )
+    command = report.command_line("make bench-fairness", "bench.fairness")
     section = "\n".join(
         [
             FAIRNESS_MARKER,

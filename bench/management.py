@@ -377,11 +377,7 @@ def growth(samples: list[float]) -> str:
 
 def write(args: argparse.Namespace, rows: list[tuple[str, str]]) -> None:
     """Replace the management section of the benchmarks page (or add it)."""
-    command = (
-        "make bench-management"
-        if len(sys.argv) == 1
-        else "python -m bench.management " + " ".join(sys.argv[1:])
-    )
+    command = report.command_line("make bench-management", "bench.management")
     section = "\n".join(
         [
             MARKER,

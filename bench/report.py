@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,6 +158,12 @@ VOLUME_MARKER = "<!-- bench-volume -->"
 REST_VOLUME_MARKER = "<!-- bench-rest-volume -->"
 FAIRNESS_MARKER = "<!-- bench-fairness -->"
 SECTION_MARKERS = (MANAGEMENT_MARKER, VOLUME_MARKER, REST_VOLUME_MARKER, FAIRNESS_MARKER)
+
+
+def command_line(make_target: str, module: str) -> str:
+    """How this run was started, for its section: the make target, or the module with its
+    arguments when it was given any."""
+    return make_target if len(sys.argv) == 1 else f"python -m {module} " + " ".join(sys.argv[1:])
 
 
 def split_page(text: str) -> tuple[str, dict[str, str]]:

@@ -284,11 +284,7 @@ async def csv_rows(header: str, rows: Any) -> AsyncIterator[bytes]:
 
 def write(args: argparse.Namespace, rows: list[Row]) -> None:
     """Replace the volume section of the benchmarks page (or add it at the end)."""
-    command = (
-        "make bench-rest-volume"
-        if len(sys.argv) == 1
-        else "python -m bench.rest_volume " + " ".join(sys.argv[1:])
-    )
+    command = report.command_line("make bench-rest-volume", "bench.rest_volume")
     section = "\n".join(
         [
             REST_VOLUME_MARKER,

@@ -414,11 +414,7 @@ def main() -> int:
 
 def write(args: argparse.Namespace, rows: Rows) -> None:
     """Replace the volume section of the benchmarks page (the last one), or add it."""
-    command = (
-        "make bench-volume"
-        if len(sys.argv) == 1
-        else "python -m bench.volume " + " ".join(sys.argv[1:])
-    )
+    command = report.command_line("make bench-volume", "bench.volume")
     section = "\n".join(
         [
             MARKER,
