@@ -50,7 +50,10 @@ WATCHED = {
     "grpc-cached": ["cached-service"],
     "gateway": ["service", "gateway"],
     "grpc-gateway": ["service", "grpc-gateway"],
+    "bare-gateway": ["service", "bare-gateway"],
 }
+# The address key of each REST target's front process.
+REST_FRONTS = {"gateway": "http", "grpc-gateway": "peer", "bare-gateway": "bare"}
 
 
 @contextmanager
@@ -141,7 +144,7 @@ def main() -> int:
 
         addr = {
             name: f"127.0.0.1:{free_port()}"
-            for name in ("grpc", "grpc-cached", "deep", "http", "peer")
+            for name in ("grpc", "grpc-cached", "deep", "http", "peer", "bare")
         }
         env = {"MONGODB_URI": uri, "DNC_JWT_SECRET": SECRET, "DNC_LOG_LEVEL": "WARNING"}
         layers_env = {**env, "DNC_MONGODB_DB": LAYERS_DB, "DNC_GRPC_ADDR": addr["grpc"]}
@@ -181,6 +184,13 @@ def main() -> int:
                     WORK / "peer.log",
                 )
             ).pid,
+            "bare-gateway": stack.enter_context(
+                process(
+                    [sys.executable, "-m", "bench.bare_gateway"],
+                    {"LISTEN": addr["bare"], "TARGET": addr["grpc"]},
+                    WORK / "bare.log",
+                )
+            ).pid,
         }
         stack.enter_context(
             process(
@@ -189,7 +199,8 @@ def main() -> int:
                 WORK / "deep.log",
             )
         )
-        wait_http(f"http://{addr['http']}/healthz")
+        for front in ("http", "bare"):  # grpc-gateway has no /healthz; the warm-up waits
+            wait_http(f"http://{addr[front]}/healthz")
         settings = Settings.from_env(env)
         results = asyncio.run(measure(args, uri, addr, pids, settings))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -261,7 +272,7 @@ async def measure_target(
 ) -> Result:
     """One-at-a-time latency, then throughput with the CPU the watched processes spent on it."""
     headers = {"Authorization": f"Bearer {token}"}
-    url = f"http://{addr['http' if name == 'gateway' else 'peer']}/api/dnc/list?page=1&limit=10"
+    url = f"http://{addr[REST_FRONTS.get(name, 'http')]}/api/dnc/list?page=1&limit=10"
     if name in calls:
         p50, p99 = percentiles(await one_at_a_time(calls[name], args.seconds))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -176,6 +177,9 @@ async def serve(settings: Settings, tracing: TraceSettings | None = None) -> Non
     if settings.metrics_addr:
         serve_metrics(settings.metrics_addr)
     await server.start()
+    # Start-up's objects (descriptors, modules, the driver's pools) live as long as the process:
+    # frozen, the collector's full collections stop rescanning them.
+    gc.freeze()
     logger.info(write_policy(settings.write_scope), extra={"write_scope": settings.write_scope})
     watcher = asyncio.create_task(server.watch_database(stop))
     sweeper = asyncio.create_task(sweep(server.store, settings, stop))

@@ -27,6 +27,8 @@ ENTRY_POINTS = [
         [
             "| floor: find + count",
             "| REST, grpc-gateway v2",
+            "| REST, bare aiohttp + grpc.aio",
+            "| our gateway / bare aiohttp + grpc.aio, CPU per request",
             "Keyset page 10 / page 1",
             "## Fairness",  # the other commands' sections are kept
         ],
