@@ -3,6 +3,7 @@ fields reachable from the code that serves the call, and nothing leaking between
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import uuid
 from collections.abc import AsyncIterator
@@ -151,3 +152,41 @@ def test_the_time_limit_counts_from_the_calls_start() -> None:
     spent, same = context.run(inside)
     assert same
     assert 1.5 <= spent < 2.5
+
+
+def test_a_refused_replacement_is_logged_under_the_new_id_with_the_length_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    made = call.request_id_of([("x-request-id", "a b")])
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.request_id == made  # type: ignore[attr-defined]  # the log's request_id field
+    assert record.getMessage() == (
+        "refused the caller's x-request-id (3 characters; an id is 1-128 printable ASCII "
+        f"characters without spaces): this call's id is {made}"
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_refused_caller_is_refused_again_without_resolving_again() -> None:
+    """The call keeps the refusal, as it keeps the caller: one user lookup per call."""
+    resolutions: list[int] = []
+
+    async def resolve() -> str:
+        resolutions.append(1)
+        raise Unauthenticated("no such user", reason="USER_NOT_FOUND")
+
+    async def inside() -> list[str]:
+        call.begin(())
+        reasons = []
+        for _ in range(2):
+            with pytest.raises(Unauthenticated) as refused:
+                await call.resolved(resolve)
+            reasons.append(refused.value.reason)
+        return reasons
+
+    assert await asyncio.create_task(inside(), context=contextvars.copy_context()) == [
+        "USER_NOT_FOUND",
+        "USER_NOT_FOUND",
+    ]
+    assert resolutions == [1]

@@ -200,6 +200,20 @@ def test_client_and_bidi_streams_with_a_body_become_upload_routes() -> None:
     assert (template.page_size, template.flag) == (7, True)  # type: ignore[attr-defined]
 
 
+def test_an_upload_routes_path_variables_are_set_on_every_message() -> None:
+    def streaming(proto: descriptor_pb2.FileDescriptorProto) -> None:
+        method = proto.service[0].method[1]
+        method.client_streaming = True
+        rule = method.options.Extensions[annotations_pb2.http]
+        rule.post, rule.body = "/v1/values/{name}/upload", "*"
+        del rule.additional_bindings[:]
+
+    (route,) = routes_from_files([values_file("values_path_upload", streaming)])
+    template = route.stream_template(MultiDict([("flag", "true")]), {"name": "list-7"})
+    assert (template.name, template.flag) == ("list-7", True)  # type: ignore[attr-defined]
+    assert route.stream_template(MultiDict()).name == ""  # type: ignore[attr-defined]
+
+
 def test_server_streaming_rpcs_become_streaming_routes() -> None:
     def streaming(proto: descriptor_pb2.FileDescriptorProto) -> None:
         proto.service[0].method[1].server_streaming = True
