@@ -43,9 +43,14 @@ class RouteHandler(ABC):
         self._call: Call = _not_bound
 
     def bind(self, channel: grpc.aio.Channel) -> None:
-        """The route's multi-callable on the channel the application opened."""
+        """The route's multi-callable on the channel the application opened: a streamed request
+        body (an upload route) makes a client stream, a streamed answer a server stream."""
         route = self.route
-        factory = channel.unary_stream if route.streaming else channel.unary_unary
+        factory: Any
+        if route.uploading:
+            factory = channel.stream_stream if route.streaming else channel.stream_unary
+        else:
+            factory = channel.unary_stream if route.streaming else channel.unary_unary
         self._call = factory(
             route.grpc_path,
             request_serializer=_serialize,

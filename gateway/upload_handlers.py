@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 from . import body, envelope, rendering, streaming, upload
 from .call_context import CallContext
 from .errors import ErrorRenderer, GatewayError
-from .handlers import StreamHandler, UnaryHandler, _serialize
+from .handlers import StreamHandler, UnaryHandler
 from .middleware import LOG_FIELDS
 from .routes import Route
 
@@ -90,13 +90,6 @@ class UploadUnaryHandler(UnaryHandler):
         super().__init__(route, context, logged_trailers, success_message, limits)
         self._upload = _Upload(route, max_line_bytes, idle_seconds)
 
-    def bind(self, channel: grpc.aio.Channel) -> None:
-        self._call = channel.stream_unary(
-            self.route.grpc_path,
-            request_serializer=_serialize,
-            response_deserializer=self.route.response_class.FromString,
-        )
-
     async def handle(self, request: web.Request) -> web.StreamResponse:
         metadata = self._context.metadata(request)  # credentials first
         progress = upload.Progress()
@@ -151,13 +144,6 @@ class UploadStreamHandler(StreamHandler):
     ) -> None:
         super().__init__(route, context, logged_trailers, renderer, download_name)
         self._upload = _Upload(route, max_line_bytes, idle_seconds)
-
-    def bind(self, channel: grpc.aio.Channel) -> None:
-        self._call = channel.stream_stream(
-            self.route.grpc_path,
-            request_serializer=_serialize,
-            response_deserializer=self.route.response_class.FromString,
-        )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         metadata = self._context.metadata(request)  # credentials first
