@@ -57,8 +57,8 @@ async def serve(settings: GatewaySettings, tracing: TraceSettings | None = None)
             await site.start()
         except OSError as error:
             raise CannotListen("DNC_HTTP_ADDR", settings.http_addr, error) from error
-        # Start-up's objects (descriptors, routes, modules) live as long as the process:
-        # frozen, the collector's full collections stop rescanning them.
+        # Start-up's objects (descriptors, routes, modules) live as long as the process: frozen,
+        # a full collection no longer walks them (a pause of ~20 ms each in the gateway).
         gc.freeze()
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
