@@ -186,3 +186,17 @@ def test_a_quoted_cell_never_closed_is_invalid_argument() -> None:
         "line 2: a quoted CSV cell is never closed",
     )
 
+
+def test_a_record_whose_quote_is_open_at_its_end_is_read_alone_however_the_body_is_cut() -> None:
+    """`"+1212555"0001,"x` reads as the cells `+12125550001` and `x`; followed by another record
+    in the same batch it was refused as "unreadable" (csv ran on into the next record), cut
+    before that record it was accepted: the answer depended on the body's chunks."""
+    descriptor: Any = dnc_pb2.ScrubDncRequest.DESCRIPTOR
+    field = descriptor.fields_by_name["phone_numbers"]
+    lines = ["phoneNumber,note", '"+1212555"0001,"x', "+12125550002,y", "+12125550003,z"]
+    for cut in range(len(lines) + 1):
+        csv = CsvReader(dnc_pb2.ScrubDncRequest, descriptor, field, 1000)
+        found: list[Any] = csv.feed(lines[:cut], 1) + csv.feed(lines[cut:], cut + 1) + csv.close()
+        assert [list(each.phone_numbers) for each in found] == [
+            ["+12125550001", "+12125550002", "+12125550003"]
+        ], cut
