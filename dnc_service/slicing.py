@@ -28,8 +28,8 @@ class Slicer:
 
     def __init__(self, every: int = SLICE_ITEMS) -> None:
         self.every = every
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._turn = asyncio.Lock()
+        # The running loop and its turn lock, made on first use in each loop.
+        self._turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def each(
         self, items: Iterable[Item], count: int
@@ -48,9 +48,9 @@ class Slicer:
     def _lock(self) -> asyncio.Lock:
         """The turn lock of the running loop (tests run several loops, one after another)."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop, self._turn = loop, asyncio.Lock()
-        return self._turn
+        if self._turn is None or self._turn[0] is not loop:
+            self._turn = (loop, asyncio.Lock())
+        return self._turn[1]
 
 
 # The process's one slicer: every many-item request shares its turns.

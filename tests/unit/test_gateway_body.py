@@ -67,7 +67,7 @@ async def _trickle(parts: list[bytes], pause: float) -> AsyncIterator[bytes]:
 @pytest.mark.asyncio
 async def test_a_body_within_the_limits_is_read_whole(server: TestServer) -> None:
     assert await _post(server, "/whole", b"x" * 1000) == (200, "1000 bytes")
-    assert await _post(server, "/whole", b"x" * 10, Content_Encoding="identity") == (
+    assert await _post(server, "/whole", b"x" * 10, **{"Content-Encoding": "identity"}) == (
         200,
         "10 bytes",
     )
