@@ -19,7 +19,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 
 from ..clock import Clock, system_clock
-from .audit import AT, ENTRY_ID, ENTRY_MARKER, MARKER_AT, PENDING, AuditLog, add_record
+from .audit import AuditLog
+from .audit_records import AT, ENTRY_ID, ENTRY_MARKER, MARKER_AT, PENDING, add_record
 from .client import Document, driver_errors
 from .schema import ID, ORG_ID
 from .writes import RECORD_FIELDS, EntryWrites

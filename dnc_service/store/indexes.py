@@ -37,7 +37,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
 
 from ..errors import DncError
-from .audit import AT, MARKER_AT, PENDING
+from .audit_records import AT, MARKER_AT, PENDING
 from .client import Document, driver_errors
 from .history import HISTORY_INDEX, HISTORY_INDEX_NAME
 from .order import LISTING_INDEX, LISTING_INDEX_NAME

@@ -32,11 +32,11 @@ from ..clock import Clock, system_clock
 from ..errors import AlreadyExists
 from ..phones import normalize_stored
 from . import lookup
-from .audit import (
+from .audit import AuditLog
+from .audit_records import (
     ENTRY_MARKER,
     SYSTEM_ACTOR,
     Action,
-    AuditLog,
     add_record,
     end_record,
     marker,

@@ -27,7 +27,7 @@ from pymongo.database import Database
 
 from data_support import Document, Org, TokenFactory, seed_org
 from dnc.v1 import dnc_pb2, dnc_pb2_grpc
-from dnc_service.store.audit import record_id
+from dnc_service.store.audit_records import record_id
 from service_support import Service, service_env, start_service
 from support import wait_until
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 
-from dnc_service.store import audit
-from dnc_service.store.audit import Action, add_record, end_record, marker, record_id
+from dnc_service.store import audit_records as audit
+from dnc_service.store.audit_records import Action, add_record, end_record, marker, record_id
 
 
 def entry_id() -> ObjectId:
@@ -109,3 +109,19 @@ def test_an_end_record_has_every_key_and_is_pending() -> None:
         "at": at,
         "pending": True,
     }
+
+
+def test_records_refused_as_duplicate_ids_were_already_there() -> None:
+    records = [{"_id": index} for index in range(4)]
+    duplicates = [{"index": 1, "code": 11000}, {"index": 3, "code": 11000}]
+    assert audit.newly_written(records, duplicates) == [{"_id": 0}, {"_id": 2}]
+    assert audit.newly_written(records, []) == records
+
+
+def test_any_other_write_error_is_a_failure() -> None:
+    records = [{"_id": 0}, {"_id": 1}]
+    assert (
+        audit.newly_written(records, [{"index": 0, "code": 11000}, {"index": 1, "code": 121}])
+        is None
+    )
+    assert audit.newly_written(records, [{"index": 0}]) is None  # no code: not a duplicate

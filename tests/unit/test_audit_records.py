@@ -9,7 +9,7 @@ from bson import ObjectId
 
 from dnc_service.recovery import summary
 from dnc_service.store import RecoveryReport
-from dnc_service.store.audit import add_record, end_record, marker, record_id
+from dnc_service.store.audit_records import add_record, end_record, marker, record_id
 from dnc_service.store.writes import expired
 
 ENTRY = ObjectId("64e5f12345abcdef12345678")
