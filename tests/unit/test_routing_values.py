@@ -184,15 +184,22 @@ def test_a_client_stream_without_a_body_binding_is_refused_at_start() -> None:
         routes_from_files([values_file("values_clientstream", streaming)])
 
 
-def test_client_and_bidi_streams_with_a_body_become_upload_routes() -> None:
+def upload_route(variant: str, path: str) -> Route:
+    """The annotated RPC as a client stream posting its body (`*`) to `path`."""
+
     def streaming(proto: descriptor_pb2.FileDescriptorProto) -> None:
         method = proto.service[0].method[1]
         method.client_streaming = True
         rule = method.options.Extensions[annotations_pb2.http]
-        rule.post, rule.body = "/v1/values-upload", "*"
+        rule.post, rule.body = path, "*"
         del rule.additional_bindings[:]
 
-    (route,) = routes_from_files([values_file("values_upload", streaming)])
+    (route,) = routes_from_files([values_file(variant, streaming)])
+    return route
+
+
+def test_client_and_bidi_streams_with_a_body_become_upload_routes() -> None:
+    route = upload_route("values_upload", "/v1/values-upload")
     assert (route.uploading, route.streaming, route.path) == (True, False, "/v1/values-upload")
     # No repeated field: NDJSON only; the query sets scalars on every message.
     assert route.upload_field is None
@@ -201,14 +208,7 @@ def test_client_and_bidi_streams_with_a_body_become_upload_routes() -> None:
 
 
 def test_an_upload_routes_path_variables_are_set_on_every_message() -> None:
-    def streaming(proto: descriptor_pb2.FileDescriptorProto) -> None:
-        method = proto.service[0].method[1]
-        method.client_streaming = True
-        rule = method.options.Extensions[annotations_pb2.http]
-        rule.post, rule.body = "/v1/values/{name}/upload", "*"
-        del rule.additional_bindings[:]
-
-    (route,) = routes_from_files([values_file("values_path_upload", streaming)])
+    route = upload_route("values_path_upload", "/v1/values/{name}/upload")
     template = route.stream_template(MultiDict([("flag", "true")]), {"name": "list-7"})
     assert (template.name, template.flag) == ("list-7", True)  # type: ignore[attr-defined]
     assert route.stream_template(MultiDict()).name == ""  # type: ignore[attr-defined]
