@@ -190,3 +190,12 @@ async def test_a_refused_caller_is_refused_again_without_resolving_again() -> No
         "USER_NOT_FOUND",
     ]
     assert resolutions == [1]
+
+
+def test_ensure_opens_a_call_once_and_then_keeps_it() -> None:
+    def inside() -> tuple[bool, str | None, bool]:
+        opened = call.ensure((("x-request-id", "r-9"),))
+        again = call.ensure((("x-request-id", "other"),))
+        return opened is call.current(), opened.request_id, again is opened
+
+    assert contextvars.copy_context().run(inside) == (True, "r-9", True)

@@ -151,3 +151,20 @@ def test_timestamp_text_agrees_with_datetime(seconds: int, nanos: int) -> None:
 def test_unknown_methods_get_a_generic_success_message() -> None:
     assert DNC_API.success_message("dnc.v1.DncService.ListDnc") == ("DNC list fetched successfully")
     assert DNC_API.success_message("other.v1.Svc.Get") == envelope.DEFAULT_SUCCESS_MESSAGE
+
+
+def test_a_response_body_field_renders_alone() -> None:
+    """google.api.http's response_body: a list, a scalar, a message, and an unset message."""
+    entry = dnc_pb2.DncEntry(id="a" * 24, phone_number="12125551000")
+    response = dnc_pb2.ListDncResponse(
+        dnc_list=[entry], pagination=dnc_pb2.Pagination(total=1), next_page_token="t"
+    )
+    assert rendering.payload(response, "dnc_list") == [
+        {"_id": "a" * 24, "phoneNumber": "12125551000"}
+    ]
+    assert rendering.payload(response, "next_page_token") == "t"
+    assert rendering.payload(response, "pagination") == rendering.message_to_dict(
+        response.pagination
+    )
+    assert rendering.payload(dnc_pb2.ListDncResponse(), "pagination") is None
+    assert rendering.payload(dnc_pb2.ListDncResponse(), "dnc_list") == []
