@@ -43,7 +43,8 @@ def upload_routes() -> dict[str, Route]:
 def test_the_one_visible_list_is_what_the_body_fills() -> None:
     routes = upload_routes()
     field = routes["Import"].upload_field
-    assert field is not None and field.name == "items"  # the gRPC-only list does not count
+    assert field is not None
+    assert field.name == "items"  # the gRPC-only list does not count
 
 
 def test_with_two_visible_lists_the_body_fills_neither() -> None:
