@@ -3,11 +3,10 @@ repeated field a CSV or NDJSON body fills, and the scalars the query may set on 
 
 from __future__ import annotations
 
-from google.api import visibility_pb2
-from google.protobuf.descriptor_pb2 import FieldDescriptorProto as Field
+from descriptor_support import REPEATED, Field, FileBuilder, add_field
+from google.api import visibility_pb2  # type: ignore[import-untyped]
 
 from gateway.routes import Route, routes_from_files
-from tests.descriptor_support import REPEATED, FileBuilder, add_field
 
 
 def upload_routes() -> dict[str, Route]:
