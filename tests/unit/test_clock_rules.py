@@ -145,3 +145,26 @@ def test_the_compliance_texts_are_trimmed_and_blank_is_none() -> None:
         "reason must be at most 512 characters, got 513",
     )
     assert parse_add(dnc_pb2.AddDncRequest(phone_number="12125551234", reason="a\nb"), NOW).reason
+
+
+@pytest.mark.parametrize(
+    ("name", "seconds", "nanos"),
+    [
+        ("requested_at", -62_135_596_800, 0),  # 0001-01-01T00:00:00Z, the first valid instant
+        ("expires_at", 253_402_300_799, 0),  # 9999-12-31T23:59:59Z, the last valid second
+        ("expires_at", 253_402_300_798, 999_999_999),  # the largest nanos
+    ],
+)
+def test_the_ends_of_the_valid_range_are_accepted(name: str, seconds: int, nanos: int) -> None:
+    request = add()
+    getattr(request, name).seconds = seconds
+    getattr(request, name).nanos = nanos
+    assert getattr(parse_add(request, NOW), name) is not None
+
+
+def test_a_time_out_of_range_says_the_range() -> None:
+    request = add()
+    request.expires_at.seconds = 253_402_300_800
+    assert refused(request).message == (
+        "expires_at must be a valid time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+    )

@@ -89,3 +89,23 @@ def test_the_tally_keeps_the_first_errors_only() -> None:
     assert (response.added, response.already_listed, response.invalid) == (1, 1, 2000)
     assert [error.row for error in response.errors] == list(range(MAX_ERRORS))
     assert "not a possible" in response.errors[0].error
+
+
+def test_an_import_row_is_judged_by_the_given_clock() -> None:
+    request = rows("12125551234", "12125551235")
+    request.entries[0].expires_at.FromDatetime(NOW)  # expired at the import's now
+    request.entries[1].expires_at.FromDatetime(datetime(2026, 5, 15, 10, 31, tzinfo=UTC))
+    items = asyncio.run(parse_import(request, 0, NOW))
+    assert list(items.valid) == [1]
+    assert items.invalid[0].field == "expires_at"
+
+
+@pytest.mark.parametrize("request_", [dnc_pb2.ScrubDncRequest, dnc_pb2.ImportDncRequest])
+def test_a_messages_unknown_region_is_refused_naming_the_region_field(request_: type) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        if request_ is dnc_pb2.ScrubDncRequest:
+            asyncio.run(parse_check(request_(phone_numbers=["1"], region="ZZ")))
+        else:
+            asyncio.run(parse_import(rows("12125551234", region="ZZ"), 0, NOW))
+    assert raised.value.field == "region"
+    assert raised.value.message.startswith("region: unknown region 'ZZ'")
