@@ -10,7 +10,13 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
 from dnc_common.wire import REQUEST_ID_KEY
-from gateway.call_context import MISSING_AUTHORIZATION, CallContext, request_id_var
+from gateway.call_context import (
+    MALFORMED_AUTHORIZATION,
+    MISSING_AUTHORIZATION,
+    CallContext,
+    request_id_of,
+    request_id_var,
+)
 from gateway.errors import GatewayError
 
 
@@ -87,4 +93,26 @@ def test_a_deadline_under_a_millisecond_fails_at_once() -> None:
         grpc.StatusCode.DEADLINE_EXCEEDED,
         "Grpc-Timeout '999u' is under a millisecond",
         504,
+    )
+
+
+@pytest.mark.parametrize("value", ["Bearer abc", "Basic dXNlcjpwdw==", "Bearer a.b"])
+def test_credentials_not_a_bearer_jwt_are_refused_before_any_call(value: str) -> None:
+    error = refusal(CallContext(10, authorization_required=True), ("Authorization", value))
+    assert (error.code, error.details, error.status) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        MALFORMED_AUTHORIZATION,
+        401,
+    )
+
+
+def test_a_refused_request_id_is_logged_under_the_new_id_with_its_length_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    made = request_id_of("a b")
+    [record] = caplog.records
+    assert record.request_id == made  # type: ignore[attr-defined]  # the log's request_id field
+    assert record.getMessage() == (
+        "refused the client's X-Request-Id (3 characters; an id is 1-128 printable ASCII "
+        f"characters without spaces): this request's id is {made}"
     )

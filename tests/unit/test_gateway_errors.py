@@ -192,6 +192,7 @@ class FailedCall(grpc.aio.AioRpcError):
     [
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "1000", "1"),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "1500", "2"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "1001", "2"),  # rounded up, to whole seconds
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "10", "1"),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "-1", None),
         (grpc.StatusCode.UNAVAILABLE, "1000", None),

@@ -109,3 +109,17 @@ def test_a_field_by_its_proto_and_its_json_name_is_refused_at_any_depth() -> Non
         "invalid request body: 'items[1].phoneNumber' and 'items[1].phone_number' "
         "name the same field"
     )
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """An order whose lines nest `levels` orders deep."""
+    body: dict[str, Any] = {}
+    for _ in range(levels):
+        body = {"lines": [body]}
+    return body
+
+
+def test_bodies_nest_up_to_the_limit_and_no_deeper() -> None:
+    assert json_shape.MAX_BODY_DEPTH == 64
+    json_shape.checked(nested(64), ORDER)
+    assert complaint(nested(65)) == "the request body is nested too deeply"
