@@ -168,3 +168,10 @@ def test_a_time_out_of_range_says_the_range() -> None:
     assert refused(request).message == (
         "expires_at must be a valid time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
     )
+
+
+def test_a_time_breaking_a_rule_of_now_is_reported_before_a_later_field() -> None:
+    # requested_at (7) breaks a rule of now; region (9) a rule protovalidate judges.
+    request = add(requested_at=NOW + timedelta(hours=1))
+    request.region = "U"
+    assert refused(request).field == "requested_at"
