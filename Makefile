@@ -4,6 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(CURDIR)/.cache/bin
 FERRETDB_VERSION := v1.24.2
+# FerretDB's own SQLite driver (modernc.org/sqlite v1.32.0) leaks a started statement when a query's
+# time limit ends just as its first row comes back; the interrupt it sent then stays on that pooled
+# connection, and every later command on it fails `interrupted (9)`. v1.40.1 closes the statement.
+FERRETDB_SQLITE_DRIVER := v1.40.1
+FERRETDB_BUILD := $(BIN)/.ferretdb-$(FERRETDB_VERSION)-sqlite-$(FERRETDB_SQLITE_DRIVER)
 GRPCURL_VERSION := v1.9.4
 TOXIPROXY_VERSION := v2.12.0
 PROTOS := proto/dnc/v1/dnc.proto
@@ -69,15 +74,19 @@ lock: $(UV)
 		--python $(PYTHON) -q; } > uv-bootstrap.txt.tmp && mv uv-bootstrap.txt.tmp uv-bootstrap.txt
 
 # The module proxy's copy lacks build/version/version.txt (generated in FerretDB's own
-# release builds), without which the binary panics at start: build from a copy that has it.
-$(BIN)/ferretdb:
+# release builds), without which the binary panics at start: build from a copy that has it, with
+# the SQLite driver above (`go get` picks its dependencies by minimal version selection, so the
+# build is the same on any day). The stamp's name carries both versions: a change rebuilds.
+$(FERRETDB_BUILD):
 	@set -e; src=$$(mktemp -d); \
 	dir=$$(cd /tmp && go mod download -json github.com/FerretDB/FerretDB@$(FERRETDB_VERSION) \
 		| sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
 	cp -R "$$dir/." "$$src"; chmod -R u+w "$$src"; \
 	echo $(FERRETDB_VERSION) > "$$src/build/version/version.txt"; \
-	(cd "$$src" && go build -trimpath -o $(BIN)/ferretdb ./cmd/ferretdb); \
-	rm -rf "$$src"; echo "built $(BIN)/ferretdb $(FERRETDB_VERSION)"
+	(cd "$$src" && go get modernc.org/sqlite@$(FERRETDB_SQLITE_DRIVER) \
+		&& go build -trimpath -o $(BIN)/ferretdb ./cmd/ferretdb); \
+	rm -rf "$$src" $(BIN)/.ferretdb-*; touch $@; \
+	echo "built $(BIN)/ferretdb $(FERRETDB_VERSION) (modernc.org/sqlite $(FERRETDB_SQLITE_DRIVER))"
 
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
@@ -87,7 +96,7 @@ $(BIN)/toxiproxy-server:
 	GOBIN=$(BIN)/toxiproxy.tmp go install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
 	mv $(BIN)/toxiproxy.tmp/server $@ && rmdir $(BIN)/toxiproxy.tmp
 
-tools: $(BIN)/ferretdb $(BIN)/grpcurl $(BIN)/toxiproxy-server $(VALIDATE_PROTO)
+tools: $(FERRETDB_BUILD) $(BIN)/grpcurl $(BIN)/toxiproxy-server $(VALIDATE_PROTO)
 
 $(VALIDATE_PROTO):
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
