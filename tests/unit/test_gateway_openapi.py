@@ -216,3 +216,21 @@ def test_streamed_bodies_are_described_in_both_forms_with_their_query_and_408(
     assert [parameter["name"] for parameter in imported["parameters"]][:2] == ["dryRun", "region"]
     success = imported["responses"]["200"]["content"]["application/json"]["schema"]
     assert success["properties"]["message"]["const"] == "DNC list imported successfully"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "each"),
+    [("/api/dnc/scrub", "post", "item of each message"), ("/api/dnc/export", "get", "message")],
+)
+def test_a_streams_answer_says_what_one_line_is_and_how_a_failure_ends_it(
+    path: str, method: str, each: str
+) -> None:
+    # Built here, not by the module's fixture, so that mutation testing links this test to it.
+    built = openapi.document(routes_from_files([dnc_pb2.DESCRIPTOR]), DNC_API, {})
+    answer = built["paths"][path][method]["responses"]["200"]
+    # A batch's stream (scrub) is one line per item; any other stream, one per message.
+    assert answer["description"] == (
+        f"The stream, one {each} per NDJSON line (default) or CSV row (Accept: text/csv). "
+        "A failure after the first line ends NDJSON with an error envelope line and cuts CSV "
+        "off without its last chunk."
+    )
