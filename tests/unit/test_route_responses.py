@@ -50,6 +50,12 @@ def answer_route(
     [
         ("rb_stream_list", [("items", Field.TYPE_MESSAGE, ITEM_LIST)], True, "items"),
         ("rb_unary_list", [("items", Field.TYPE_MESSAGE, ITEM_LIST)], False, ""),
+        (
+            "rb_stream_list_and_count",
+            [("items", Field.TYPE_MESSAGE, ITEM_LIST), ("count", Field.TYPE_INT32, {})],
+            True,
+            "",
+        ),
         ("rb_stream_one", [("item", Field.TYPE_MESSAGE, ONE_ITEM)], True, ""),
         ("rb_stream_scalars", [("names", Field.TYPE_STRING, REPEATED)], True, ""),
         ("rb_stream_map", [("tags", Field.TYPE_MESSAGE, A_MAP)], True, ""),

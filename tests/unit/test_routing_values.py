@@ -284,31 +284,3 @@ def test_a_long_refusal_is_cut_to_300_characters() -> None:
         post.build_request(MultiDict(), body=b'{"pageSize": "' + b"9" * 400 + b'"}')
     text = raised.value.details.removeprefix("invalid request body: ")
     assert text == ("pageSize field: Value out of range: " + "9" * 400)[:300] + "..."
-
-
-@pytest.mark.parametrize(
-    ("variant", "extra", "items"),
-    [("batch_one", False, "items"), ("batch_two", True, "")],
-)
-def test_a_stream_of_batches_is_streamed_item_by_item(
-    variant: str, extra: bool, items: str
-) -> None:
-    # A streamed message whose only field is a repeated message is a batch: one line per item.
-    file = FileBuilder(
-        f"gwtest/{variant}/v1/b.proto", f"gwtest.{variant}.v1", "google/api/annotations.proto"
-    )
-    file.message("Item", ("name", Field.TYPE_STRING, {}))
-    fields: list[Any] = [
-        (
-            "items",
-            Field.TYPE_MESSAGE,
-            {"type_name": file.type_name("Item"), "label": Field.LABEL_REPEATED},
-        )
-    ]
-    if extra:
-        fields.append(("count", Field.TYPE_INT32, {}))
-    file.message("Batch", *fields)
-    file.message("Ask")
-    file.rpc("Batches", "Stream", "Ask", "Batch", streaming=True).get = "/v1/batches"
-    (route,) = routes_from_files([file.build()])
-    assert route.response_items == items
